@@ -1,0 +1,196 @@
+"""The arbiter runs both planners and yields a plan only on agreement (spec §9)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+
+import arbiter
+import deleter_a
+import deleter_b
+from arbiter import Planner, RefusedError
+from tests.builders import event, obj, tenant
+from tests.conftest import examples
+from tests.strategies import Scenario, scenarios
+
+A, B = arbiter.default_planners()
+
+INVENTORY = {
+    "tenants": [
+        tenant(
+            "t",
+            event("subscribed", "2025-01-01T00:00:00Z"),
+            event("cancelled", "2026-01-01T00:00:00Z"),
+        ),
+        tenant("u"),
+    ],
+    "objects": [
+        obj("a"),
+        obj("b", legal_hold=True),
+        obj("c", refs=[("db", "a")]),
+        obj("o", "u", refs=[("db", "d")]),
+        obj("d"),
+        obj("x", "u"),
+    ],
+}
+POLICY = {"timezone": "UTC"}
+AS_OF = "2026-02-01T00:00:00Z"
+
+
+def wrong(name: str, plan: Any) -> Planner:
+    """A deliberately wrong planner standing in for planner A."""
+    return Planner("a", f"wrong-{name}", plan, deleter_a.PlanInputError)
+
+
+def _off_by_one_day(
+    inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str
+) -> object:
+    return deleter_a.plan(inv, {**pol, "grace_days": int(pol.get("grace_days", 30)) + 1}, t, at)  # type: ignore[call-overload]
+
+
+def _ignores_holds(inv: Mapping[str, Any], pol: Mapping[str, object], t: str, at: str) -> object:
+    stripped = copy.deepcopy(dict(inv))
+    for record in [*stripped["tenants"], *stripped["objects"]]:
+        record.pop("legal_hold", None)
+    return deleter_a.plan(stripped, pol, t, at)
+
+
+def _ignores_reactivation(
+    inv: Mapping[str, Any], pol: Mapping[str, object], t: str, at: str
+) -> object:
+    stripped = copy.deepcopy(dict(inv))
+    for record in stripped["tenants"]:
+        record["events"] = [e for e in record["events"] if e["kind"] != "reactivated"]
+    return deleter_a.plan(stripped, pol, t, at)
+
+
+def _loses_an_object(
+    inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str
+) -> object:
+    verdict: dict[str, Any] = deleter_a.plan(inv, pol, t, at)
+    verdict["purge"] = verdict["purge"][1:]
+    return verdict
+
+
+def _adds_another_tenants_object(
+    inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str
+) -> object:
+    verdict: dict[str, Any] = deleter_a.plan(inv, pol, t, at)
+    verdict["purge"] = sorted(
+        [*verdict["purge"], {"store": "db", "key": "x"}], key=lambda o: (o["store"], o["key"])
+    )
+    return verdict
+
+
+def _crashes(inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str) -> object:
+    raise ZeroDivisionError
+
+
+def _rejects(inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str) -> object:
+    return deleter_a.plan(inv, pol, t, at.replace("Z", ""))  # an as_of without offset
+
+
+def _malformed(inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str) -> object:
+    return {**deleter_a.plan(inv, pol, t, at), "purged_too": []}
+
+
+def _vandal(inv: Mapping[str, Any], pol: Mapping[str, Any], t: str, at: str) -> object:
+    # Mutates its arguments: the other planner must not see the change.
+    inv["objects"].clear()
+    pol["timezone"] = "Mars/Olympus"
+    return deleter_a.plan(INVENTORY, POLICY, t, at)
+
+
+@pytest.mark.parametrize(
+    ("plan", "expected_summary_part"),
+    [
+        (_off_by_one_day, "primary_due differs"),
+        (_ignores_holds, "purge only in a: 1"),
+        (_loses_an_object, "purge only in b: 1"),
+        (_adds_another_tenants_object, "purge only in a: 1"),
+        (_crashes, "a failed"),
+        (_rejects, "a rejected"),
+        (_malformed, "a failed"),
+    ],
+    ids=[
+        "off-by-one-day",
+        "ignores-holds",
+        "loses-object",
+        "adds-foreign-object",
+        "crashes",
+        "rejects",
+        "malformed",
+    ],
+)
+def test_a_wrong_planner_is_refused(plan: Any, expected_summary_part: str) -> None:
+    """Spec §9: a subtly wrong planner A makes the arbiter refuse, saying what differs."""
+    with pytest.raises(RefusedError) as info:
+        arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF, planners=(wrong("x", plan), B))
+    assert expected_summary_part in info.value.report.summary()
+    assert "nothing was deleted" in info.value.report.render()
+
+
+def test_ignoring_reactivation_is_refused() -> None:
+    """Spec §9: a planner that ignores a reactivation diverges from B on a reactivated tenant."""
+    inventory = copy.deepcopy(INVENTORY)
+    inventory["tenants"][0]["events"].append(event("reactivated", "2026-01-15T00:00:00Z"))
+    with pytest.raises(RefusedError) as info:
+        arbiter.arbitrate(
+            inventory, POLICY, "t", AS_OF, planners=(wrong("react", _ignores_reactivation), B)
+        )
+    assert ["eligible", "reason", "primary_due", "backup_due"] == [
+        d.field for d in info.value.report.fields
+    ]
+
+
+def test_planners_get_separate_copies() -> None:
+    """Spec §9 rule 1: a planner that vandalises its arguments changes nothing for the other."""
+    agreement = arbiter.arbitrate(
+        INVENTORY, POLICY, "t", AS_OF, planners=(wrong("vandal", _vandal), B)
+    )
+    assert ["a", "c"] == [o.key for o in agreement.verdict.purge]
+
+
+def test_agreement_carries_versions_and_fingerprints() -> None:
+    """Spec §9: the agreed plan records both planners' versions and the inputs' fingerprints."""
+    agreement = arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF)
+    assert {"a": deleter_a.__version__, "b": deleter_b.__version__} == agreement.versions
+    assert arbiter.fingerprint(INVENTORY) == agreement.fingerprints["inventory"]
+    assert (["a", "c"], {"b": "object-hold", "d": "shared"}) == (
+        [o.key for o in agreement.verdict.purge],
+        {k.key: k.reason for k in agreement.verdict.kept},
+    )
+
+
+def test_planner_pair_must_be_distinct() -> None:
+    """The arbiter refuses to compare a planner with itself."""
+    with pytest.raises(arbiter.UsageError):
+        arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF, planners=(A, A))
+
+
+WRONG = {
+    "off-by-one-day": _off_by_one_day,
+    "ignores-holds": _ignores_holds,
+    "ignores-reactivation": _ignores_reactivation,
+    "loses-object": _loses_an_object,
+}
+
+
+@settings(max_examples=examples(ci=400, dev=100))
+@given(scenario=scenarios())
+def test_a_wrong_planner_never_yields_a_wrong_plan(scenario: Scenario) -> None:
+    """Spec §9: whatever the input, a plan from a wrong A is only ever B's own verdict."""
+    try:
+        truth = arbiter.run_planner(B, *scenario.args())
+    except arbiter.InputError:
+        return
+    for name, plan in WRONG.items():
+        try:
+            agreement = arbiter.arbitrate(*scenario.args(), planners=(wrong(name, plan), B))
+        except RefusedError:
+            continue
+        assert truth == agreement.verdict, name

@@ -1,0 +1,58 @@
+"""Test-suite configuration: hypothesis profiles, no skips under CI, the differential tally."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from tests import tally
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+settings.register_profile(
+    "ci",
+    derandomize=False,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("quick", max_examples=50, deadline=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+)
+
+
+def examples(ci: int, dev: int) -> int:
+    """How many examples a property runs: ``ci`` under the ci profile, else ``dev``.
+
+    The quick profile caps every property at its own ``max_examples``.
+    """
+    profile = settings.get_current_profile_name()
+    if profile == "ci":
+        return ci
+    if profile == "quick":
+        return min(dev, 50)
+    return dev
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, object, None]:
+    """Under CI=true a skipped test is a failed test: nothing may pass by not running."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI") == "true" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which counts as a failure: {item.nodeid}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Report how many differential examples compared planner A with planner B."""
+    if tally.COUNTS:
+        parts = ", ".join(f"{name}={count}" for name, count in sorted(tally.COUNTS.items()))
+        terminalreporter.write_line(f"differential examples: {parts}")

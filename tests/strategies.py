@@ -1,0 +1,564 @@
+"""Hypothesis strategies for twinpurge: every generator the suite uses lives here.
+
+The generators aim at the edges of docs/spec.md rather than at uniform noise:
+
+- time zones with odd rules (skipped and repeated midnights, 30- and 45-minute offsets, a skipped
+  date, negative DST, two-hour DST);
+- instants at and around local midnights and DST transitions, written with arbitrary offsets and
+  fraction widths, so that the same instant arrives in many spellings;
+- events clustered around one instant, so that ties and near-ties are common;
+- ``as_of`` placed at, just before and just after the computed due dates;
+- dense ref graphs, long chains and cycles across tenants.
+
+The zoneinfo arithmetic below only *steers* generation towards boundaries. Expected results are
+never computed here: the planners are each other's oracle.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+from hypothesis import strategies as st
+
+__all__ = [
+    "KINDS",
+    "ZONES",
+    "Scenario",
+    "bad_scenarios",
+    "chain_scenarios",
+    "instants",
+    "render_instant",
+    "scenarios",
+]
+
+ZONES = (
+    "UTC",
+    "Asia/Tokyo",
+    "America/Sao_Paulo",
+    "America/Havana",
+    "Pacific/Apia",
+    "Australia/Lord_Howe",
+    "Europe/Dublin",
+    "America/St_Johns",
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "Antarctica/Troll",
+    "Africa/Casablanca",
+    "America/Scoresbysund",
+    "Pacific/Kiritimati",
+    "America/New_York",
+    "Asia/Tehran",
+    "Pacific/Kwajalein",
+)
+KINDS = ("subscribed", "cancelled", "reactivated", "erasure_requested")
+CATEGORIES = ("default", "audit", "logs", "tmp", "other")
+STORES = ("db", "blob", "s3")
+
+LOW = datetime(1970, 1, 1, tzinfo=UTC)
+HIGH = datetime(9000, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+SMALL_DELTAS = (
+    timedelta(0),
+    timedelta(microseconds=1),
+    timedelta(microseconds=-1),
+    timedelta(seconds=1),
+    timedelta(seconds=-1),
+    timedelta(minutes=30),
+    timedelta(minutes=-30),
+    timedelta(hours=1),
+    timedelta(hours=-1),
+    timedelta(hours=2),
+    timedelta(hours=-2),
+)
+
+
+@functools.cache
+def transition_dates(zone: str) -> tuple[date, ...]:
+    """Local dates on which ``zone`` changed its UTC offset, 1970-2040 and around 2100."""
+    tz = ZoneInfo(zone)
+    found: list[date] = []
+    for start, days in (
+        (datetime(1970, 1, 1, 12, tzinfo=UTC), 71 * 366),
+        (datetime(2099, 1, 1, 12, tzinfo=UTC), 800),
+    ):
+        previous = start.astimezone(tz).utcoffset()
+        for day in range(1, days):
+            moment = start + timedelta(days=day)
+            offset = moment.astimezone(tz).utcoffset()
+            if offset != previous:
+                found.append((moment - timedelta(days=1)).astimezone(tz).date())
+                found.append(moment.astimezone(tz).date())
+            previous = offset
+    return tuple(found) or (date(2026, 1, 1),)
+
+
+def local_midnight(zone: str, day: date, fold: int = 0) -> datetime:
+    """Local midnight of ``day`` in ``zone`` as a UTC instant (a guide, not the spec's sod)."""
+    return datetime.combine(day, time(0, 0, fold=fold), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def clamp(moment: datetime) -> datetime:
+    """Keep a generated instant inside the range that spec §2.1 allows."""
+    return min(max(moment, LOW), HIGH)
+
+
+@st.composite
+def instants(draw: st.DrawFn, zone: str) -> datetime:
+    """A UTC instant near a local midnight or a DST transition of ``zone``, or anywhere."""
+    anchor = draw(
+        st.one_of(
+            st.sampled_from(transition_dates(zone)),
+            st.dates(min_value=date(1970, 1, 2), max_value=date(2110, 12, 31)),
+        )
+    )
+    day = anchor + timedelta(days=draw(st.integers(-2, 2)))
+    wall = draw(
+        st.one_of(
+            st.just(time(0, 0)),
+            st.sampled_from((time(23, 59, 59), time(0, 30), time(1, 0), time(2, 0), time(23, 0))),
+            st.times(),
+        )
+    )
+    fold = draw(st.integers(0, 1))
+    local = datetime.combine(day, wall.replace(fold=fold), tzinfo=ZoneInfo(zone))
+    return clamp(local.astimezone(UTC) + draw(st.sampled_from(SMALL_DELTAS)))
+
+
+@st.composite
+def render_instant(draw: st.DrawFn, moment: datetime) -> str:
+    """One of the many valid spellings (spec §2.1) of a UTC instant."""
+    style = draw(st.sampled_from(("Z", "+00:00", "offset", "offset")))
+    if style == "offset":
+        minutes = draw(st.integers(-(23 * 60 + 59), 23 * 60 + 59))
+        if minutes == 0:
+            style = "+00:00"
+    if style != "offset":
+        minutes = 0
+    local = moment.astimezone(UTC) + timedelta(minutes=minutes)
+    if not 1 <= local.year <= 9999:  # noqa: PLR2004 -- the four-digit year of the grammar
+        local, minutes, style = moment.astimezone(UTC), 0, "Z"
+    text = local.strftime("%Y-%m-%dT%H:%M:%S")
+    micro = local.microsecond
+    if micro:
+        digits = f"{micro:06d}"
+        width = draw(st.integers(len(digits.rstrip("0")), 6))
+        text += "." + digits[:width]
+    elif draw(st.integers(0, 4)) == 0:
+        text += "." + "0" * draw(st.integers(1, 6))
+    if style == "Z":
+        return text + "Z"
+    sign = "-" if minutes < 0 else "+"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"{text}{sign}{hours:02d}:{mins:02d}"
+
+
+def _maybe(
+    draw: st.DrawFn, record: dict[str, Any], key: str, value: object, default: object
+) -> None:
+    # Fields equal to their default are sometimes written out, sometimes left implicit.
+    if value != default or draw(st.booleans()):
+        record[key] = value
+
+
+@attrs.frozen
+class Scenario:
+    """One planning call: the inputs both planners receive."""
+
+    inventory: dict[str, Any]
+    policy: dict[str, Any]
+    tenant: str
+    as_of: str
+
+    def args(self) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+        """Fresh copies of the call's arguments."""
+        return (copy.deepcopy(self.inventory), copy.deepcopy(self.policy), self.tenant, self.as_of)
+
+
+@st.composite
+def policies(draw: st.DrawFn, zone: str) -> dict[str, Any]:
+    """A valid policy (spec §4.2) in ``zone``."""
+    policy: dict[str, Any] = {"timezone": zone}
+    _maybe(
+        draw,
+        policy,
+        "grace_days",
+        draw(st.sampled_from((30, 0, 1, 2, 29, 31)) | st.integers(0, 60)),
+        30,
+    )
+    _maybe(
+        draw, policy, "backup_lag_days", draw(st.sampled_from((14, 0, 1)) | st.integers(0, 40)), 14
+    )
+    names = draw(st.lists(st.sampled_from(CATEGORIES), unique=True, max_size=4))
+    if names or draw(st.booleans()):
+        policy["categories"] = {
+            name: (
+                {"keep": True} if draw(st.booleans()) else {"retain_days": draw(st.integers(0, 45))}
+            )
+            for name in names
+        }
+    return policy
+
+
+@st.composite
+def scenarios(  # noqa: PLR0914 -- one local per generated part keeps the generator readable
+    draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3
+) -> Scenario:
+    """A valid planning call aimed at the boundaries of docs/spec.md."""
+    zone = draw(st.sampled_from(ZONES))
+    policy = draw(policies(zone))
+    grace = policy.get("grace_days", 30)
+    pivot = draw(instants(zone))
+    tenant_ids = draw(
+        st.lists(
+            st.sampled_from(("t0", "t1", "t2", "t3", "tenant-ä", "T0")),
+            min_size=1,
+            max_size=4,
+            unique=True,
+        )
+    )
+    near = st.sampled_from(
+        (
+            timedelta(0),
+            timedelta(0),
+            timedelta(seconds=1),
+            timedelta(seconds=-1),
+            timedelta(days=1),
+            timedelta(days=-1),
+            timedelta(hours=5),
+            timedelta(days=-40),
+            timedelta(days=3),
+        )
+    )
+    tenants: list[dict[str, Any]] = []
+    event_moments: list[datetime] = [pivot]
+    for tid in tenant_ids:
+        events = []
+        for _ in range(draw(st.integers(0, 6))):
+            moment = clamp(pivot + draw(near) + draw(near))
+            event_moments.append(moment)
+            events.append(
+                {"kind": draw(st.sampled_from(KINDS)), "at": draw(render_instant(moment))}
+            )
+        record: dict[str, Any] = {"id": tid, "events": events}
+        _maybe(draw, record, "legal_hold", draw(st.integers(0, 6)) == 0, False)
+        tenants.append(record)
+    tenant = draw(st.sampled_from(tenant_ids))
+
+    ids = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(STORES),
+                st.sampled_from(("k0", "k1", "k2", "k3", "k4", "k5", "a/b", "Ω")),
+            ),
+            unique=True,
+            max_size=max_objects,
+        )
+    )
+    dangling = [("db", "missing"), ("nowhere", "k0")]
+    objects: list[dict[str, Any]] = []
+    for store, key in ids:
+        created = draw(
+            st.one_of(
+                st.just(pivot),
+                st.builds(
+                    lambda d, x: clamp(pivot + timedelta(days=d) + x),
+                    st.integers(-60, 5),
+                    st.sampled_from(SMALL_DELTAS),
+                ),
+                instants(zone),
+            )
+        )
+        obj: dict[str, Any] = {
+            "store": store,
+            "key": key,
+            "tenant": draw(st.sampled_from([tenant, *tenant_ids])),
+            "created_at": draw(render_instant(created)),
+        }
+        _maybe(draw, obj, "category", draw(st.sampled_from(CATEGORIES)), "default")
+        _maybe(draw, obj, "legal_hold", draw(st.integers(0, 7)) == 0, False)
+        refs = draw(st.lists(st.sampled_from([*ids, *dangling]), max_size=max_refs)) if ids else []
+        _maybe(draw, obj, "refs", [list(r) for r in refs], [])
+        objects.append(obj)
+
+    # as_of at, just before or just after the day boundaries that decide eligibility.
+    base_day = (draw(st.sampled_from(event_moments))).astimezone(ZoneInfo(zone)).date()
+    boundary_day = base_day + timedelta(
+        days=draw(st.sampled_from((1 + grace, grace, 2 + grace, 0, 1, 31, 45)))
+    )
+    try:
+        boundary = local_midnight(zone, boundary_day, fold=draw(st.integers(0, 1)))
+    except OverflowError:
+        boundary = pivot
+    as_of_moment = draw(
+        st.one_of(
+            st.builds(lambda d: clamp(boundary + d), st.sampled_from(SMALL_DELTAS)),
+            st.sampled_from(event_moments),
+            instants(zone),
+        )
+    )
+    return Scenario(
+        inventory={"tenants": tenants, "objects": objects},
+        policy=policy,
+        tenant=tenant,
+        as_of=draw(render_instant(as_of_moment)),
+    )
+
+
+@st.composite
+def chain_scenarios(draw: st.DrawFn) -> Scenario:
+    """An eligible tenant whose objects form long chains and cycles, entered or not from outside."""
+    length = draw(st.integers(1, 300))
+    cycle = draw(st.booleans())
+    objects: list[dict[str, Any]] = []
+    for i in range(length):
+        refs = [["db", f"c{i + 1}"]] if i + 1 < length else ([["db", "c0"]] if cycle else [])
+        objects.append(
+            {
+                "store": "db",
+                "key": f"c{i}",
+                "tenant": "t",
+                "created_at": "2020-01-01T00:00:00Z",
+                "refs": refs,
+            }
+        )
+    entry = draw(st.one_of(st.none(), st.integers(0, length - 1)))
+    outside: dict[str, Any] = {
+        "store": "db",
+        "key": "o",
+        "tenant": "u",
+        "created_at": "2020-01-01T00:00:00Z",
+    }
+    if entry is not None:
+        outside["refs"] = [["db", f"c{entry}"]]
+    held = draw(st.one_of(st.none(), st.integers(0, length - 1)))
+    if held is not None:
+        objects[held]["legal_hold"] = True
+    tenants = [
+        {"id": "t", "events": [{"kind": "cancelled", "at": "2021-01-01T00:00:00Z"}]},
+        {"id": "u", "events": []},
+    ]
+    return Scenario(
+        inventory={"tenants": tenants, "objects": [*objects, outside]},
+        policy={"timezone": "UTC"},
+        tenant="t",
+        as_of="2022-01-01T00:00:00Z",
+    )
+
+
+BAD_INSTANTS = (
+    "2026-01-01T00:00:00",  # no offset
+    "2026-01-01 00:00:00Z",  # space separator
+    "2026-01-01t00:00:00Z",  # lower-case t
+    "2026-01-01T00:00:00z",  # lower-case z
+    "2026-01-01T00:00:00-00:00",  # offset unknown (RFC 3339 §4.3)
+    "2026-01-01T00:00:00.1234567Z",  # seven fraction digits
+    "2026-01-01T00:00:00.Z",  # empty fraction
+    "2026-01-01T24:00:00Z",  # hour 24
+    "2026-01-01T00:00:60Z",  # leap second
+    "2026-02-29T00:00:00Z",  # not a leap year
+    "2026-13-01T00:00:00Z",  # month 13
+    "2026-01-01T00:00:00+24:00",  # offset hour 24
+    "2026-01-01T00:00:00+0100",  # offset without colon
+    "1969-12-31T23:59:59Z",  # before the range
+    "1970-01-01T00:59:59+01:00",  # before the range, by its offset
+    "9001-01-01T00:00:00Z",  # after the range
+    "26-01-01T00:00:00Z",  # two-digit year
+    "2026-1-01T00:00:00Z",  # one-digit month
+    "2026-01-01T00:00:00Z ",  # trailing space
+    "",
+)
+
+
+def _records(inventory: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = [("", inventory)]
+    for i, tenant in enumerate(inventory["tenants"]):
+        found.append((f"tenants[{i}]", tenant))
+        found += [(f"tenants[{i}].events[{j}]", e) for j, e in enumerate(tenant["events"])]
+    found += [(f"objects[{i}]", o) for i, o in enumerate(inventory["objects"])]
+    return found
+
+
+@st.composite
+def bad_scenarios(draw: st.DrawFn) -> tuple[str, Scenario]:  # noqa: PLR0912, PLR0915 -- one branch per §4.4 item
+    """A valid scenario broken in exactly one way that spec §4.4 calls bad input.
+
+    Returns:
+        A short description of the fault (for the failure message) and the broken scenario.
+    """
+    base = draw(scenarios(max_objects=6))
+    inventory, policy, tenant, as_of = base.args()
+    fault = draw(
+        st.sampled_from(
+            (
+                "unknown-field",
+                "missing-field",
+                "wrong-type",
+                "empty-string",
+                "event-kind",
+                "bad-instant",
+                "bad-as-of",
+                "duplicate-tenant",
+                "duplicate-object",
+                "orphan-object",
+                "unknown-tenant",
+                "zone",
+                "category",
+                "days",
+                "bad-ref",
+            )
+        )
+    )
+    records = _records(inventory)
+    if fault == "unknown-field":
+        target = draw(st.sampled_from([r for _, r in records] + [policy]))
+        target[
+            draw(st.sampled_from(("legalhold", "Legal_hold", "note", "hold", "tenant_id", "id ")))
+        ] = True
+    elif fault == "missing-field":
+        choices = [
+            (r, k)
+            for _, r in records
+            for k in (
+                "tenants",
+                "objects",
+                "id",
+                "events",
+                "kind",
+                "at",
+                "store",
+                "key",
+                "tenant",
+                "created_at",
+            )
+            if k in r
+        ]
+        choices.append((policy, "timezone"))
+        record, key = draw(st.sampled_from(choices))
+        del record[key]
+    elif fault == "wrong-type":
+        choices = [(r, k) for _, r in records for k in r if k not in {"tenants", "objects"}]
+        choices += [(policy, k) for k in policy]
+        record, key = draw(st.sampled_from(choices))
+        current = record[key]
+        replacements: list[object] = [None]
+        if isinstance(current, bool):
+            replacements += [0, 1, "true", "false"]
+        elif isinstance(current, int):
+            replacements += [float(current), True, str(current)]
+        elif isinstance(current, str):
+            replacements += [1, [current], {"value": current}]
+        elif isinstance(current, list):
+            replacements += ["[]", {}]
+        elif isinstance(current, dict):
+            replacements += [[], "x"]
+        record[key] = draw(st.sampled_from(replacements))
+    elif fault == "empty-string":
+        choices = [
+            (r, k)
+            for _, r in records
+            for k in ("id", "store", "key", "tenant", "category")
+            if k in r
+        ]
+        if not choices:
+            inventory["tenants"][0]["id"] = ""
+        else:
+            record, key = draw(st.sampled_from(choices))
+            record[key] = ""
+    elif fault == "event-kind":
+        tenants = inventory["tenants"]
+        tenants[0]["events"].append(
+            {
+                "kind": draw(
+                    st.sampled_from(("canceled", "Cancelled", "deleted", "", "subscribe"))
+                ),
+                "at": as_of,
+            }
+        )
+    elif fault == "bad-instant":
+        choices = [(r, k) for _, r in records for k in ("at", "created_at") if k in r]
+        if not choices:
+            inventory["tenants"][0]["events"].append(
+                {"kind": "subscribed", "at": draw(st.sampled_from(BAD_INSTANTS))}
+            )
+        else:
+            record, key = draw(st.sampled_from(choices))
+            record[key] = draw(st.sampled_from(BAD_INSTANTS))
+    elif fault == "bad-as-of":
+        as_of = draw(st.sampled_from(BAD_INSTANTS))
+    elif fault == "duplicate-tenant":
+        inventory["tenants"].append(
+            {"id": draw(st.sampled_from([t["id"] for t in inventory["tenants"]])), "events": []}
+        )
+    elif fault == "duplicate-object":
+        if inventory["objects"]:
+            twin = copy.deepcopy(draw(st.sampled_from(inventory["objects"])))
+            twin["category"] = "other"
+            inventory["objects"].append(twin)
+        else:
+            one = {"store": "db", "key": "x", "tenant": tenant, "created_at": as_of}
+            inventory["objects"] += [one, dict(one)]
+    elif fault == "orphan-object":
+        inventory["objects"].append(
+            {"store": "db", "key": "orphan", "tenant": "nobody", "created_at": as_of}
+        )
+    elif fault == "unknown-tenant":
+        tenant = draw(st.sampled_from(("nobody", "", "T1 ", "t0 ")))
+        if tenant in {t["id"] for t in inventory["tenants"]}:
+            tenant = "nobody"
+    elif fault == "zone":
+        bad_zone = draw(
+            st.sampled_from(
+                (
+                    "Mars/Olympus",
+                    "",
+                    "../../etc/passwd",
+                    "/usr/share/zoneinfo/UTC",
+                    "utc ",
+                    "Asia/Tokyo/",
+                    "Asia//Tokyo",
+                )
+            )
+        )
+        policy["timezone"] = bad_zone
+    elif fault == "category":
+        policy.setdefault("categories", {})[draw(st.sampled_from(CATEGORIES))] = draw(
+            st.sampled_from(
+                ({"keep": True, "retain_days": 3}, {}, {"keep": False}, {"retain": 3}, {"keep": 1})
+            )
+        )
+    elif fault == "days":
+        key = draw(st.sampled_from(("grace_days", "backup_lag_days", "retain_days")))
+        value = draw(st.sampled_from((-1, 36501, 10**20, -(10**20))))
+        if key == "retain_days":
+            policy.setdefault("categories", {})["logs"] = {"retain_days": value}
+        else:
+            policy[key] = value
+    else:  # bad-ref
+        bad = draw(
+            st.sampled_from(
+                (
+                    ["db"],
+                    ["db", "k0", "x"],
+                    [],
+                    ["db", 1],
+                    ["", "k0"],
+                    ["db", ""],
+                    "db/k0",
+                    {"store": "db", "key": "k0"},
+                    [None, "k0"],
+                )
+            )
+        )
+        one = {
+            "store": "db",
+            "key": "refholder",
+            "tenant": tenant,
+            "created_at": as_of,
+            "refs": [bad],
+        }
+        inventory["objects"].append(one)
+    return fault, Scenario(inventory=inventory, policy=policy, tenant=tenant, as_of=as_of)
