@@ -139,7 +139,7 @@ def render_instant(draw: st.DrawFn, moment: datetime) -> str:
     if style != "offset":
         minutes = 0
     local = moment.astimezone(UTC) + timedelta(minutes=minutes)
-    if not 1 <= local.year <= 9999:  # noqa: PLR2004 -- the four-digit year of the grammar
+    if not 1 <= local.year <= 9999:
         local, minutes, style = moment.astimezone(UTC), 0, "Z"
     text = local.strftime("%Y-%m-%dT%H:%M:%S")
     micro = local.microsecond
@@ -192,8 +192,9 @@ def policies(draw: st.DrawFn, zone: str) -> dict[str, Any]:
     _maybe(
         draw, policy, "backup_lag_days", draw(st.sampled_from((14, 0, 1)) | st.integers(0, 40)), 14
     )
-    names = draw(st.lists(st.sampled_from(CATEGORIES), unique=True, max_size=4))
-    if names or draw(st.booleans()):
+    names: list[str] = draw(st.lists(st.sampled_from(CATEGORIES), unique=True, max_size=4))
+    write_empty_table: bool = draw(st.booleans())
+    if names or write_empty_table:
         policy["categories"] = {
             name: (
                 {"keep": True} if draw(st.booleans()) else {"retain_days": draw(st.integers(0, 45))}
@@ -204,9 +205,7 @@ def policies(draw: st.DrawFn, zone: str) -> dict[str, Any]:
 
 
 @st.composite
-def scenarios(  # noqa: PLR0914 -- one local per generated part keeps the generator readable
-    draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3
-) -> Scenario:
+def scenarios(draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3) -> Scenario:
     """A valid planning call aimed at the boundaries of docs/spec.md."""
     zone = draw(st.sampled_from(ZONES))
     policy = draw(policies(zone))
@@ -383,7 +382,7 @@ def _records(inventory: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 @st.composite
-def bad_scenarios(draw: st.DrawFn) -> tuple[str, Scenario]:  # noqa: PLR0912, PLR0915 -- one branch per §4.4 item
+def bad_scenarios(draw: st.DrawFn) -> tuple[str, Scenario]:
     """A valid scenario broken in exactly one way that spec §4.4 calls bad input.
 
     Returns:
@@ -413,6 +412,7 @@ def bad_scenarios(draw: st.DrawFn) -> tuple[str, Scenario]:  # noqa: PLR0912, PL
         )
     )
     records = _records(inventory)
+    choices: list[tuple[dict[str, Any], str]]
     if fault == "unknown-field":
         target = draw(st.sampled_from([r for _, r in records] + [policy]))
         target[
@@ -553,12 +553,12 @@ def bad_scenarios(draw: st.DrawFn) -> tuple[str, Scenario]:  # noqa: PLR0912, PL
                 )
             )
         )
-        one = {
+        holder: dict[str, Any] = {
             "store": "db",
             "key": "refholder",
             "tenant": tenant,
             "created_at": as_of,
             "refs": [bad],
         }
-        inventory["objects"].append(one)
+        inventory["objects"].append(holder)
     return fault, Scenario(inventory=inventory, policy=policy, tenant=tenant, as_of=as_of)

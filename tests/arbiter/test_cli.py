@@ -25,7 +25,9 @@ def run(*args: str) -> Any:
     return CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
 
 
-def plan_args(tenant: str = "globex", *extra: str, inventory: Path | None = None, policy: Path | None = None) -> list[str]:
+def plan_args(
+    tenant: str = "globex", *extra: str, inventory: Path | None = None, policy: Path | None = None
+) -> list[str]:
     """The arguments of ``twinpurge plan`` on the bundled examples."""
     return [
         "plan",
@@ -92,7 +94,10 @@ def test_text_output_is_a_summary() -> None:
 def test_single_planner_diagnosis_is_labelled(planner: str) -> None:
     """--planner a|b runs one planner alone and says it is not an agreed plan."""
     result = run(*plan_args("globex", "--planner", planner))
-    assert (0, True) == (result.exit_code, result.stdout.startswith(f"DIAGNOSIS ONLY: planner {planner}"))
+    assert (0, True) == (
+        result.exit_code,
+        result.stdout.startswith(f"DIAGNOSIS ONLY: planner {planner}"),
+    )
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -105,7 +110,11 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 @pytest.mark.parametrize(
     ("inventory_text", "policy_text", "message_part"),
     [
-        ('{"tenants": [{"id": "globex", "events": []}], "objects": [], "extra": 1}', None, "inventory.json: extra:"),
+        (
+            '{"tenants": [{"id": "globex", "events": []}], "objects": [], "extra": 1}',
+            None,
+            "inventory.json: extra:",
+        ),
         ('{"tenants": [], "objects": [}', None, "inventory.json: not valid JSON"),
         ('{"tenants": [], "tenants": [], "objects": []}', None, "duplicate key 'tenants'"),
         ('{"tenants": [], "objects": [], "x": NaN}', None, "NaN is not a JSON number"),
@@ -136,7 +145,10 @@ def test_not_utf8_exits_2(tmp_path: Path) -> None:
     assert (2, True) == (result.exit_code, "inventory.json: not UTF-8" in result.stderr)
 
 
-@pytest.mark.parametrize(("args", "part"), [(("--tenant", "nobody"), "--tenant: tenant:"), (("--as-of", "2026-11-25"), "--as-of: as_of:")])
+@pytest.mark.parametrize(
+    ("args", "part"),
+    [(("--tenant", "nobody"), "--tenant: tenant:"), (("--as-of", "2026-11-25"), "--as-of: as_of:")],
+)
 def test_bad_arguments_exit_2(args: tuple[str, str], part: str) -> None:
     """An unknown tenant or a bad instant exits 2 naming the option."""
     base = plan_args("globex")
@@ -156,7 +168,9 @@ def test_divergence_exits_3_with_the_report(monkeypatch: pytest.MonkeyPatch) -> 
     """A divergence exits 3, prints no plan, and puts the report on stderr."""
 
     def off_by_one(inventory: Any, policy: Any, tenant: str, as_of: str) -> dict[str, object]:
-        return deleter_a.plan(inventory, {**policy, "grace_days": policy.get("grace_days", 30) + 1}, tenant, as_of)
+        return deleter_a.plan(
+            inventory, {**policy, "grace_days": policy.get("grace_days", 30) + 1}, tenant, as_of
+        )
 
     monkeypatch.setattr(deleter_a, "plan", off_by_one)
     result = run(*plan_args("globex", "--format", "json"))
@@ -193,12 +207,18 @@ def test_installed_executable_end_to_end() -> None:
         timeout=120,
     )
     assert 0 == completed.returncode, completed.stderr
-    assert json.loads(run(*plan_args("globex", "--format", "json")).stdout) == json.loads(completed.stdout)
+    assert json.loads(run(*plan_args("globex", "--format", "json")).stdout) == json.loads(
+        completed.stdout
+    )
 
 
 def test_installed_executable_bad_input_exit_code(tmp_path: Path) -> None:
     """The installed executable exits 2 on bad input, with the message on stderr."""
-    inventory = write(tmp_path, "inventory.json", '{"tenants": [{"id": "x", "events": [], "legalhold": true}], "objects": []}')
+    inventory = write(
+        tmp_path,
+        "inventory.json",
+        '{"tenants": [{"id": "x", "events": [], "legalhold": true}], "objects": []}',
+    )
     completed = subprocess.run(
         [installed_executable(), *plan_args("x", inventory=inventory)],
         capture_output=True,

@@ -1,7 +1,6 @@
 """Tests of zone loading (spec §3, §4.2) and of ld/sod (spec §3)."""
 
 # Tests here write `assert expected == actual` (house style), which SIM300 calls yoda.
-# ruff: noqa: SIM300
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Tests of the instant grammar (spec §2.1) and output form (spec §2.2)."""
 
 # Tests here write `assert expected == actual` (house style), which SIM300 calls yoda.
-# ruff: noqa: SIM300
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Tests of the public interface of deleter_a (spec §8)."""
 
 # Tests here write `assert expected == actual` (house style), which SIM300 calls yoda.
-# ruff: noqa: SIM300
 
 from __future__ import annotations
 

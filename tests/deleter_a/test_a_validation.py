@@ -1,7 +1,6 @@
 """Tests of bad input (spec §4.4): each item raises PlanInputError with source and field."""
 
 # Tests here write `assert expected == actual` (house style), which SIM300 calls yoda.
-# ruff: noqa: SIM300
 
 from __future__ import annotations
 

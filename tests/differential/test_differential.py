@@ -6,8 +6,7 @@ both reject the input. The tally at the end of the run counts what was compared.
 
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import given, note, settings
 
@@ -17,12 +16,15 @@ from tests import tally
 from tests.conftest import examples
 from tests.strategies import Scenario, bad_scenarios, chain_scenarios, scenarios
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 
 def outcome(planner: ModuleType, scenario: Scenario) -> tuple[str, Any]:
     """("verdict", v) or ("rejected", source) for one planner on one call."""
     try:
         return "verdict", planner.plan(*scenario.args())
-    except planner.PlanInputError as exc:  # type: ignore[misc]
+    except planner.PlanInputError as exc:
         return "rejected", exc.source
 
 

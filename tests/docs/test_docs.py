@@ -22,18 +22,28 @@ def spec_sections() -> set[str]:
 def test_every_cited_spec_section_exists() -> None:
     """Every "spec §N" cited in code and tests names a section of docs/spec.md."""
     cited: set[str] = set()
-    for path in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("deleter_*/*.py"), *ROOT.glob("arbiter/*.py")]:
+    for path in [
+        *ROOT.glob("tests/**/*.py"),
+        *ROOT.glob("deleter_*/*.py"),
+        *ROOT.glob("arbiter/*.py"),
+    ]:
         for number in re.findall(r"[Ss]pec §(\d+(?:\.\d+)?)", path.read_text(encoding="utf-8")):
             cited.add(number)
     assert cited, "no spec citation found at all"
-    missing = {n for n in cited if n not in spec_sections() and n.split(".")[0] not in spec_sections()}
+    missing = {
+        n for n in cited if n not in spec_sections() and n.split(".")[0] not in spec_sections()
+    }
     assert set() == missing
 
 
 def readme_command(prefix: str) -> str:
     """The README's shell command that starts with ``prefix``."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    commands = [line for line in re.findall(r"```sh\n(.*?)\n```", text, flags=re.DOTALL) if line.startswith(prefix)]
+    commands: list[str] = [
+        line
+        for line in re.findall(r"```sh\n(.*?)\n```", text, flags=re.DOTALL)
+        if line.startswith(prefix)
+    ]
     assert 1 == len(commands), commands
     return commands[0]
 
@@ -45,7 +55,12 @@ def test_readme_main_job_runs() -> None:
     argv = shlex.split(main_job)
     assert "twinpurge" == argv[0]
     completed = subprocess.run(
-        [installed_executable(), *argv[1:]], capture_output=True, text=True, check=False, cwd=ROOT, timeout=120
+        [installed_executable(), *argv[1:]],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=120,
     )
     assert 0 == completed.returncode, completed.stderr
     assert "tenant globex as of 2026-11-25T00:00:00Z: eligible" in completed.stdout
@@ -71,6 +86,11 @@ def test_python_examples_in_docs_run() -> None:
     assert blocks
     for block in blocks:
         completed = subprocess.run(
-            [sys.executable, "-c", block], capture_output=True, text=True, check=False, cwd=ROOT, timeout=120
+            [sys.executable, "-c", block],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+            timeout=120,
         )
         assert 0 == completed.returncode, (block, completed.stderr)

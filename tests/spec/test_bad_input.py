@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import copy
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +11,9 @@ import arbiter
 import deleter_a
 import deleter_b
 from tests.builders import event, obj, tenant
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 
 def good() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -36,7 +36,7 @@ def _b(inventory: dict[str, Any], policy: dict[str, Any], tid: str, as_of: str) 
 @pytest.fixture(params=["a", "b", "arbiter"])
 def plan(request: pytest.FixtureRequest) -> PlanFn:
     """Each way of computing a verdict: planner A, planner B, both through the arbiter."""
-    return {"a": _a, "b": _b, "arbiter": _via_arbiter}[request.param]  # type: ignore[return-value]
+    return {"a": _a, "b": _b, "arbiter": _via_arbiter}[request.param]
 
 
 def dues(plan: PlanFn, zone: str, cancelled_at: str, as_of: str, **policy: Any) -> tuple[Any, ...]:
@@ -83,7 +83,7 @@ def test_as_of_one_microsecond_before_due_is_not_due(plan: PlanFn) -> None:
     )
 
 
-# §10.2-§10.4: days whose midnight is odd -----------------------------------------------------------
+# §10.2-§10.4: days whose midnight is odd ---------------------------------------------------
 
 
 def test_sao_paulo_skipped_midnight_starts_the_day_at_0100(plan: PlanFn) -> None:
@@ -117,7 +117,7 @@ def test_apia_skipped_date_starts_at_the_next_date(plan: PlanFn) -> None:
 
 
 def test_lord_howe_half_hour_offset_change(plan: PlanFn) -> None:
-    """Spec §3: Lord Howe is UTC+10:30 before 5 Oct 2025 02:00 and UTC+11 after; midnights follow."""
+    """Spec §3: Lord Howe moves from UTC+10:30 to UTC+11 on 5 Oct 2025; midnights follow."""
     # ld(c) = 2025-09-04 (+10:30); due date 2025-10-05: 00:00+10:30 = 2025-10-04T13:30Z;
     # backup date 2025-10-19 is in DST (+11): 2025-10-18T13:00Z.
     expected = (False, "not-due", "2025-10-04T13:30:00Z", "2025-10-18T13:00:00Z")
@@ -406,7 +406,14 @@ def test_tenant_hold_lists_nothing_but_reports_dues(plan: PlanFn) -> None:
         {"timezone": "UTC"},
     )
     v = plan(inventory, pol, "t", AS_OF)
-    expected = (False, "tenant-hold", "2026-02-01T00:00:00Z", "2026-02-15T00:00:00Z", [], [])
+    expected: tuple[object, ...] = (
+        False,
+        "tenant-hold",
+        "2026-02-01T00:00:00Z",
+        "2026-02-15T00:00:00Z",
+        [],
+        [],
+    )
     assert expected == (
         v["eligible"],
         v["reason"],
