@@ -12,9 +12,11 @@ Rules (spec §3):
    midnight of ``D`` read as if it were UTC. The window ``[M - 25 h, M + 25 h]`` is cut into
    pieces of constant offset ``o``; in a piece ``[a, b)`` the earliest qualifying instant is
    ``max(a, M - o)`` if that is before ``b``; the first piece with one gives ``sod``.
-4. Offset changes are found by bisection to the microsecond between samples at most
-   ``SAMPLE_STEP`` apart. This assumes no two offset changes that cancel each other lie within
-   one step; in tzdata 2026 consecutive offset changes are at least 6.9 days apart.
+4. The window is sampled every ``SAMPLE_STEP`` (one hour; ``DayStarts`` memoises the changes
+   per UTC day so that neighbouring dates share them); between two samples with different offsets
+   the changes are found by bisection to the microsecond. This assumes no two offset changes that
+   cancel each other lie within one step; in tzdata 2026 consecutive offset changes are at least
+   6.9 days apart.
 5. ``D + n`` is plain proleptic Gregorian arithmetic, independent of the zone.
 """
 
@@ -29,6 +31,8 @@ __all__ = ["SAMPLE_STEP", "DayStarts", "local_date", "offset_changes", "start_of
 SAMPLE_STEP: Final = timedelta(hours=1)
 _REACH: Final = timedelta(hours=25)
 _TICK: Final = timedelta(microseconds=1)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_BLOCK: Final = timedelta(days=1)
 
 
 def _offset(instant: datetime, zone: tzinfo) -> timedelta:
@@ -51,8 +55,31 @@ def local_date(instant: datetime, zone: tzinfo) -> date:
     return instant.astimezone(zone).date()
 
 
+def _split(
+    zone: tzinfo, left: datetime, left_offset: timedelta, right: datetime, right_offset: timedelta
+) -> list[datetime]:
+    """Bisect ``(left, right]``, at most ``SAMPLE_STEP`` long, down to its offset changes."""
+    changes: list[datetime] = []
+    pending = [(left, left_offset, right, right_offset)]
+    while pending:
+        low, low_offset, high, high_offset = pending.pop()
+        if low_offset == high_offset:
+            continue
+        if high - low <= _TICK:
+            changes.append(high)
+            continue
+        middle = low + (high - low) // 2
+        middle_offset = _offset(middle, zone)
+        pending.append((middle, middle_offset, high, high_offset))
+        pending.append((low, low_offset, middle, middle_offset))
+    return changes
+
+
 def offset_changes(zone: tzinfo, low: datetime, high: datetime) -> list[datetime]:
     """Find the instants in ``(low, high]`` at which ``zone`` changes its UTC offset.
+
+    The interval is sampled at ``low``, ``low + SAMPLE_STEP``, ... and ``high``; between two
+    samples with different offsets the changes are found by bisection to the microsecond.
 
     Args:
         zone: A time zone.
@@ -63,22 +90,33 @@ def offset_changes(zone: tzinfo, low: datetime, high: datetime) -> list[datetime
         In increasing order, every instant ``x`` whose offset differs from that of ``x - 1 µs``
         (see rule 4 of this module for the sampling assumption).
     """
+    samples = [low]
+    while samples[-1] + SAMPLE_STEP < high:
+        samples.append(samples[-1] + SAMPLE_STEP)
+    samples.append(high)
+    offsets = [_offset(sample, zone) for sample in samples]
     changes: list[datetime] = []
-    pending = [(low, _offset(low, zone), high, _offset(high, zone))]
-    while pending:
-        left, left_offset, right, right_offset = pending.pop()
-        if right - left <= _TICK:
-            if left_offset != right_offset:
-                changes.append(right)
-            continue
-        if left_offset == right_offset and right - left <= SAMPLE_STEP:
-            continue
-        middle = left + (right - left) // 2
-        middle_offset = _offset(middle, zone)
-        pending.append((middle, middle_offset, right, right_offset))
-        pending.append((left, left_offset, middle, middle_offset))
-    changes.sort()
+    for (left, right), (left_offset, right_offset) in zip(
+        pairwise(samples), pairwise(offsets), strict=True
+    ):
+        changes.extend(_split(zone, left, left_offset, right, right_offset))
     return changes
+
+
+def _window(day: date) -> tuple[datetime, datetime, datetime]:
+    midnight = datetime.combine(day, time(), tzinfo=UTC)
+    return midnight, midnight - _REACH, midnight + _REACH
+
+
+def _earliest(
+    zone: tzinfo, midnight: datetime, low: datetime, high: datetime, changes: list[datetime]
+) -> datetime:
+    """Apply rule 3: the first piece of constant offset that reaches ``midnight`` locally."""
+    for start, end in pairwise([low, *changes, high]):
+        earliest = max(start, midnight - _offset(start, zone))
+        if earliest < end:
+            return earliest
+    raise RuntimeError(f"no start of day at {midnight:%Y-%m-%d} in {zone!r}")  # pragma: no cover
 
 
 def start_of_day(day: date, zone: tzinfo) -> datetime:
@@ -90,24 +128,19 @@ def start_of_day(day: date, zone: tzinfo) -> datetime:
 
     Returns:
         The instant as an aware ``datetime`` in UTC.
-
-    Raises:
-        RuntimeError: No qualifying instant was found (cannot happen for offsets under a day).
     """
-    midnight = datetime.combine(day, time(), tzinfo=UTC)
-    low, high = midnight - _REACH, midnight + _REACH
-    bounds = [low, *offset_changes(zone, low, high), high]
-    for start, end in pairwise(bounds):
-        earliest = max(start, midnight - _offset(start, zone))
-        if earliest < end:
-            return earliest
-    raise RuntimeError(f"no start of day for {day.isoformat()} in {zone!r}")  # pragma: no cover
+    midnight, low, high = _window(day)
+    return _earliest(zone, midnight, low, high, offset_changes(zone, low, high))
 
 
 class DayStarts:
-    """Memoised ``sod`` and ``ld`` for one zone, for the duration of one ``plan`` call."""
+    """Memoised ``sod`` and ``ld`` for one zone, for the duration of one ``plan`` call.
 
-    __slots__ = ("_cache", "zone")
+    Offset changes are memoised per UTC day (``(E + k days, E + k + 1 days]``), so the sod of
+    neighbouring dates share their sampling; the result equals ``start_of_day``.
+    """
+
+    __slots__ = ("_changes", "_starts", "zone")
 
     def __init__(self, zone: tzinfo) -> None:
         """Create an empty memo for ``zone``.
@@ -116,7 +149,8 @@ class DayStarts:
             zone: The policy's zone.
         """
         self.zone = zone
-        self._cache: dict[date, datetime] = {}
+        self._starts: dict[date, datetime] = {}
+        self._changes: dict[int, list[datetime]] = {}
 
     def local_date(self, instant: datetime) -> date:
         """Return ``ld(instant)`` in this zone (see ``local_date``).
@@ -138,8 +172,24 @@ class DayStarts:
         Returns:
             The start of ``day`` as an aware ``datetime`` in UTC.
         """
-        found = self._cache.get(day)
+        found = self._starts.get(day)
         if found is None:
-            found = start_of_day(day, self.zone)
-            self._cache[day] = found
+            midnight, low, high = _window(day)
+            first, last = (low - _EPOCH) // _BLOCK, (high - _EPOCH) // _BLOCK
+            changes = [
+                change
+                for block in range(first, last + 1)
+                for change in self._block_changes(block)
+                if low < change <= high
+            ]
+            found = _earliest(self.zone, midnight, low, high, changes)
+            self._starts[day] = found
+        return found
+
+    def _block_changes(self, block: int) -> list[datetime]:
+        found = self._changes.get(block)
+        if found is None:
+            low = _EPOCH + block * _BLOCK
+            found = offset_changes(self.zone, low, low + _BLOCK)
+            self._changes[block] = found
         return found

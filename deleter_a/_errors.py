@@ -9,6 +9,7 @@ Rules (spec §4.4, §8):
    ``"as_of"``), ``field`` (a 0-based path into that source, e.g. ``tenants[3].events[0].at``)
    and ``message`` (what is wrong, for people).
 4. ``str(error)`` is a single line that includes ``field``: line breaks in the parts are escaped.
+   The root of an argument (e.g. an inventory that is not a mapping) has the empty path ``""``.
 """
 
 from __future__ import annotations
@@ -70,5 +71,7 @@ class PlanInputError(PlannerError):
         self.message = message
 
     def __str__(self) -> str:
-        """Return ``"<source>: <field>: <message>"`` on one line."""
+        """Return ``"<source>: <field>: <message>"`` on one line (no field part at the root)."""
+        if not self.field:
+            return f"{self.source}: {one_line(self.message)}"
         return f"{self.source}: {one_line(self.field)}: {one_line(self.message)}"

@@ -1,7 +1,5 @@
 """Tests of zone loading (spec §3, §4.2) and of ld/sod (spec §3)."""
 
-# Tests here write `assert expected == actual` (house style), which SIM300 calls yoda.
-
 from __future__ import annotations
 
 import io
@@ -177,3 +175,21 @@ def test_a_day_starts_memo() -> None:
     assert first == days.start(date(2025, 11, 2))
     assert _utc("2025-11-02T04:00:00") == first
     assert date(2025, 11, 1) == days.local_date(first - timedelta(microseconds=1))
+
+
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("America/Sao_Paulo", date(2018, 10, 30)),
+        ("America/Havana", date(2025, 10, 28)),
+        ("Pacific/Apia", date(2011, 12, 25)),
+        ("Australia/Lord_Howe", date(2026, 4, 1)),
+    ],
+)
+def test_a_day_starts_agree_around_transitions(name: str, first: date) -> None:
+    """The memoised sod equals the direct sod on ten days around a transition."""
+    zone = _zone(name)
+    days = DayStarts(zone)
+    for offset in range(10):
+        day = first + timedelta(days=offset)
+        assert start_of_day(day, zone) == days.start(day)

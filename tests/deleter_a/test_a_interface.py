@@ -82,3 +82,9 @@ def test_a_verdict_keys_and_types() -> None:
     verdict = plan(inventory([cancelled_tenant()], []), UTC_POLICY, "t", DUE_AS_OF)
     expected = ["tenant", "as_of", "eligible", "reason", "primary_due", "backup_due", "purge"]
     assert [*expected, "kept"] == list(verdict)
+
+
+def test_a_error_str_at_root() -> None:
+    """An error at the root of an argument has the empty field and no empty field part."""
+    error = PlanInputError("inventory", "", "expected a table/object, got list")
+    assert "inventory: expected a table/object, got list" == str(error)
