@@ -78,7 +78,7 @@ def _read(inventory: object, tenant: object) -> _Scope:
     tenants = _index_tenants(checked.tenants)
     tenant_id = read_tenant_arg(tenant)
     if tenant_id not in tenants:
-        Where("tenant", "tenant").fail(f"tenant {tenant_id!r} is not in the inventory")
+        Where("tenant").key("tenant").fail(f"tenant {tenant_id!r} is not in the inventory")
     own: dict[Key, Obj] = {}
     targets_of_others: set[Key] = set()
     seen: set[Key] = set()

@@ -316,7 +316,7 @@ def read_tenant_arg(value: object) -> str:
     Raises:
         PlanInputError: ``value`` is not a non-empty string.
     """
-    return text(value, Where("tenant", "tenant"))
+    return text(value, Where("tenant").key("tenant"))
 
 
 def read_as_of(value: object) -> Instant:
@@ -331,4 +331,4 @@ def read_as_of(value: object) -> Instant:
     Raises:
         PlanInputError: ``value`` is not an instant of spec §2.1.
     """
-    return instant(value, Where("as_of", "as_of"))
+    return instant(value, Where("as_of").key("as_of"))

@@ -54,26 +54,52 @@ MAX_DAYS = 36500
 """The largest day count allowed (spec §4.2)."""
 
 
-@dataclass(frozen=True, slots=True)
 class Where:
     """A position in the input: the argument and the path inside it (rule 8).
 
+    The path is built only when asked for (on failure), so that checking costs no strings.
+
     Attributes:
         source: The argument of ``plan``.
-        path: The path inside it; ``""`` for the whole argument.
+        parent: The enclosing position; ``None`` for the whole argument.
+        step: The field name or list index leading here from ``parent``.
+        is_index: Whether ``step`` is a list index.
     """
 
-    source: Source
-    path: str = ""
+    __slots__ = ("is_index", "parent", "source", "step")
+
+    def __init__(
+        self,
+        source: Source,
+        parent: Where | None = None,
+        step: object = None,
+        *,
+        index: bool = False,
+    ) -> None:
+        """Create the position of ``step`` (a field name or an index) under ``parent``."""
+        self.source: Source = source
+        self.parent = parent
+        self.step = step
+        self.is_index = index
+
+    @property
+    def path(self) -> str:
+        """The path inside ``source``; ``""`` for the whole argument."""
+        if self.parent is None:
+            return ""
+        if self.is_index:
+            return f"{self.parent.path}[{self.step}]"
+        label = self.step if isinstance(self.step, str) else repr(self.step)
+        parent = self.parent.path
+        return f"{parent}.{label}" if parent else label
 
     def key(self, name: object) -> Where:
         """Return the position of field ``name`` of the record here."""
-        label = name if isinstance(name, str) else repr(name)
-        return Where(self.source, f"{self.path}.{label}" if self.path else label)
+        return Where(self.source, self, name)
 
     def index(self, position: int) -> Where:
         """Return the position of item ``position`` of the list here."""
-        return Where(self.source, f"{self.path}[{position}]")
+        return Where(self.source, self, position, index=True)
 
     def fail(self, message: str) -> NoReturn:
         """Raise the input error for this position.
