@@ -5,6 +5,14 @@
 3. ``UsageError``: the caller used the API wrongly (a programming mistake, not bad data).
 4. ``RefusedError``: the planners did not agree (spec §9). Nothing may be deleted; the error
    carries the full divergence report.
+5. ``GuardError``: one of the arbiter's own guards refused a purge (the planners may agree and
+   still be wrong together).
+6. ``AuditError``/``AuditTamperedError``: the audit log is unusable or fails verification.
+7. ``AlertDeliveryError``: an alert sink could not deliver; never stops a refusal.
+5. ``AuditError``: the audit log cannot be written or read as asked (e.g. the data to record is
+   not plain JSON data).
+6. ``AuditTamperedError`` (an ``AuditError``): the audit log fails verification; it names the
+   first bad record.
 
 Every error carries its data as attributes; the message is for people.
 """
@@ -16,7 +24,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from arbiter._compare import DivergenceReport
 
-__all__ = ["InputError", "RefusedError", "TwinpurgeError", "UsageError"]
+__all__ = [
+    "AlertDeliveryError",
+    "AuditError",
+    "AuditTamperedError",
+    "GuardError",
+    "InputError",
+    "RefusedError",
+    "TwinpurgeError",
+    "UsageError",
+]
 
 
 class TwinpurgeError(Exception):
@@ -70,3 +87,61 @@ class RefusedError(TwinpurgeError):
     def __init__(self, report: DivergenceReport) -> None:
         self.report = report
         super().__init__(report.summary())
+
+
+class AuditError(TwinpurgeError):
+    """The audit log cannot be written or read as asked."""
+
+
+class AuditTamperedError(AuditError):
+    """The audit log fails verification: edited, reordered, removed, forged or corrupt records.
+
+    Attributes:
+        seq: the sequence number the first bad record has or should have (its place in the
+            chain; every record before it is good), or None when no single record is at fault
+            (e.g. the head store has no head but the log has records).
+        line: the 1-based line of the first bad record in the log file, or None with ``seq``.
+        reason: what is wrong, for people.
+    """
+
+    def __init__(self, reason: str, *, seq: int | None = None, line: int | None = None) -> None:
+        self.seq = seq
+        self.line = line
+        self.reason = reason
+        where = "audit log" if seq is None else f"audit record {seq} (line {line})"
+        super().__init__(f"{where} fails verification: {reason}")
+
+
+class GuardError(TwinpurgeError):
+    """One of the arbiter's own guards refused a purge, whatever the planners said.
+
+    Attributes:
+        guard: which guard tripped (``blast-radius``, ``foreign-object``, ``object-hold``,
+            ``tenant-hold``, ``tenant-not-cancelled``, ``shared``, ``category-keep``,
+            ``count-mismatch``, ``object-missing``, ``tenant-missing``, ``stale``).
+        tenant: the tenant being purged.
+        details: plain data for the alert and the audit log.
+    """
+
+    def __init__(self, guard: str, tenant: str, message: str, details: dict[str, object]) -> None:
+        self.guard = guard
+        self.tenant = tenant
+        self.details = details
+        super().__init__(f"guard {guard} refused the purge of tenant {tenant!r}: {message}")
+
+
+class AlertDeliveryError(TwinpurgeError):
+    """An alert sink could not deliver an alert, after every attempt it was allowed.
+
+    Attributes:
+        sink: the sink's name.
+        attempts: how many delivery attempts were made.
+        reason: why the last attempt failed, for people.
+    """
+
+    def __init__(self, *, sink: str, attempts: int, reason: str) -> None:
+        self.sink = sink
+        self.attempts = attempts
+        self.reason = reason
+        plural = "" if attempts == 1 else "s"
+        super().__init__(f"alert sink {sink} failed after {attempts} attempt{plural}: {reason}")

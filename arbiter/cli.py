@@ -6,6 +6,7 @@ Exit codes (documented in ``twinpurge --help`` and the README):
 - 1: an unexpected internal error (a bug; nothing is deleted).
 - 2: bad input or usage; one line on stderr naming the file and field at fault.
 - 3: divergence or refusal; the report on stderr.
+- 4: the audit log failed verification.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ from __future__ import annotations
 import json
 import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import IO, Any, Literal
 
 import click
 
 from arbiter._arbiter import arbitrate_files, default_planners, run_planner
-from arbiter._errors import InputError, RefusedError
+from arbiter._config import LimitsConfig, WorkspaceConfig
+from arbiter._demo import demo_config, demo_inventory
+from arbiter._errors import AuditError, InputError, RefusedError, UsageError
+from arbiter._execute import FleetReport, PurgeOutcome, utc_now
 from arbiter._loading import load_inventory, load_policy
-from arbiter._verdict import Verdict, verdict_to_json
+from arbiter._verdict import ObjectId, Verdict, verdict_to_json
+from arbiter._workspace import Workspace
 
 __all__ = ["ExitCode", "main"]
 
@@ -32,6 +38,7 @@ class ExitCode(IntEnum):
     INTERNAL = 1
     BAD_INPUT = 2
     REFUSED = 3
+    AUDIT = 4
 
 
 class BadInputError(click.ClickException):
@@ -39,9 +46,9 @@ class BadInputError(click.ClickException):
 
     exit_code = ExitCode.BAD_INPUT
 
-    def __init__(self, error: InputError, *, source_names: dict[str, str]) -> None:
+    def __init__(self, error: InputError, *, source_names: dict[str, str] | None = None) -> None:
         """Build the one-line message from an ``InputError``."""
-        where = error.file or source_names.get(error.source, error.source)
+        where = error.file or (source_names or {}).get(error.source, error.source)
         field = f": {error.field}" if error.field else ""
         super().__init__(f"{where}{field}: {error.message}")
 
@@ -68,11 +75,24 @@ class RefusedClickError(click.ClickException):
 
 EXIT_CODES_HELP = """\b
 Exit codes:
-  0  agreed plan
+  0  success (an agreed plan; every due purge done)
   1  internal error (a bug; nothing deleted)
   2  bad input or usage (stderr names the file and field)
   3  divergence or refusal (the report is on stderr)
+  4  the audit log failed verification (stderr names the first bad record)
 """
+
+
+class AuditFailedError(click.ClickException):
+    """The audit log does not verify: exit 4."""
+
+    exit_code = ExitCode.AUDIT
+
+
+def _usage(error: UsageError) -> click.ClickException:
+    failure = click.ClickException(str(error))
+    failure.exit_code = ExitCode.BAD_INPUT
+    return failure
 
 
 @click.group(epilog=EXIT_CODES_HELP)
@@ -185,3 +205,172 @@ def plan(  # noqa: PLR0913, PLR0917 -- click passes one parameter per documented
         click.echo(json.dumps(verdict_to_json(verdict), ensure_ascii=False))
     else:
         click.echo(_render_text(verdict, diagnosis=None if planner == "both" else planner))
+
+
+WORKSPACE_OPTION = click.option(
+    "--workspace",
+    "workspace_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The workspace directory (holding twinpurge.toml).",
+)
+
+
+def _open(workspace_dir: str) -> Workspace:
+    try:
+        return Workspace.open(workspace_dir)
+    except InputError as exc:
+        raise BadInputError(exc) from exc
+
+
+@main.command(epilog="\b\nExamples:\n  twinpurge init ./tenants --timezone Asia/Tokyo\n\n" + EXIT_CODES_HELP)
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--timezone", required=True, help="IANA time zone of the service (spec §3).")
+@click.option("--grace-days", type=int, default=30, show_default=True)
+@click.option("--backup-lag-days", type=int, default=14, show_default=True)
+def init(directory: str, timezone: str, grace_days: int, backup_lag_days: int) -> None:
+    """Create a workspace: twinpurge.toml and an empty embedded store."""
+    config = WorkspaceConfig(
+        policy={"timezone": timezone, "grace_days": grace_days, "backup_lag_days": backup_lag_days},
+        limits=LimitsConfig(),
+    )
+    try:
+        Workspace.create(directory, config).close()
+    except InputError as exc:
+        raise BadInputError(exc) from exc
+    except UsageError as exc:
+        raise _usage(exc) from exc
+    click.echo(f"created workspace {directory}; edit {directory}/twinpurge.toml to add categories, limits and alert sinks")
+
+
+def _read_payloads(directory: Path, inventory: dict[str, object]) -> dict[ObjectId, bytes]:
+    found: dict[ObjectId, bytes] = {}
+    objects = inventory.get("objects")
+    for obj in objects if isinstance(objects, list) else []:
+        if not isinstance(obj, dict) or not isinstance(obj.get("store"), str) or not isinstance(obj.get("key"), str):
+            continue
+        identity = ObjectId(obj["store"], obj["key"])
+        path = (directory / identity.store / identity.key).resolve()
+        if path.is_relative_to(directory.resolve()) and path.is_file():
+            found[identity] = path.read_bytes()
+    return found
+
+
+@main.command("import", epilog="\b\nExamples:\n  twinpurge import --workspace ./tenants inventory.json --payloads ./payloads\n\n" + EXIT_CODES_HELP)
+@WORKSPACE_OPTION
+@click.argument("inventory_path", type=click.Path(dir_okay=False))
+@click.option("--payloads", type=click.Path(file_okay=False, exists=True), help="Directory of payload files at STORE/KEY.")
+@click.option("--operator", default="operator", show_default=True, help="Who loads it, for the audit log.")
+def import_command(workspace_dir: str, inventory_path: str, payloads: str | None, operator: str) -> None:
+    """Load a portable inventory into the workspace's store, validated as planning validates."""
+    with _open(workspace_dir) as workspace:
+        try:
+            inventory = load_inventory(inventory_path)
+            data = _read_payloads(Path(payloads), inventory) if payloads else None
+            count = workspace.import_inventory(inventory, data, actor=operator, file=inventory_path)
+        except InputError as exc:
+            raise BadInputError(exc) from exc
+        except RefusedError as exc:
+            raise RefusedClickError(exc, as_json=False) from exc
+    click.echo(f"imported {count} objects")
+
+
+@main.command("export")
+@WORKSPACE_OPTION
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def export_command(workspace_dir: str, out: str | None) -> None:
+    """Write the workspace's store as a portable inventory (JSON)."""
+    with _open(workspace_dir) as workspace:
+        text = json.dumps(workspace.export_inventory(), indent=2, ensure_ascii=False)
+    if out:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+def _outcome_line(outcome: PurgeOutcome) -> str:
+    kept = ", ".join(f"{n} {reason}" for reason, n in sorted(outcome.kept_by_reason.items()))
+    line = f"{outcome.tenant:<12} {outcome.status:<13}"
+    if outcome.status in {"executed", "dry-run"}:
+        line += f" purged {outcome.purged}" if outcome.status == "executed" else f" would purge {outcome.purged}"
+        line += f"; kept {kept}" if kept else ""
+    else:
+        line += f" {outcome.message}"
+    if outcome.primary_due:
+        line += f" (primary due {outcome.primary_due}, backup due {outcome.backup_due})"
+    if outcome.report_path:
+        line += f"\n{'':<13} report: {outcome.report_path}"
+    return line
+
+
+def _run_due(workspace: Workspace, as_of: str | None, *, dry_run: bool, output_format: str) -> FleetReport:
+    tenants = workspace.store.tenant_ids()
+    show_bar = output_format == "text" and sys.stdout.isatty()
+    with click.progressbar(length=len(tenants), label="tenants", file=sys.stderr if show_bar else None, hidden=not show_bar) as bar:
+        report = workspace.run_due(as_of, dry_run=dry_run, progress=lambda _t: bar.update(1))
+    if output_format == "json":
+        click.echo(json.dumps({"as_of": report.as_of, "counts": report.counts(), "outcomes": [attrs_to_json(o) for o in report.outcomes]}, sort_keys=True))
+    else:
+        for outcome in report.outcomes:
+            click.echo(_outcome_line(outcome))
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
+        click.echo(f"as of {report.as_of}: {counts}; {report.purged} objects purged")
+    return report
+
+
+def attrs_to_json(outcome: PurgeOutcome) -> dict[str, object]:
+    """A purge outcome as plain data."""
+    import attrs  # noqa: PLC0415 -- only the CLI's JSON output needs it here
+
+    return attrs.asdict(outcome)
+
+
+@main.command("run-due", epilog="\b\nExamples:\n  twinpurge run-due --workspace ./tenants --dry-run\n  twinpurge run-due --workspace ./tenants --as-of 2026-11-25T00:00:00Z\n\n" + EXIT_CODES_HELP)
+@WORKSPACE_OPTION
+@click.option("--as-of", "as_of", metavar="INSTANT", help="The instant of every verdict (default: now).")
+@click.option("--dry-run", is_flag=True, help="Plan and check every guard that can be checked before deleting; delete nothing.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def run_due(workspace_dir: str, as_of: str | None, dry_run: bool, output_format: str) -> None:  # noqa: FBT001 -- click flag
+    """Purge every due tenant, each isolated; print a summary. Exit 3 if any tenant was refused."""
+    with _open(workspace_dir) as workspace:
+        report = _run_due(workspace, as_of, dry_run=dry_run, output_format=output_format)
+    if any(o.status in {"refused", "failed"} for o in report.outcomes):
+        raise SystemExit(ExitCode.REFUSED)
+
+
+@main.command(epilog="\b\nExamples:\n  twinpurge demo\n  twinpurge demo ./my-demo\n\n" + EXIT_CODES_HELP)
+@click.argument("directory", type=click.Path(file_okay=False), default="twinpurge-demo")
+def demo(directory: str) -> None:
+    """Build a sample workspace in DIRECTORY and run the due purges as the retention service would."""
+    now = utc_now().replace(microsecond=0)
+    try:
+        workspace = Workspace.create(directory, demo_config())
+    except UsageError as exc:
+        raise _usage(exc) from exc
+    with workspace:
+        inventory, payloads = demo_inventory(now)
+        count = workspace.import_inventory(inventory, payloads, actor="demo")
+        click.echo(f"demo workspace {directory}: {len(inventory['tenants'])} tenants, {count} objects (time zone Asia/Tokyo)")
+        click.echo("running the due purges, as the retention service would:")
+        report = _run_due(workspace, None, dry_run=False, output_format="text")
+        records = workspace.verify_audit()
+        click.echo(f"audit log verified: {records} records, chain intact")
+    if any(o.status in {"refused", "failed"} for o in report.outcomes):
+        raise SystemExit(ExitCode.REFUSED)
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify", epilog="\b\nExamples:\n  twinpurge audit verify --workspace ./tenants\n\n" + EXIT_CODES_HELP)
+@WORKSPACE_OPTION
+def audit_verify(workspace_dir: str) -> None:
+    """Check the audit log's hash chain against the head kept in the store."""
+    with _open(workspace_dir) as workspace:
+        try:
+            records = workspace.verify_audit()
+        except AuditError as exc:
+            raise AuditFailedError(str(exc)) from exc
+    click.echo(f"audit log verified: {records} records, chain intact")

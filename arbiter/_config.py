@@ -1,0 +1,218 @@
+"""The workspace configuration file, ``twinpurge.toml``.
+
+Rules:
+
+1. Every path and setting lives in the file; relative paths are relative to the file's directory,
+   never to the current directory.
+2. Unknown keys are errors anywhere (``arbiter._convert``); every error names the file and field.
+3. The ``[policy]`` table is the retention policy of docs/spec.md §4.2, passed to both planners as
+   it is; it is validated at load time by both planners, so a bad policy fails before any purge.
+4. Limits are positive: a blast-radius limit of zero or a batch size of zero is a mistake, not a
+   way to switch a guard off.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from arbiter._convert import error_fields, strict_converter
+from arbiter._errors import InputError
+
+__all__ = [
+    "CONFIG_NAME",
+    "AlertsConfig",
+    "AuditConfig",
+    "LimitsConfig",
+    "StoreConfig",
+    "WebhookConfig",
+    "WorkspaceConfig",
+    "load_config",
+    "render_config",
+]
+
+CONFIG_NAME = "twinpurge.toml"
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        msg = f"{attribute.name} must be positive, not {value}"
+        raise ValueError(msg)
+
+
+@attrs.frozen
+class StoreConfig:
+    """The embedded primary store: a SQLite database and a blob directory."""
+
+    database: str = "primary.sqlite3"
+    blobs: str = "blobs"
+    # Objects of these stores are files under ``blobs/<store>/<key>``; others are records.
+    blob_stores: tuple[str, ...] = ("blob",)
+
+
+@attrs.frozen
+class LimitsConfig:
+    """Blast-radius limits and batching, enforced by the arbiter whatever the planners say."""
+
+    max_objects_per_purge: int = attrs.field(default=100_000, validator=_positive)
+    max_store_fraction: float = attrs.field(default=0.25, validator=_positive)
+    # The fraction limit applies once a purge exceeds this many objects: in a small store, one
+    # tenant is legitimately a large share of everything.
+    fraction_floor: int = attrs.field(default=1000, validator=attrs.validators.ge(0))
+    batch_size: int = attrs.field(default=500, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        """A fraction above 1 would disable the guard."""
+        if self.max_store_fraction > 1:
+            msg = "max_store_fraction must be at most 1"
+            raise ValueError(msg)
+
+
+@attrs.frozen
+class AuditConfig:
+    """Where the hash-chained audit log lives."""
+
+    log: str = "audit.jsonl"
+
+
+@attrs.frozen
+class WebhookConfig:
+    """One HTTP webhook alert sink."""
+
+    url: str
+    timeout_seconds: float = attrs.field(default=5.0, validator=_positive)
+    retries: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    backoff_seconds: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+
+
+@attrs.frozen
+class AlertsConfig:
+    """Alert sinks: a JSON-lines log, a directory of report files, webhooks."""
+
+    log: str = "alerts.jsonl"
+    reports: str = "reports"
+    failures: str = "alert-failures.jsonl"
+    webhooks: tuple[WebhookConfig, ...] = ()
+
+
+@attrs.frozen
+class WorkspaceConfig:
+    """The whole ``twinpurge.toml``.
+
+    Attributes:
+        directory: the directory holding the file; relative paths resolve against it.
+    """
+
+    policy: dict[str, Any]
+    store: StoreConfig = StoreConfig()
+    limits: LimitsConfig = LimitsConfig()
+    audit: AuditConfig = AuditConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    directory: Path = attrs.field(default=Path(), eq=False)
+
+    def path(self, relative: str) -> Path:
+        """Resolve a configured path against the workspace directory."""
+        return (self.directory / relative).resolve()
+
+
+_CONVERTER = strict_converter()
+
+
+def load_config(path: str | Path) -> WorkspaceConfig:
+    """Read and check ``twinpurge.toml``.
+
+    Args:
+        path: the config file, or the workspace directory holding it.
+
+    Returns:
+        The configuration, with ``directory`` set to the file's directory.
+
+    Raises:
+        InputError: unreadable, not TOML, unknown or ill-typed field; ``file`` and ``field``
+            name the fault.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path /= CONFIG_NAME
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(
+            source="config", file=str(path), field="", message=f"cannot read: {exc.strerror}"
+        ) from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(source="config", file=str(path), field="", message=str(exc)) from exc
+    if "policy" not in raw:
+        raise InputError(source="config", file=str(path), field="policy", message="required")
+    try:
+        config = _CONVERTER.structure(raw, WorkspaceConfig)
+    except Exception as exc:
+        fields = error_fields(exc) if isinstance(exc, cattrs.BaseValidationError) else []
+        field, message = fields[0] if fields else ("", str(exc))
+        raise InputError(source="config", file=str(path), field=field, message=message) from exc
+    return attrs.evolve(config, directory=path.parent.resolve())
+
+
+def render_config(config: WorkspaceConfig) -> str:
+    """Write a configuration as TOML text (used by ``twinpurge init``).
+
+    Args:
+        config: the configuration.
+
+    Returns:
+        TOML text that ``load_config`` reads back to an equal configuration.
+    """
+    data: dict[str, Any] = _CONVERTER.unstructure(config)
+    data.pop("directory")
+    return _toml(data)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    msg = f"cannot write {value!r} as a TOML value"
+    raise TypeError(msg)
+
+
+def _toml_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(c if c >= " " and c != "\x7f" else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'
+
+
+def _toml_key(key: str) -> str:
+    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
+    return key if bare else _toml_string(key)
+
+
+def _toml(data: dict[str, Any], prefix: str = "") -> str:
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, Any]]] = []
+    arrays: list[tuple[str, list[dict[str, Any]]]] = []
+    for key, value in data.items():
+        name = f"{prefix}{_toml_key(key)}"
+        if isinstance(value, dict):
+            tables.append((name, value))
+        elif isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
+            arrays.append((name, list(value)))
+        elif value is not None:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    out = "\n".join(lines)
+    for name, table in tables:
+        out += f"\n\n[{name}]\n" + _toml(table, prefix=f"{name}.")
+    for name, items in arrays:
+        for item in items:
+            out += f"\n\n[[{name}]]\n" + _toml(item, prefix=f"{name}.")
+    while "\n\n\n" in out:
+        out = out.replace("\n\n\n", "\n\n")
+    return out.strip("\n") + "\n"

@@ -1,0 +1,339 @@
+"""The embedded primary store: tenants, events, objects (with payloads) and refs in SQLite.
+
+Rules:
+
+1. The database runs in WAL mode, so readers see a consistent snapshot while a writer works, and
+   every multi-statement read happens inside one explicit transaction (``read_slice``).
+2. Write transactions start with ``BEGIN IMMEDIATE``: the write lock is taken before the first
+   read, so what a purge transaction reads cannot change before it commits.
+3. Deletes match identity *and* tenant (``DELETE ... WHERE store = ? AND key = ? AND tenant = ?``).
+4. Instants are stored as given, so that an export gives back what was imported.
+5. The audit log's head lives here (table ``meta``): the log alone cannot rewrite it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from arbiter._protocols import ObjectState
+from arbiter._verdict import ObjectId
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+__all__ = ["SqliteStore"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    legal_hold INTEGER NOT NULL CHECK (legal_hold IN (0, 1)),
+    has_hold_field INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS events (
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    pos INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (tenant, pos)
+);
+CREATE TABLE IF NOT EXISTS objects (
+    store TEXT NOT NULL,
+    key TEXT NOT NULL,
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    category TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    legal_hold INTEGER NOT NULL CHECK (legal_hold IN (0, 1)),
+    payload BLOB,
+    PRIMARY KEY (store, key)
+);
+CREATE INDEX IF NOT EXISTS objects_by_tenant ON objects(tenant);
+CREATE TABLE IF NOT EXISTS refs (
+    from_store TEXT NOT NULL,
+    from_key TEXT NOT NULL,
+    pos INTEGER NOT NULL,
+    to_store TEXT NOT NULL,
+    to_key TEXT NOT NULL,
+    PRIMARY KEY (from_store, from_key, pos),
+    FOREIGN KEY (from_store, from_key) REFERENCES objects(store, key) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS refs_by_target ON refs(to_store, to_key);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS receipts (
+    tenant TEXT NOT NULL,
+    plan_digest TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    executed_at TEXT NOT NULL,
+    purged INTEGER NOT NULL,
+    backup_due TEXT,
+    PRIMARY KEY (tenant, plan_digest)
+);
+"""
+
+
+class _Transaction:
+    """A purge transaction on one connection (``PurgeTransaction``)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
+        row = self._db.execute("SELECT legal_hold FROM tenants WHERE id = ?", (tenant,)).fetchone()
+        if row is None:
+            return None
+        events = self._db.execute(
+            "SELECT kind, at FROM events WHERE tenant = ? ORDER BY pos", (tenant,)
+        ).fetchall()
+        return bool(row[0]), [(kind, at) for kind, at in events]
+
+    def objects(self, ids: list[ObjectId]) -> dict[ObjectId, ObjectState]:
+        found: dict[ObjectId, ObjectState] = {}
+        for obj in ids:
+            row = self._db.execute(
+                "SELECT tenant, category, legal_hold FROM objects WHERE store = ? AND key = ?",
+                (obj.store, obj.key),
+            ).fetchone()
+            if row is not None:
+                found[obj] = ObjectState(row[0], row[1], bool(row[2]))
+        return found
+
+    def referrers(self, ids: list[ObjectId]) -> set[ObjectId]:
+        found: set[ObjectId] = set()
+        for obj in ids:
+            rows = self._db.execute(
+                "SELECT from_store, from_key FROM refs WHERE to_store = ? AND to_key = ?",
+                (obj.store, obj.key),
+            ).fetchall()
+            found.update(ObjectId(s, k) for s, k in rows)
+        return found
+
+    def delete(self, tenant: str, ids: list[ObjectId]) -> int:
+        deleted = 0
+        for obj in ids:
+            cursor = self._db.execute(
+                "DELETE FROM objects WHERE store = ? AND key = ? AND tenant = ?",
+                (obj.store, obj.key, tenant),
+            )
+            deleted += cursor.rowcount
+        return deleted
+
+
+class SqliteStore:
+    """The SQLite primary store (``InventoryReader``, ``PurgeTarget`` and the audit head)."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating if needed) the database at ``path``."""
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN")
+        try:
+            yield self._db
+        finally:
+            self._db.execute("COMMIT")
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def add_inventory(
+        self, inventory: Mapping[str, Any], payloads: Mapping[ObjectId, bytes] | None = None
+    ) -> None:
+        """Insert a validated portable inventory (spec §4.1) in one transaction.
+
+        Args:
+            inventory: plain data already accepted by both planners.
+            payloads: record payloads by object identity (blob bytes go to the blob directory).
+
+        Raises:
+            sqlite3.IntegrityError: an identity already exists; nothing is inserted.
+        """
+        payloads = payloads or {}
+        with self._write() as db:
+            for tenant in inventory["tenants"]:
+                db.execute(
+                    "INSERT INTO tenants (id, legal_hold, has_hold_field) VALUES (?, ?, ?)",
+                    (tenant["id"], int(tenant.get("legal_hold", False)), "legal_hold" in tenant),
+                )
+                db.executemany(
+                    "INSERT INTO events (tenant, pos, kind, at) VALUES (?, ?, ?, ?)",
+                    [(tenant["id"], i, e["kind"], e["at"]) for i, e in enumerate(tenant["events"])],
+                )
+            for obj in inventory["objects"]:
+                identity = ObjectId(obj["store"], obj["key"])
+                db.execute(
+                    "INSERT INTO objects (store, key, tenant, category, created_at, legal_hold,"
+                    " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        obj["store"],
+                        obj["key"],
+                        obj["tenant"],
+                        obj.get("category", "default"),
+                        obj["created_at"],
+                        int(obj.get("legal_hold", False)),
+                        payloads.get(identity),
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO refs (from_store, from_key, pos, to_store, to_key)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (obj["store"], obj["key"], i, s, k)
+                        for i, (s, k) in enumerate(obj.get("refs", []))
+                    ],
+                )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def tenant_ids(self) -> list[str]:
+        """Every tenant id, sorted."""
+        return [row[0] for row in self._db.execute("SELECT id FROM tenants ORDER BY id")]
+
+    def total_objects(self) -> int:
+        """How many objects the store holds."""
+        return int(self._db.execute("SELECT COUNT(*) FROM objects").fetchone()[0])
+
+    def payload(self, obj: ObjectId) -> bytes | None:
+        """A record's payload, or None."""
+        row = self._db.execute(
+            "SELECT payload FROM objects WHERE store = ? AND key = ?", (obj.store, obj.key)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def _tenants(self, db: sqlite3.Connection, ids: list[str]) -> list[dict[str, Any]]:
+        tenants = []
+        for tid in ids:
+            legal_hold, has_field = db.execute(
+                "SELECT legal_hold, has_hold_field FROM tenants WHERE id = ?", (tid,)
+            ).fetchone()
+            events = db.execute(
+                "SELECT kind, at FROM events WHERE tenant = ? ORDER BY pos", (tid,)
+            ).fetchall()
+            record: dict[str, Any] = {
+                "id": tid,
+                "events": [{"kind": k, "at": a} for k, a in events],
+            }
+            if has_field:
+                record["legal_hold"] = bool(legal_hold)
+            tenants.append(record)
+        return tenants
+
+    def _objects(
+        self, db: sqlite3.Connection, where: str, args: tuple[Any, ...]
+    ) -> list[dict[str, Any]]:
+        query = "SELECT store, key, tenant, category, created_at, legal_hold FROM objects WHERE "
+        rows = db.execute(
+            query + where + " ORDER BY store, key",  # `where` is always one of our constants
+            args,
+        ).fetchall()
+        objects = []
+        for store, key, tenant, category, created_at, legal_hold in rows:
+            refs = db.execute(
+                "SELECT to_store, to_key FROM refs"
+                " WHERE from_store = ? AND from_key = ? ORDER BY pos",
+                (store, key),
+            ).fetchall()
+            record: dict[str, Any] = {
+                "store": store,
+                "key": key,
+                "tenant": tenant,
+                "category": category,
+                "created_at": created_at,
+                "legal_hold": bool(legal_hold),
+                "refs": [[s, k] for s, k in refs],
+            }
+            objects.append(record)
+        return objects
+
+    def export_inventory(self) -> dict[str, Any]:
+        """The whole store as a portable inventory (spec §4.1), in one snapshot."""
+        with self._read() as db:
+            return {
+                "tenants": self._tenants(
+                    db, [r[0] for r in db.execute("SELECT id FROM tenants ORDER BY id")]
+                ),
+                "objects": self._objects(db, "1 = 1", ()),
+            }
+
+    def read_slice(self, tenant: str) -> dict[str, Any]:
+        """The tenant's slice (``InventoryReader.read_slice``), in one snapshot."""
+        with self._read() as db:
+            exists = db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone()
+            if exists is None:
+                return {"tenants": [], "objects": []}
+            own = self._objects(db, "tenant = ?", (tenant,))
+            foreign = self._objects(
+                db,
+                "tenant != ? AND (store, key) IN (SELECT r.from_store, r.from_key FROM refs r "
+                "JOIN objects t ON t.store = r.to_store AND t.key = r.to_key WHERE t.tenant = ?)",
+                (tenant, tenant),
+            )
+            owners = sorted({o["tenant"] for o in foreign} | {tenant})
+            return {"tenants": self._tenants(db, owners), "objects": own + foreign}
+
+    # -- purging -------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        """A write transaction (``PurgeTarget.transaction``); rolls back on any exception."""
+        with self._write() as db:
+            yield _Transaction(db)
+
+    def record_receipt(  # noqa: PLR0913 -- one column each
+        self,
+        *,
+        tenant: str,
+        plan_digest: str,
+        as_of: str,
+        executed_at: str,
+        purged: int,
+        backup_due: str | None,
+    ) -> None:
+        """Record that a tenant's primary purge completed (the backup purge waits for it)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO receipts VALUES (?, ?, ?, ?, ?, ?)",
+                (tenant, plan_digest, as_of, executed_at, purged, backup_due),
+            )
+
+    def receipts(self, tenant: str) -> list[dict[str, Any]]:
+        """The primary-purge receipts of a tenant."""
+        rows = self._db.execute(
+            "SELECT plan_digest, as_of, executed_at, purged, backup_due FROM receipts"
+            " WHERE tenant = ? ORDER BY executed_at",
+            (tenant,),
+        ).fetchall()
+        keys = ("plan_digest", "as_of", "executed_at", "purged", "backup_due")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    # -- the audit head (rule 5) ---------------------------------------------------------------
+
+    def get_meta(self, name: str) -> str | None:
+        """A value of the meta table."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Set a value of the meta table, durably."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))

@@ -1,0 +1,311 @@
+"""A workspace: ``twinpurge.toml`` plus the embedded store, blob directory, audit log and alerts.
+
+Rules:
+
+1. ``Workspace.create`` writes the config and creates an empty store; it refuses a directory that
+   already holds a config (nothing is overwritten).
+2. Loading an inventory validates it exactly as planning does: both planners must accept the store's
+   content together with the new inventory, under the workspace policy; blob keys are checked
+   against path traversal; then everything is inserted in one transaction, or nothing is.
+3. The workspace policy is validated by both planners when the workspace opens.
+4. Every import, plan, agreement, refusal, batch, guard and alert is appended to the audit log,
+   whose head is kept in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from arbiter._alerts import Alerter, AlertSink, JsonLinesSink, ReportFileSink, WebhookSink
+from arbiter._arbiter import Planner, arbitrate
+from arbiter._audit import AuditHead, AuditLog
+from arbiter._blobs import BlobDirectory, check_blob_name
+from arbiter._config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
+from arbiter._errors import InputError, RefusedError, UsageError
+from arbiter._execute import FleetReport, PurgeOutcome, Purger, format_instant, utc_now
+from arbiter._sqlite_store import SqliteStore
+from arbiter._verdict import ObjectId
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+
+__all__ = ["Workspace"]
+
+_HEAD = "audit_head"
+_VALIDATION_AS_OF = "2000-01-01T00:00:00Z"
+
+
+class _StoreHeads:
+    """The audit log's head, kept in the store (rule 4)."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def read_audit_head(self) -> AuditHead | None:
+        raw = self._store.get_meta(_HEAD)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return AuditHead(seq=int(data["seq"]), hash=str(data["hash"]))
+
+    def write_audit_head(self, head: AuditHead) -> None:
+        self._store.set_meta(_HEAD, json.dumps({"seq": head.seq, "hash": head.hash}))
+
+
+def validate_inventory(
+    inventory: Mapping[str, Any],
+    policy: Mapping[str, Any],
+    *,
+    planners: tuple[Planner, Planner] | None = None,
+) -> None:
+    """Validate a whole inventory as both planners do (spec §4.4).
+
+    Args:
+        inventory: the portable inventory.
+        policy: the policy the planners will use.
+        planners: as for ``arbitrate``.
+
+    Raises:
+        InputError: bad input.
+        RefusedError: the planners disagree on whether the input is valid.
+    """
+    tenants = inventory.get("tenants")
+    probe = "\x00no-tenant"
+    if isinstance(tenants, list) and tenants and isinstance(tenants[0], dict):
+        first = tenants[0].get("id")
+        probe = first if isinstance(first, str) else probe
+    try:
+        arbitrate(inventory, policy, probe, _VALIDATION_AS_OF, planners=planners)
+    except InputError as exc:
+        if exc.source == "tenant" and not tenants:
+            objects = inventory.get("objects")
+            if isinstance(objects, list) and objects:
+                raise InputError(
+                    source="inventory", field="objects[0].tenant", message="no tenant is listed"
+                ) from None
+            return
+        raise
+
+
+@attrs.define
+class Workspace:
+    """An opened workspace. Use ``Workspace.create`` or ``Workspace.open``; ``close`` when done."""
+
+    config: WorkspaceConfig
+    store: SqliteStore
+    blobs: BlobDirectory
+    audit: AuditLog
+    alerter: Alerter
+    planners: tuple[Planner, Planner] | None = None
+    clock: Callable[[], datetime] = utc_now
+
+    @classmethod
+    def create(cls, directory: str | Path, config: WorkspaceConfig) -> Workspace:
+        """Create a workspace: write ``twinpurge.toml`` and an empty store (rule 1).
+
+        Args:
+            directory: where to create it (created if missing).
+            config: the configuration to write.
+
+        Returns:
+            The opened workspace.
+
+        Raises:
+            UsageError: the directory already holds a workspace.
+            InputError: the configuration's policy is rejected by the planners.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / CONFIG_NAME
+        if path.exists():
+            raise UsageError(f"{path} already exists; refusing to overwrite a workspace")
+        path.write_text(render_config(config), encoding="utf-8")
+        return cls.open(directory)
+
+    @classmethod
+    def open(
+        cls,
+        directory: str | Path,
+        *,
+        planners: tuple[Planner, Planner] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> Workspace:
+        """Open a workspace (rule 3).
+
+        Args:
+            directory: the workspace directory, or its ``twinpurge.toml``.
+            planners: substitute planners (tests only).
+            clock: the source of "now".
+
+        Returns:
+            The opened workspace.
+
+        Raises:
+            InputError: the config file is bad; ``file`` and ``field`` name the fault.
+        """
+        config = load_config(directory)
+        config_file = str(config.directory / CONFIG_NAME)
+        try:
+            validate_inventory({"tenants": [], "objects": []}, config.policy, planners=planners)
+        except InputError as exc:
+            field = f"policy.{exc.field}" if exc.field else "policy"
+            raise InputError(source="config", file=config_file, field=field, message=exc.message) from None
+        except RefusedError as exc:
+            raise InputError(
+                source="config", file=config_file, field="policy",
+                message=f"the planners disagree on the policy: {exc.report.summary()}",
+            ) from None
+        store = SqliteStore(config.path(config.store.database))
+        blobs = BlobDirectory(config.path(config.store.blobs), config.store.blob_stores)
+        audit = AuditLog(config.path(config.audit.log), _StoreHeads(store))
+        sinks: list[AlertSink] = [
+            JsonLinesSink(config.path(config.alerts.log)),
+            ReportFileSink(config.path(config.alerts.reports)),
+        ]
+        sinks += [
+            WebhookSink(
+                hook.url,
+                timeout_seconds=hook.timeout_seconds,
+                retries=hook.retries,
+                backoff_seconds=hook.backoff_seconds,
+            )
+            for hook in config.alerts.webhooks
+        ]
+        alerter = Alerter(sinks, fallback_log=config.path(config.alerts.failures))
+        return cls(config, store, blobs, audit, alerter, planners, clock)
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        """Use as a context manager; closes on exit."""
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Close the store."""
+        self.close()
+
+    @property
+    def purger(self) -> Purger:
+        """The purger over this workspace's stores."""
+        return Purger(
+            reader=self.store,
+            target=self.store,
+            policy=self.config.policy,
+            limits=self.config.limits,
+            audit=self.audit,
+            alerter=self.alerter,
+            blobs=self.blobs,
+            planners=self.planners,
+            clock=self.clock,
+            on_receipt=self._receipt,
+        )
+
+    def _receipt(self, tenant: str, digest: str, as_of: str, purged: int, backup_due: str | None) -> None:
+        self.store.record_receipt(
+            tenant=tenant, plan_digest=digest, as_of=as_of,
+            executed_at=format_instant(self.clock()), purged=purged, backup_due=backup_due,
+        )
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def import_inventory(
+        self,
+        inventory: Mapping[str, Any],
+        payloads: Mapping[ObjectId, bytes] | None = None,
+        *,
+        actor: str = "operator",
+        file: str | None = None,
+    ) -> int:
+        """Load a portable inventory into the store (rule 2).
+
+        Args:
+            inventory: the inventory as plain data.
+            payloads: bytes per object: record payloads, or the files of blob objects.
+            actor: who loads it, for the audit log.
+            file: the file it came from, for error messages.
+
+        Returns:
+            The number of objects loaded.
+
+        Raises:
+            InputError: bad input (including a traversal key or a duplicate of a stored
+                identity); nothing is loaded.
+            RefusedError: the planners disagree on whether the input is valid.
+        """
+        current = self.store.export_inventory()
+        merged = {
+            "tenants": [*current["tenants"], *_list(inventory, "tenants")],
+            "objects": [*current["objects"], *_list(inventory, "objects")],
+        }
+        try:
+            validate_inventory(inventory, self.config.policy, planners=self.planners)
+            validate_inventory(merged, self.config.policy, planners=self.planners)
+            for i, obj in enumerate(inventory["objects"]):
+                if self.blobs.is_blob_store(obj["store"]):
+                    check_blob_name(obj["store"], what="store", field=f"objects[{i}].store", multi_segment=False)
+                    check_blob_name(obj["key"], what="key", field=f"objects[{i}].key")
+        except InputError as exc:
+            raise exc.with_file(file) from None
+        payloads = payloads or {}
+        records = {k: v for k, v in payloads.items() if not self.blobs.is_blob_store(k.store)}
+        try:
+            self.store.add_inventory(inventory, records)
+        except sqlite3.IntegrityError as exc:
+            raise InputError(source="inventory", file=file, field="", message=f"conflicts with the store: {exc}") from None
+        for obj, data in payloads.items():
+            if self.blobs.is_blob_store(obj.store):
+                self.blobs.write(obj, data)
+        count = len(inventory["objects"])
+        self.audit.append(
+            "import",
+            {"tenants": len(inventory["tenants"]), "objects": count, "file": file, "payloads": len(payloads)},
+            actor=actor,
+        )
+        return count
+
+    def export_inventory(self) -> dict[str, Any]:
+        """The store's content as a portable inventory."""
+        return self.store.export_inventory()
+
+    # -- purging -------------------------------------------------------------------------------
+
+    def purge_tenant(
+        self, tenant: str, as_of: str | None = None, *, dry_run: bool = False, actor: str = "retention-service"
+    ) -> PurgeOutcome:
+        """Plan and purge one tenant (see ``Purger.purge_tenant``)."""
+        return self.purger.purge_tenant(tenant, as_of, dry_run=dry_run, actor=actor)
+
+    def run_due(
+        self,
+        as_of: str | None = None,
+        *,
+        dry_run: bool = False,
+        progress: Callable[[str], None] | None = None,
+        actor: str = "retention-service",
+    ) -> FleetReport:
+        """Purge every due tenant (see ``Purger.run_due``)."""
+        return self.purger.run_due(as_of, dry_run=dry_run, progress=progress, actor=actor)
+
+    def verify_audit(self) -> int:
+        """Verify the audit log against the head in the store.
+
+        Returns:
+            The number of records.
+
+        Raises:
+            AuditTamperedError: naming the first bad record.
+        """
+        return self.audit.verify()
+
+
+def _list(inventory: Mapping[str, Any], key: str) -> list[Any]:
+    value = inventory.get(key)
+    return value if isinstance(value, list) else []
