@@ -57,21 +57,40 @@ def demo_inventory(now: datetime) -> tuple[dict[str, Any], dict[ObjectId, bytes]
         {"id": "acme", "events": [event("subscribed", 900)]},
         {"id": "globex", "events": [event("subscribed", 1200), event("cancelled", 55)]},
         {"id": "initech", "events": [event("subscribed", 400), event("cancelled", 5)]},
-        {"id": "umbrella", "legal_hold": True, "events": [event("subscribed", 1500), event("cancelled", 200)]},
-        {"id": "hooli", "events": [event("subscribed", 300), event("cancelled", 3), event("erasure_requested", 1)]},
+        {
+            "id": "umbrella",
+            "legal_hold": True,
+            "events": [event("subscribed", 1500), event("cancelled", 200)],
+        },
+        {
+            "id": "hooli",
+            "events": [
+                event("subscribed", 300),
+                event("cancelled", 3),
+                event("erasure_requested", 1),
+            ],
+        },
     ]
 
     def obj(store: str, key: str, tenant: str, days: float, **extra: Any) -> dict[str, Any]:  # noqa: ANN401 -- optional inventory fields
         return {"store": store, "key": key, "tenant": tenant, "created_at": ago(days), **extra}
 
     objects = [
-        obj("db", "acme/customers/1", "acme", 800, refs=[["blob", "globex/templates/invoice.html"]]),
+        obj(
+            "db", "acme/customers/1", "acme", 800, refs=[["blob", "globex/templates/invoice.html"]]
+        ),
         obj("db", "acme/orders/1", "acme", 30),
         obj("db", "globex/orders/1", "globex", 400, refs=[["blob", "globex/invoices/1.pdf"]]),
         obj("db", "globex/orders/2", "globex", 300),
         obj("db", "globex/orders/3", "globex", 200),
         obj("blob", "globex/invoices/1.pdf", "globex", 400),
-        obj("blob", "globex/templates/invoice.html", "globex", 1000, refs=[["blob", "globex/templates/logo.png"]]),
+        obj(
+            "blob",
+            "globex/templates/invoice.html",
+            "globex",
+            1000,
+            refs=[["blob", "globex/templates/logo.png"]],
+        ),
         obj("blob", "globex/templates/logo.png", "globex", 1000),
         obj("db", "globex/audit/last-quarter", "globex", 70, category="audit"),
         obj("db", "globex/logs/recent", "globex", 60, category="logs"),

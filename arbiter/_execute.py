@@ -36,16 +36,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from arbiter._alerts import Alert
+from arbiter._alerts import Alert, Alerter
 from arbiter._arbiter import Agreement, Planner, arbitrate, fingerprint
+from arbiter._audit import AuditLog
+from arbiter._config import LimitsConfig
 from arbiter._errors import GuardError, InputError, RefusedError
+from arbiter._protocols import BlobTarget, InventoryReader, PurgeTarget
 from arbiter._verdict import ObjectId, Verdict, verdict_to_json
 
 if TYPE_CHECKING:
-    from arbiter._alerts import Alerter
-    from arbiter._audit import AuditLog
-    from arbiter._config import LimitsConfig
-    from arbiter._protocols import BlobTarget, InventoryReader, PurgeTarget, PurgeTransaction
+    from arbiter._protocols import PurgeTransaction
 
 __all__ = ["FleetReport", "PurgeOutcome", "Purger", "plan_digest", "utc_now"]
 
@@ -166,7 +166,16 @@ class Purger:
     def _audit(self, kind: str, data: Mapping[str, Any], actor: str) -> None:
         self.audit.append(kind, data, actor=actor)
 
-    def _alert(self, kind: str, message: str, *, tenant: str, as_of: str, details: dict[str, Any], actor: str) -> str | None:
+    def _alert(  # noqa: PLR0913 -- every alert names its kind, message, tenant, instant, data, actor
+        self,
+        kind: str,
+        message: str,
+        *,
+        tenant: str,
+        as_of: str,
+        details: dict[str, Any],
+        actor: str,
+    ) -> str | None:
         outcome = self.alerter.alert(
             Alert.create(kind, message, tenant=tenant, as_of=as_of, details=details)
         )
@@ -184,7 +193,9 @@ class Purger:
         )
         return next(iter(outcome.locations.values()), None)
 
-    def agree(self, tenant: str, as_of: str, *, actor: str = "retention-service") -> tuple[Agreement, str]:
+    def agree(
+        self, tenant: str, as_of: str, *, actor: str = "retention-service"
+    ) -> tuple[Agreement, str]:
         """Read the tenant's slice and have both planners agree on it (rule 1).
 
         Args:
@@ -231,23 +242,43 @@ class Purger:
         try:
             return self._purge(tenant, as_of, dry_run=dry_run, actor=actor)
         except RefusedError as exc:
-            self._audit("refusal", {"tenant": tenant, "as_of": as_of, "summary": exc.report.summary()}, actor)
+            self._audit(
+                "refusal",
+                {"tenant": tenant, "as_of": as_of, "summary": exc.report.summary()},
+                actor,
+            )
             path = self._alert(
-                "divergence", exc.report.summary(), tenant=tenant, as_of=as_of, details=exc.report.to_json(), actor=actor
+                "divergence",
+                exc.report.summary(),
+                tenant=tenant,
+                as_of=as_of,
+                details=exc.report.to_json(),
+                actor=actor,
             )
             return PurgeOutcome(tenant, as_of, "refused", exc.report.summary(), report_path=path)
         except InputError as exc:
             message = f"bad input: {exc}"
             self._audit("refusal", {"tenant": tenant, "as_of": as_of, "bad_input": str(exc)}, actor)
             path = self._alert(
-                "bad-input", message, tenant=tenant, as_of=as_of,
-                details={"source": exc.source, "field": exc.field, "message": exc.message}, actor=actor,
+                "bad-input",
+                message,
+                tenant=tenant,
+                as_of=as_of,
+                details={"source": exc.source, "field": exc.field, "message": exc.message},
+                actor=actor,
             )
             return PurgeOutcome(tenant, as_of, "refused", message, report_path=path)
         except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
             message = f"{type(exc).__name__}: {exc}"
             self._audit("error", {"tenant": tenant, "as_of": as_of, "error": message}, actor)
-            path = self._alert("error", message, tenant=tenant, as_of=as_of, details={"error": message}, actor=actor)
+            path = self._alert(
+                "error",
+                message,
+                tenant=tenant,
+                as_of=as_of,
+                details={"error": message},
+                actor=actor,
+            )
             return PurgeOutcome(tenant, as_of, "failed", message, report_path=path)
 
     def _purge(self, tenant: str, as_of: str, *, dry_run: bool, actor: str) -> PurgeOutcome:
@@ -258,16 +289,29 @@ class Purger:
         for k in verdict.kept:
             kept[k.reason] = kept.get(k.reason, 0) + 1
         base = PurgeOutcome(
-            tenant, as_of, "not-eligible", f"not eligible: {verdict.reason}",
-            eligible=verdict.eligible, reason=verdict.reason, primary_due=verdict.primary_due,
-            backup_due=verdict.backup_due, kept_by_reason=kept, plan_digest=digest,
+            tenant,
+            as_of,
+            "not-eligible",
+            f"not eligible: {verdict.reason}",
+            eligible=verdict.eligible,
+            reason=verdict.reason,
+            primary_due=verdict.primary_due,
+            backup_due=verdict.backup_due,
+            kept_by_reason=kept,
+            plan_digest=digest,
         )
         self._audit(
             "agreement",
             {
-                "tenant": tenant, "as_of": as_of, "plan_digest": digest, "eligible": verdict.eligible,
-                "reason": verdict.reason, "purge": len(verdict.purge), "kept": kept,
-                "versions": agreement.versions, "slice": slice_fingerprint,
+                "tenant": tenant,
+                "as_of": as_of,
+                "plan_digest": digest,
+                "eligible": verdict.eligible,
+                "reason": verdict.reason,
+                "purge": len(verdict.purge),
+                "kept": kept,
+                "versions": agreement.versions,
+                "slice": slice_fingerprint,
             },
             actor,
         )
@@ -276,36 +320,89 @@ class Purger:
         try:
             self._check_before(tenant, verdict, slice_fingerprint)
             if dry_run:
-                return attrs.evolve(base, status="dry-run", message=f"would purge {len(verdict.purge)}", purged=len(verdict.purge))
+                return attrs.evolve(
+                    base,
+                    status="dry-run",
+                    message=f"would purge {len(verdict.purge)}",
+                    purged=len(verdict.purge),
+                )
             purged, batches = self._execute(tenant, verdict, actor)
         except GuardError as exc:
-            self._audit("guard", {"tenant": tenant, "as_of": as_of, "guard": exc.guard, "details": exc.details, "plan_digest": digest}, actor)
-            path = self._alert("guard", str(exc), tenant=tenant, as_of=as_of, details={"guard": exc.guard, **exc.details}, actor=actor)
+            self._audit(
+                "guard",
+                {
+                    "tenant": tenant,
+                    "as_of": as_of,
+                    "guard": exc.guard,
+                    "details": exc.details,
+                    "plan_digest": digest,
+                },
+                actor,
+            )
+            path = self._alert(
+                "guard",
+                str(exc),
+                tenant=tenant,
+                as_of=as_of,
+                details={"guard": exc.guard, **exc.details},
+                actor=actor,
+            )
             done = int(exc.details.get("purged_before", 0))  # type: ignore[call-overload]
-            return attrs.evolve(base, status="refused", message=str(exc), guard=exc.guard, purged=done, report_path=path)
+            return attrs.evolve(
+                base,
+                status="refused",
+                message=str(exc),
+                guard=exc.guard,
+                purged=done,
+                report_path=path,
+            )
         executed_at = format_instant(self.clock())
         if self.on_receipt is not None:
             self.on_receipt(tenant, digest, as_of, purged, verdict.backup_due)
-        self._audit("executed", {"tenant": tenant, "as_of": as_of, "plan_digest": digest, "purged": purged, "at": executed_at}, actor)
-        return attrs.evolve(base, status="executed", message=f"purged {purged}", purged=purged, batches=batches)
+        self._audit(
+            "executed",
+            {
+                "tenant": tenant,
+                "as_of": as_of,
+                "plan_digest": digest,
+                "purged": purged,
+                "at": executed_at,
+            },
+            actor,
+        )
+        return attrs.evolve(
+            base, status="executed", message=f"purged {purged}", purged=purged, batches=batches
+        )
 
     def _check_before(self, tenant: str, verdict: Verdict, slice_fingerprint: str) -> None:
         """Rules 2, 3 and 4."""
         count = len(verdict.purge)
         if count > self.limits.max_objects_per_purge:
-            raise GuardError("blast-radius", tenant, f"{count} objects exceed max_objects_per_purge {self.limits.max_objects_per_purge}", {"purge": count})
+            raise GuardError(
+                "blast-radius",
+                tenant,
+                f"{count} objects exceed max_objects_per_purge {self.limits.max_objects_per_purge}",
+                {"purge": count},
+            )
         total = self.target.total_objects()
         if count > self.limits.fraction_floor and count > self.limits.max_store_fraction * total:
             raise GuardError(
-                "blast-radius", tenant,
-                f"{count} of {total} objects exceed max_store_fraction {self.limits.max_store_fraction}",
+                "blast-radius",
+                tenant,
+                f"{count} of {total} objects exceed "
+                f"max_store_fraction {self.limits.max_store_fraction}",
                 {"purge": count, "total": total},
             )
         current = self.reader.read_slice(tenant)
         own = {ObjectId(o["store"], o["key"]) for o in current["objects"] if o["tenant"] == tenant}
         outside = [o for o in verdict.purge if o not in own]
         if outside:
-            raise GuardError("foreign-object", tenant, f"{len(outside)} planned objects are not the tenant's, e.g. {outside[0]}", {"objects": [attrs.asdict(o) for o in outside[:100]]})
+            raise GuardError(
+                "foreign-object",
+                tenant,
+                f"{len(outside)} planned objects are not the tenant's, e.g. {outside[0]}",
+                {"objects": [attrs.asdict(o) for o in outside[:100]]},
+            )
         if fingerprint(current) != slice_fingerprint:
             raise GuardError("stale", tenant, "the tenant's data changed since planning", {})
 
@@ -321,18 +418,33 @@ class Purger:
                     self._check_batch(tx, tenant, batch, purge_set, keep_categories)
                     deleted = tx.delete(tenant, batch)
                     if deleted != len(batch):
-                        raise GuardError("count-mismatch", tenant, f"deleted {deleted} rows for a batch of {len(batch)}", {"deleted": deleted, "batch": len(batch)})
+                        raise GuardError(  # noqa: TRY301 -- raising inside rolls the batch back
+                            "count-mismatch",
+                            tenant,
+                            f"deleted {deleted} rows for a batch of {len(batch)}",
+                            {"deleted": deleted, "batch": len(batch)},
+                        )
             except GuardError as exc:
                 exc.details["purged_before"] = purged
                 raise
             purged += len(batch)
             batches += 1
-            self._audit("batch", {"tenant": tenant, "index": batches, "objects": [[o.store, o.key] for o in batch]}, actor)
+            self._audit(
+                "batch",
+                {"tenant": tenant, "index": batches, "objects": [[o.store, o.key] for o in batch]},
+                actor,
+            )
             self._delete_blobs(tenant, batch, actor)
         return purged, batches
 
     @staticmethod
-    def _check_batch(tx: PurgeTransaction, tenant: str, batch: list[ObjectId], purge_set: frozenset[ObjectId], keep_categories: frozenset[str]) -> None:
+    def _check_batch(
+        tx: PurgeTransaction,
+        tenant: str,
+        batch: list[ObjectId],
+        purge_set: frozenset[ObjectId],
+        keep_categories: frozenset[str],
+    ) -> None:
         state = tx.tenant_state(tenant)
         if state is None:
             raise GuardError("tenant-missing", tenant, "the tenant no longer exists", {})
@@ -340,22 +452,46 @@ class Purger:
         if legal_hold:
             raise GuardError("tenant-hold", tenant, "the tenant is under legal hold now", {})
         if not _latest_lifecycle_is_cancellation(events):
-            raise GuardError("tenant-not-cancelled", tenant, "the tenant's latest lifecycle event is not a cancellation", {})
+            raise GuardError(
+                "tenant-not-cancelled",
+                tenant,
+                "the tenant's latest lifecycle event is not a cancellation",
+                {},
+            )
         objects = tx.objects(batch)
         for obj in batch:
             found = objects.get(obj)
-            where = {"store": obj.store, "key": obj.key}
+            where: dict[str, object] = {"store": obj.store, "key": obj.key}
             if found is None:
-                raise GuardError("object-missing", tenant, f"{obj.store}/{obj.key} no longer exists", where)
+                raise GuardError(
+                    "object-missing", tenant, f"{obj.store}/{obj.key} no longer exists", where
+                )
             if found.tenant != tenant:
-                raise GuardError("foreign-object", tenant, f"{obj.store}/{obj.key} belongs to {found.tenant!r}", {**where, "owner": found.tenant})
+                raise GuardError(
+                    "foreign-object",
+                    tenant,
+                    f"{obj.store}/{obj.key} belongs to {found.tenant!r}",
+                    {**where, "owner": found.tenant},
+                )
             if found.legal_hold:
-                raise GuardError("object-hold", tenant, f"{obj.store}/{obj.key} is under legal hold now", where)
+                raise GuardError(
+                    "object-hold", tenant, f"{obj.store}/{obj.key} is under legal hold now", where
+                )
             if found.category in keep_categories:
-                raise GuardError("category-keep", tenant, f"{obj.store}/{obj.key} is in kept category {found.category!r}", where)
+                raise GuardError(
+                    "category-keep",
+                    tenant,
+                    f"{obj.store}/{obj.key} is in kept category {found.category!r}",
+                    where,
+                )
         outside = sorted(tx.referrers(batch) - purge_set)
         if outside:
-            raise GuardError("shared", tenant, f"{outside[0].store}/{outside[0].key} (not purged) refs an object of the batch", {"referrers": [attrs.asdict(o) for o in outside[:100]]})
+            raise GuardError(
+                "shared",
+                tenant,
+                f"{outside[0].store}/{outside[0].key} (not purged) refs an object of the batch",
+                {"referrers": [attrs.asdict(o) for o in outside[:100]]},
+            )
 
     def _delete_blobs(self, tenant: str, batch: list[ObjectId], actor: str) -> None:
         if self.blobs is None:
@@ -367,8 +503,12 @@ class Purger:
                 self.blobs.delete(obj)
             except Exception as exc:  # noqa: BLE001 -- a file error must not undo a committed purge
                 self._alert(
-                    "blob-orphan", f"could not delete the file of {obj.store}/{obj.key}: {exc}",
-                    tenant=tenant, as_of="", details={"store": obj.store, "key": obj.key}, actor=actor,
+                    "blob-orphan",
+                    f"could not delete the file of {obj.store}/{obj.key}: {exc}",
+                    tenant=tenant,
+                    as_of="",
+                    details={"store": obj.store, "key": obj.key},
+                    actor=actor,
                 )
 
     def run_due(
@@ -397,5 +537,7 @@ class Purger:
             if progress is not None:
                 progress(tenant)
         report = FleetReport(as_of, tuple(outcomes))
-        self._audit("run-due", {"as_of": as_of, "dry_run": dry_run, "counts": report.counts()}, actor)
+        self._audit(
+            "run-due", {"as_of": as_of, "dry_run": dry_run, "counts": report.counts()}, actor
+        )
         return report

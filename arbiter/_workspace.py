@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +31,11 @@ from arbiter._config import CONFIG_NAME, WorkspaceConfig, load_config, render_co
 from arbiter._errors import InputError, RefusedError, UsageError
 from arbiter._execute import FleetReport, PurgeOutcome, Purger, format_instant, utc_now
 from arbiter._sqlite_store import SqliteStore
-from arbiter._verdict import ObjectId
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-    from datetime import datetime
+    from collections.abc import Mapping
+
+    from arbiter._verdict import ObjectId
 
 __all__ = ["Workspace"]
 
@@ -155,10 +157,14 @@ class Workspace:
             validate_inventory({"tenants": [], "objects": []}, config.policy, planners=planners)
         except InputError as exc:
             field = f"policy.{exc.field}" if exc.field else "policy"
-            raise InputError(source="config", file=config_file, field=field, message=exc.message) from None
+            raise InputError(
+                source="config", file=config_file, field=field, message=exc.message
+            ) from None
         except RefusedError as exc:
             raise InputError(
-                source="config", file=config_file, field="policy",
+                source="config",
+                file=config_file,
+                field="policy",
                 message=f"the planners disagree on the policy: {exc.report.summary()}",
             ) from None
         store = SqliteStore(config.path(config.store.database))
@@ -184,7 +190,7 @@ class Workspace:
         """Close the store."""
         self.store.close()
 
-    def __enter__(self) -> Workspace:
+    def __enter__(self) -> Workspace:  # noqa: PYI034 -- attrs class; Self adds nothing here
         """Use as a context manager; closes on exit."""
         return self
 
@@ -208,10 +214,16 @@ class Workspace:
             on_receipt=self._receipt,
         )
 
-    def _receipt(self, tenant: str, digest: str, as_of: str, purged: int, backup_due: str | None) -> None:
+    def _receipt(
+        self, tenant: str, digest: str, as_of: str, purged: int, backup_due: str | None
+    ) -> None:
         self.store.record_receipt(
-            tenant=tenant, plan_digest=digest, as_of=as_of,
-            executed_at=format_instant(self.clock()), purged=purged, backup_due=backup_due,
+            tenant=tenant,
+            plan_digest=digest,
+            as_of=as_of,
+            executed_at=format_instant(self.clock()),
+            purged=purged,
+            backup_due=backup_due,
         )
 
     # -- loading -------------------------------------------------------------------------------
@@ -250,7 +262,9 @@ class Workspace:
             validate_inventory(merged, self.config.policy, planners=self.planners)
             for i, obj in enumerate(inventory["objects"]):
                 if self.blobs.is_blob_store(obj["store"]):
-                    check_blob_name(obj["store"], what="store", field=f"objects[{i}].store", multi_segment=False)
+                    check_blob_name(
+                        obj["store"], what="store", field=f"objects[{i}].store", multi_segment=False
+                    )
                     check_blob_name(obj["key"], what="key", field=f"objects[{i}].key")
         except InputError as exc:
             raise exc.with_file(file) from None
@@ -259,14 +273,21 @@ class Workspace:
         try:
             self.store.add_inventory(inventory, records)
         except sqlite3.IntegrityError as exc:
-            raise InputError(source="inventory", file=file, field="", message=f"conflicts with the store: {exc}") from None
+            raise InputError(
+                source="inventory", file=file, field="", message=f"conflicts with the store: {exc}"
+            ) from None
         for obj, data in payloads.items():
             if self.blobs.is_blob_store(obj.store):
                 self.blobs.write(obj, data)
         count = len(inventory["objects"])
         self.audit.append(
             "import",
-            {"tenants": len(inventory["tenants"]), "objects": count, "file": file, "payloads": len(payloads)},
+            {
+                "tenants": len(inventory["tenants"]),
+                "objects": count,
+                "file": file,
+                "payloads": len(payloads),
+            },
             actor=actor,
         )
         return count
@@ -278,7 +299,12 @@ class Workspace:
     # -- purging -------------------------------------------------------------------------------
 
     def purge_tenant(
-        self, tenant: str, as_of: str | None = None, *, dry_run: bool = False, actor: str = "retention-service"
+        self,
+        tenant: str,
+        as_of: str | None = None,
+        *,
+        dry_run: bool = False,
+        actor: str = "retention-service",
     ) -> PurgeOutcome:
         """Plan and purge one tenant (see ``Purger.purge_tenant``)."""
         return self.purger.purge_tenant(tenant, as_of, dry_run=dry_run, actor=actor)

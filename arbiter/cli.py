@@ -89,10 +89,19 @@ class AuditFailedError(click.ClickException):
     exit_code = ExitCode.AUDIT
 
 
+def _epilog(*examples: str) -> str:
+    lines = "".join(f"  {example}\n" for example in examples)
+    return f"\b\nExamples:\n{lines}\n{EXIT_CODES_HELP}"
+
+
+class MisuseError(click.ClickException):
+    """The command was used in a way it does not support: exit 2."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
 def _usage(error: UsageError) -> click.ClickException:
-    failure = click.ClickException(str(error))
-    failure.exit_code = ExitCode.BAD_INPUT
-    return failure
+    return MisuseError(str(error))
 
 
 @click.group(epilog=EXIT_CODES_HELP)
@@ -223,7 +232,7 @@ def _open(workspace_dir: str) -> Workspace:
         raise BadInputError(exc) from exc
 
 
-@main.command(epilog="\b\nExamples:\n  twinpurge init ./tenants --timezone Asia/Tokyo\n\n" + EXIT_CODES_HELP)
+@main.command(epilog=_epilog("twinpurge init ./tenants --timezone Asia/Tokyo"))
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--timezone", required=True, help="IANA time zone of the service (spec §3).")
 @click.option("--grace-days", type=int, default=30, show_default=True)
@@ -240,14 +249,21 @@ def init(directory: str, timezone: str, grace_days: int, backup_lag_days: int) -
         raise BadInputError(exc) from exc
     except UsageError as exc:
         raise _usage(exc) from exc
-    click.echo(f"created workspace {directory}; edit {directory}/twinpurge.toml to add categories, limits and alert sinks")
+    click.echo(
+        f"created workspace {directory}; edit {directory}/twinpurge.toml"
+        " to add categories, limits and alert sinks"
+    )
 
 
 def _read_payloads(directory: Path, inventory: dict[str, object]) -> dict[ObjectId, bytes]:
     found: dict[ObjectId, bytes] = {}
     objects = inventory.get("objects")
     for obj in objects if isinstance(objects, list) else []:
-        if not isinstance(obj, dict) or not isinstance(obj.get("store"), str) or not isinstance(obj.get("key"), str):
+        if (
+            not isinstance(obj, dict)
+            or not isinstance(obj.get("store"), str)
+            or not isinstance(obj.get("key"), str)
+        ):
             continue
         identity = ObjectId(obj["store"], obj["key"])
         path = (directory / identity.store / identity.key).resolve()
@@ -256,12 +272,23 @@ def _read_payloads(directory: Path, inventory: dict[str, object]) -> dict[Object
     return found
 
 
-@main.command("import", epilog="\b\nExamples:\n  twinpurge import --workspace ./tenants inventory.json --payloads ./payloads\n\n" + EXIT_CODES_HELP)
+@main.command(
+    "import",
+    epilog=_epilog("twinpurge import --workspace ./tenants inventory.json --payloads ./payloads"),
+)
 @WORKSPACE_OPTION
 @click.argument("inventory_path", type=click.Path(dir_okay=False))
-@click.option("--payloads", type=click.Path(file_okay=False, exists=True), help="Directory of payload files at STORE/KEY.")
-@click.option("--operator", default="operator", show_default=True, help="Who loads it, for the audit log.")
-def import_command(workspace_dir: str, inventory_path: str, payloads: str | None, operator: str) -> None:
+@click.option(
+    "--payloads",
+    type=click.Path(file_okay=False, exists=True),
+    help="Directory of payload files at STORE/KEY.",
+)
+@click.option(
+    "--operator", default="operator", show_default=True, help="Who loads it, for the audit log."
+)
+def import_command(
+    workspace_dir: str, inventory_path: str, payloads: str | None, operator: str
+) -> None:
     """Load a portable inventory into the workspace's store, validated as planning validates."""
     with _open(workspace_dir) as workspace:
         try:
@@ -277,7 +304,9 @@ def import_command(workspace_dir: str, inventory_path: str, payloads: str | None
 
 @main.command("export")
 @WORKSPACE_OPTION
-@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout."
+)
 def export_command(workspace_dir: str, out: str | None) -> None:
     """Write the workspace's store as a portable inventory (JSON)."""
     with _open(workspace_dir) as workspace:
@@ -292,7 +321,11 @@ def _outcome_line(outcome: PurgeOutcome) -> str:
     kept = ", ".join(f"{n} {reason}" for reason, n in sorted(outcome.kept_by_reason.items()))
     line = f"{outcome.tenant:<12} {outcome.status:<13}"
     if outcome.status in {"executed", "dry-run"}:
-        line += f" purged {outcome.purged}" if outcome.status == "executed" else f" would purge {outcome.purged}"
+        line += (
+            f" purged {outcome.purged}"
+            if outcome.status == "executed"
+            else f" would purge {outcome.purged}"
+        )
         line += f"; kept {kept}" if kept else ""
     else:
         line += f" {outcome.message}"
@@ -303,13 +336,29 @@ def _outcome_line(outcome: PurgeOutcome) -> str:
     return line
 
 
-def _run_due(workspace: Workspace, as_of: str | None, *, dry_run: bool, output_format: str) -> FleetReport:
+def _run_due(
+    workspace: Workspace, as_of: str | None, *, dry_run: bool, output_format: str
+) -> FleetReport:
     tenants = workspace.store.tenant_ids()
     show_bar = output_format == "text" and sys.stdout.isatty()
-    with click.progressbar(length=len(tenants), label="tenants", file=sys.stderr if show_bar else None, hidden=not show_bar) as bar:
+    with click.progressbar(
+        length=len(tenants),
+        label="tenants",
+        file=sys.stderr if show_bar else None,
+        hidden=not show_bar,
+    ) as bar:
         report = workspace.run_due(as_of, dry_run=dry_run, progress=lambda _t: bar.update(1))
     if output_format == "json":
-        click.echo(json.dumps({"as_of": report.as_of, "counts": report.counts(), "outcomes": [attrs_to_json(o) for o in report.outcomes]}, sort_keys=True))
+        click.echo(
+            json.dumps(
+                {
+                    "as_of": report.as_of,
+                    "counts": report.counts(),
+                    "outcomes": [attrs_to_json(o) for o in report.outcomes],
+                },
+                sort_keys=True,
+            )
+        )
     else:
         for outcome in report.outcomes:
             click.echo(_outcome_line(outcome))
@@ -325,11 +374,29 @@ def attrs_to_json(outcome: PurgeOutcome) -> dict[str, object]:
     return attrs.asdict(outcome)
 
 
-@main.command("run-due", epilog="\b\nExamples:\n  twinpurge run-due --workspace ./tenants --dry-run\n  twinpurge run-due --workspace ./tenants --as-of 2026-11-25T00:00:00Z\n\n" + EXIT_CODES_HELP)
+@main.command(
+    "run-due",
+    epilog=_epilog(
+        "twinpurge run-due --workspace ./tenants --dry-run",
+        "twinpurge run-due --workspace ./tenants --as-of 2026-11-25T00:00:00Z",
+    ),
+)
 @WORKSPACE_OPTION
-@click.option("--as-of", "as_of", metavar="INSTANT", help="The instant of every verdict (default: now).")
-@click.option("--dry-run", is_flag=True, help="Plan and check every guard that can be checked before deleting; delete nothing.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--as-of", "as_of", metavar="INSTANT", help="The instant of every verdict (default: now)."
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Plan and check every guard that can be checked before deleting; delete nothing.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
 def run_due(workspace_dir: str, as_of: str | None, dry_run: bool, output_format: str) -> None:  # noqa: FBT001 -- click flag
     """Purge every due tenant, each isolated; print a summary. Exit 3 if any tenant was refused."""
     with _open(workspace_dir) as workspace:
@@ -338,10 +405,10 @@ def run_due(workspace_dir: str, as_of: str | None, dry_run: bool, output_format:
         raise SystemExit(ExitCode.REFUSED)
 
 
-@main.command(epilog="\b\nExamples:\n  twinpurge demo\n  twinpurge demo ./my-demo\n\n" + EXIT_CODES_HELP)
+@main.command(epilog=_epilog("twinpurge demo", "twinpurge demo ./my-demo"))
 @click.argument("directory", type=click.Path(file_okay=False), default="twinpurge-demo")
 def demo(directory: str) -> None:
-    """Build a sample workspace in DIRECTORY and run the due purges as the retention service would."""
+    """Build a sample workspace in DIRECTORY; run the due purges as the retention service would."""
     now = utc_now().replace(microsecond=0)
     try:
         workspace = Workspace.create(directory, demo_config())
@@ -350,7 +417,10 @@ def demo(directory: str) -> None:
     with workspace:
         inventory, payloads = demo_inventory(now)
         count = workspace.import_inventory(inventory, payloads, actor="demo")
-        click.echo(f"demo workspace {directory}: {len(inventory['tenants'])} tenants, {count} objects (time zone Asia/Tokyo)")
+        click.echo(
+            f"demo workspace {directory}: {len(inventory['tenants'])} tenants,"
+            f" {count} objects (time zone Asia/Tokyo)"
+        )
         click.echo("running the due purges, as the retention service would:")
         report = _run_due(workspace, None, dry_run=False, output_format="text")
         records = workspace.verify_audit()
@@ -364,7 +434,10 @@ def audit() -> None:
     """The tamper-evident audit log."""
 
 
-@audit.command("verify", epilog="\b\nExamples:\n  twinpurge audit verify --workspace ./tenants\n\n" + EXIT_CODES_HELP)
+@audit.command(
+    "verify",
+    epilog=_epilog("twinpurge audit verify --workspace ./tenants"),
+)
 @WORKSPACE_OPTION
 def audit_verify(workspace_dir: str) -> None:
     """Check the audit log's hash chain against the head kept in the store."""

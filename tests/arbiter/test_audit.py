@@ -599,6 +599,8 @@ JSON_VALUES: st.SearchStrategy[object] = st.recursive(
     max_leaves=6,
 )
 JSON_OBJECTS = st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=3)
+# Any byte, biased towards those that can respell JSON without changing its value.
+BYTES = st.sampled_from(list(b' \t\n\r"\\/eE0.+-,:')) | st.integers(0, 255)
 APPENDS = st.lists(
     st.tuples(st.text(min_size=1, max_size=6), JSON_OBJECTS, st.text(min_size=1, max_size=6)),
     min_size=1,
@@ -615,6 +617,14 @@ def test_any_json_data_reads_back_equal(appends: list[tuple[str, dict[str, objec
         assert written == list(setup.log.records())
 
 
+def edit_position(edit: st.DataObject, content: bytes, *, insert: bool) -> int:
+    """A position to edit in ``content``, biased to JSON punctuation where a respelling hides."""
+    last = len(content) if insert else len(content) - 1
+    punctuation = {i + d for i, byte in enumerate(content) if byte in b':,{}[]"eE.' for d in (0, 1)}
+    near = sorted(i for i in punctuation if i <= last)
+    return edit.draw(st.integers(0, last) | st.sampled_from(near))
+
+
 @given(appends=APPENDS, edit=st.data())
 def test_any_single_byte_edit_is_detected(
     appends: list[tuple[str, dict[str, object], str]], edit: st.DataObject
@@ -627,15 +637,15 @@ def test_any_single_byte_edit_is_detected(
         original = setup.path.read_bytes()
         operation = edit.draw(st.sampled_from(["replace", "delete", "insert"]))
         if operation == "insert":
-            at = edit.draw(st.integers(0, len(original)))
-            byte = edit.draw(st.integers(0, 255))
+            at = edit_position(edit, original, insert=True)
+            byte = edit.draw(BYTES)
             changed = original[:at] + bytes([byte]) + original[at:]
         else:
-            at = edit.draw(st.integers(0, len(original) - 1))
+            at = edit_position(edit, original, insert=False)
             if operation == "delete":
                 changed = original[:at] + original[at + 1 :]
             else:
-                byte = edit.draw(st.integers(0, 255))
+                byte = edit.draw(BYTES)
                 changed = original[:at] + bytes([byte]) + original[at + 1 :]
         setup.path.write_bytes(changed)
         if changed == original:

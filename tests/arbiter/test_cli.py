@@ -166,7 +166,6 @@ def test_missing_file_and_missing_option_exit_2(tmp_path: Path) -> None:
 
 def test_divergence_exits_3_with_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """A divergence exits 3, prints no plan, and puts the report on stderr."""
-
     original = deleter_a.plan
 
     def off_by_one(inventory: Any, policy: Any, tenant: str, as_of: str) -> dict[str, object]:
