@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["call", "event", "obj", "tenant"]
+from arbiter import AlertsConfig, LimitsConfig, WebhookConfig, Workspace, WorkspaceConfig
+
+__all__ = ["call", "event", "obj", "tenant", "workspace"]
 
 
 def event(kind: str, at: str) -> dict[str, Any]:
@@ -48,3 +50,30 @@ def call(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The inventory and policy of one planning call."""
     return {"tenants": tenants, "objects": objects}, policy
+
+
+def workspace(  # noqa: PLR0913 -- each knob of a test workspace
+    directory: Any,
+    inventory: dict[str, Any],
+    *,
+    policy: dict[str, Any] | None = None,
+    limits: Any = None,
+    webhook_url: str | None = None,
+    planners: Any = None,
+    payloads: dict[Any, bytes] | None = None,
+) -> Any:
+    """A fresh workspace in ``directory`` holding ``inventory``; the caller closes it."""
+    hooks = (
+        (WebhookConfig(webhook_url, timeout_seconds=2.0, retries=1, backoff_seconds=0.0),)
+        if webhook_url
+        else ()
+    )
+    config = WorkspaceConfig(
+        policy=policy or {"timezone": "UTC"},
+        limits=limits or LimitsConfig(batch_size=2),
+        alerts=AlertsConfig(webhooks=hooks),
+    )
+    Workspace.create(directory, config).close()
+    opened = Workspace.open(directory, planners=planners)
+    opened.import_inventory(inventory, payloads)
+    return opened

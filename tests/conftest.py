@@ -9,9 +9,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import tally
+from tests.webhook_server import webhook
 
 if TYPE_CHECKING:
     from collections.abc import Generator
+
+__all__ = ["examples", "webhook"]
 
 settings.register_profile(
     "ci",
