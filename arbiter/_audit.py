@@ -232,7 +232,7 @@ def _parse_line(raw: bytes, *, seq: int, line: int) -> AuditRecord:
         raise bad("not an audit record: " + "; ".join(cattrs.transform_error(exc))) from exc
     except (TypeError, ValueError) as exc:
         raise bad(f"not an audit record: {exc}") from exc
-    if False:
+    if _canonical(_CONVERTER.unstructure(record)) + b"\n" != raw:
         raise bad("the line is not the canonical JSON of its record")
     if _digest(obj) != record.hash:
         raise bad("hash does not match the record's content (the record was edited)")

@@ -11,19 +11,21 @@ The planners are trusted for nothing. Rules, in the order they are applied:
 3. Scope: every object of the purge set must be one of the tenant's objects in the slice.
 4. Staleness: the slice is read again just before deleting; if it changed since planning, the
    plan is stale and refused (the next run plans afresh).
-5. In each batch's write transaction, before deleting, the store is re-read and the batch is
+5. Pre-flight: the checks of rule 6 run once over the whole purge set before the first batch, so
+   a plan that any of them refuses deletes nothing at all.
+6. In each batch's write transaction, before deleting, the store is re-read and the batch is
    refused when: the tenant is gone, is under legal hold, or its latest lifecycle event (ties
    favouring reactivation, spec §5) is not a cancellation; an object is missing, belongs to
    another tenant, is under legal hold, or has a category the policy keeps; an object outside
    the purge set holds a ref to an object of the batch.
-6. Deletes match identity *and* tenant; a deleted-row count different from the batch size rolls
+7. Deletes match identity *and* tenant; a deleted-row count different from the batch size rolls
    the batch back and refuses.
-7. Blob files are deleted only after their rows' deletion committed; a failure to delete one is
+8. Blob files are deleted only after their rows' deletion committed; a failure to delete one is
    alerted (an orphan file), never retried blindly.
-8. A guard that trips stops the purge of that tenant: batches committed before it stay deleted
+9. A guard that trips stops the purge of that tenant: batches committed before it stay deleted
    (each was checked by every guard), nothing more is deleted, an alert is sent, the audit log
    records it.
-9. When every batch committed, a receipt of the primary purge is recorded in the store.
+10. When every batch committed, a receipt of the primary purge is recorded in the store.
 """
 
 from __future__ import annotations
@@ -375,7 +377,7 @@ class Purger:
         )
 
     def _check_before(self, tenant: str, verdict: Verdict, slice_fingerprint: str) -> None:
-        """Rules 2, 3 and 4."""
+        """Rules 2 to 5."""
         count = len(verdict.purge)
         if count > self.limits.max_objects_per_purge:
             raise GuardError(
@@ -405,9 +407,13 @@ class Purger:
             )
         if fingerprint(current) != slice_fingerprint:
             raise GuardError("stale", tenant, "the tenant's data changed since planning", {})
+        with self.target.transaction() as tx:
+            self._check_batch(
+                tx, tenant, list(verdict.purge), verdict.purge_ids, _kept_categories(self.policy)
+            )
 
     def _execute(self, tenant: str, verdict: Verdict, actor: str) -> tuple[int, int]:
-        """Rules 5 to 8: the guarded batches."""
+        """Rules 6 to 9: the guarded batches."""
         purge_set = verdict.purge_ids
         keep_categories = _kept_categories(self.policy)
         purged = 0

@@ -233,7 +233,7 @@ class SqliteStore:
                 "id": tid,
                 "events": [{"kind": k, "at": a} for k, a in events],
             }
-            if has_field:
+            if has_field or legal_hold:
                 record["legal_hold"] = bool(legal_hold)
             tenants.append(record)
         return tenants

@@ -601,9 +601,7 @@ JSON_VALUES: st.SearchStrategy[object] = st.recursive(
 JSON_OBJECTS = st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=3)
 # Any byte, biased towards those that can respell JSON without changing its value.
 BYTES = (
-    st.sampled_from(list(b" \t\n\r"))
-    | st.sampled_from(list(b'"\\/eE0.+-,:'))
-    | st.integers(0, 255)
+    st.sampled_from(list(b" \t\n\r")) | st.sampled_from(list(b'"\\/eE0.+-,:')) | st.integers(0, 255)
 )
 APPENDS = st.lists(
     st.tuples(st.text(min_size=1, max_size=6), JSON_OBJECTS, st.text(min_size=1, max_size=6)),
