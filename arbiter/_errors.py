@@ -116,7 +116,7 @@ class GuardError(TwinpurgeError):
     """One of the arbiter's own guards refused a purge, whatever the planners said.
 
     Attributes:
-        guard: which guard tripped (``blast-radius``, ``foreign-object``, ``object-hold``,
+        guard: which guard tripped (``future-as-of``, ``blast-radius``, ``foreign-object``, ``object-hold``,
             ``tenant-hold``, ``tenant-not-cancelled``, ``shared``, ``category-keep``,
             ``count-mismatch``, ``object-missing``, ``tenant-missing``, ``stale``).
         tenant: the tenant being purged.

@@ -5,7 +5,9 @@ The planners are trusted for nothing. Rules, in the order they are applied:
 1. Both planners read the tenant's slice from one consistent snapshot (``read_slice``) and get
    separate copies of it (``arbiter._arbiter``). A divergence, a rejection or a failure refuses
    the purge: nothing is deleted, an alert goes to every sink, the audit log records it.
-2. Blast radius, before anything is deleted: the purge set may not exceed
+2. Time: a purge is executed only for an ``as_of`` that is not in the future; planning "as of next
+   year" is a dry run, never a deletion ahead of schedule.
+   Blast radius, before anything is deleted: the purge set may not exceed
    ``max_objects_per_purge``, nor ``max_store_fraction`` of all objects in the store once it is
    larger than ``fraction_floor`` objects.
 3. Scope: every object of the purge set must be one of the tenant's objects in the slice.
@@ -320,7 +322,7 @@ class Purger:
         if not verdict.eligible:
             return base
         try:
-            self._check_before(tenant, verdict, slice_fingerprint)
+            self._check_before(tenant, verdict, slice_fingerprint, look_ahead=dry_run)
             if dry_run:
                 return attrs.evolve(
                     base,
@@ -376,8 +378,19 @@ class Purger:
             base, status="executed", message=f"purged {purged}", purged=purged, batches=batches
         )
 
-    def _check_before(self, tenant: str, verdict: Verdict, slice_fingerprint: str) -> None:
+    def _check_before(
+        self, tenant: str, verdict: Verdict, slice_fingerprint: str, *, look_ahead: bool
+    ) -> None:
         """Rules 2 to 5."""
+        now = self.clock()
+        if not look_ahead and datetime.fromisoformat(verdict.as_of) > now:
+            raise GuardError(
+                "future-as-of",
+                tenant,
+                f"as_of {verdict.as_of} is after now ({format_instant(now)}); only a dry run may"
+                " look ahead",
+                {"now": format_instant(now)},
+            )
         count = len(verdict.purge)
         if count > self.limits.max_objects_per_purge:
             raise GuardError(

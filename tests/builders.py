@@ -61,6 +61,7 @@ def workspace(  # noqa: PLR0913 -- each knob of a test workspace
     webhook_url: str | None = None,
     planners: Any = None,
     payloads: dict[Any, bytes] | None = None,
+    clock: Any = None,
 ) -> Any:
     """A fresh workspace in ``directory`` holding ``inventory``; the caller closes it."""
     hooks = (
@@ -74,6 +75,6 @@ def workspace(  # noqa: PLR0913 -- each knob of a test workspace
         alerts=AlertsConfig(webhooks=hooks),
     )
     Workspace.create(directory, config).close()
-    opened = Workspace.open(directory, planners=planners)
+    opened = Workspace.open(directory, planners=planners, **({"clock": clock} if clock else {}))
     opened.import_inventory(inventory, payloads)
     return opened

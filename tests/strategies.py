@@ -242,6 +242,13 @@ def scenarios(draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3) -> S
             events.append(
                 {"kind": draw(st.sampled_from(KINDS)), "at": draw(render_instant(moment))}
             )
+        if draw(st.integers(0, 2)) > 0:
+            # Most tenants end cancelled, so that dues, eligibility and purges are exercised.
+            late = draw(st.sampled_from((timedelta(0), timedelta(seconds=1), timedelta(days=7))))
+            moment = clamp(pivot + late)
+            event_moments.append(moment)
+            position = draw(st.integers(0, len(events)))
+            events.insert(position, {"kind": "cancelled", "at": draw(render_instant(moment))})
         record: dict[str, Any] = {"id": tid, "events": events}
         _maybe(draw, record, "legal_hold", draw(st.integers(0, 6)) == 0, False)
         tenants.append(record)
@@ -292,13 +299,13 @@ def scenarios(draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3) -> S
         boundary = local_midnight(zone, boundary_day, fold=draw(st.integers(0, 1)))
     except OverflowError:
         boundary = pivot
-    as_of_moment = draw(
-        st.one_of(
-            st.builds(lambda d: clamp(boundary + d), st.sampled_from(SMALL_DELTAS)),
-            st.sampled_from(event_moments),
-            instants(zone),
-        )
-    )
+    choice = draw(st.integers(0, 9))
+    if choice < 6:  # noqa: PLR2004 -- mostly at a due boundary, where mistakes show
+        as_of_moment = clamp(boundary + draw(st.sampled_from(SMALL_DELTAS)))
+    elif choice < 8:  # noqa: PLR2004 -- sometimes exactly at an event
+        as_of_moment = draw(st.sampled_from(event_moments))
+    else:
+        as_of_moment = draw(instants(zone))
     return Scenario(
         inventory={"tenants": tenants, "objects": objects},
         policy=policy,

@@ -30,7 +30,11 @@ def inventory() -> dict[str, Any]:
     """Tenant t is due; u is active and shares one of t's objects; blobs and records mixed."""
     return {
         "tenants": [
-            tenant("t", event("subscribed", "2025-01-01T00:00:00Z"), event("cancelled", "2026-01-01T00:00:00Z")),
+            tenant(
+                "t",
+                event("subscribed", "2025-01-01T00:00:00Z"),
+                event("cancelled", "2026-01-01T00:00:00Z"),
+            ),
             tenant("u", event("subscribed", "2025-01-01T00:00:00Z")),
         ],
         "objects": [
@@ -52,7 +56,12 @@ PAYLOADS = {
     ObjectId("blob", "u2"): b"file of u",
     ObjectId("db", "r1"): b"record one",
 }
-EXPECTED_PURGE = {ObjectId("db", "r1"), ObjectId("db", "r2"), ObjectId("blob", "t/f1"), ObjectId("blob", "t/f2")}
+EXPECTED_PURGE = {
+    ObjectId("db", "r1"),
+    ObjectId("db", "r2"),
+    ObjectId("blob", "t/f1"),
+    ObjectId("blob", "t/f2"),
+}
 
 
 @pytest.fixture
@@ -87,7 +96,13 @@ def audit_kinds(ws: Workspace) -> list[str]:
     return [r.kind for r in ws.audit.records()]
 
 
-def assert_refused_cleanly(ws: Workspace, outcome: PurgeOutcome, webhook: Webhook, before: tuple[set[ObjectId], set[Path]], kind: str) -> None:
+def assert_refused_cleanly(
+    ws: Workspace,
+    outcome: PurgeOutcome,
+    webhook: Webhook,
+    before: tuple[set[ObjectId], set[Path]],
+    kind: str,
+) -> None:
     """Refused; nothing deleted; alert at the webhook; report file; audit record."""
     assert "refused" == outcome.status
     assert before == (ids(ws), files(ws))
@@ -135,11 +150,15 @@ def _drop_one(inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: 
 
 def _add_foreign(inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str) -> object:
     verdict: dict[str, Any] = deleter_a.plan(inv, pol, t, at)
-    verdict["purge"] = sorted([*verdict["purge"], {"store": "db", "key": "u1"}], key=lambda o: (o["store"], o["key"]))
+    verdict["purge"] = sorted(
+        [*verdict["purge"], {"store": "db", "key": "u1"}], key=lambda o: (o["store"], o["key"])
+    )
     return verdict
 
 
-def _ignore_reactivation(inv: Mapping[str, Any], pol: Mapping[str, object], t: str, at: str) -> object:
+def _ignore_reactivation(
+    inv: Mapping[str, Any], pol: Mapping[str, object], t: str, at: str
+) -> object:
     stripped = copy.deepcopy(dict(inv))
     for record in stripped["tenants"]:
         record["events"] = [e for e in record["events"] if e["kind"] != "reactivated"]
@@ -167,8 +186,13 @@ def test_wrong_planner_ignoring_reactivation_is_refused(tmp_path: Path, webhook:
     """A planner that ignores a reactivation: refused, nothing deleted."""
     inv = inventory()
     inv["tenants"][0]["events"].append(event("reactivated", "2026-02-01T00:00:00Z"))
-    ws = workspace(tmp_path / "ws", inv, webhook_url=webhook.url, payloads=PAYLOADS,
-                   planners=(Planner("a", "wrong", _ignore_reactivation, deleter_a.PlanInputError), B))
+    ws = workspace(
+        tmp_path / "ws",
+        inv,
+        webhook_url=webhook.url,
+        payloads=PAYLOADS,
+        planners=(Planner("a", "wrong", _ignore_reactivation, deleter_a.PlanInputError), B),
+    )
     try:
         before = (ids(ws), files(ws))
         assert_refused_cleanly(ws, ws.purge_tenant("t", AS_OF), webhook, before, "divergence")
@@ -179,7 +203,10 @@ def test_wrong_planner_ignoring_reactivation_is_refused(tmp_path: Path, webhook:
 def same_wrong_pair(plan: Any) -> tuple[Planner, Planner]:
     """Both planners replaced by the same wrong one: they agree, and are wrong together."""
     # Both wrap planner A, so both raise A's input error.
-    return (Planner("a", "wrong", plan, deleter_a.PlanInputError), Planner("b", "wrong", plan, deleter_a.PlanInputError))
+    return (
+        Planner("a", "wrong", plan, deleter_a.PlanInputError),
+        Planner("b", "wrong", plan, deleter_a.PlanInputError),
+    )
 
 
 @pytest.mark.parametrize(
@@ -190,7 +217,9 @@ def same_wrong_pair(plan: Any) -> tuple[Planner, Planner]:
     ],
     ids=["foreign-object", "held-object"],
 )
-def test_guards_refuse_what_both_planners_agree_on_wrongly(ws: Workspace, webhook: Webhook, plan: Any, guard: str) -> None:
+def test_guards_refuse_what_both_planners_agree_on_wrongly(
+    ws: Workspace, webhook: Webhook, plan: Any, guard: str
+) -> None:
     """Both planners wrong the same way: the arbiter's own guards refuse; nothing deleted."""
     before = (ids(ws), files(ws))
     ws = reopen(ws, same_wrong_pair(plan))
@@ -213,7 +242,9 @@ def _purge_everything(inv: Mapping[str, Any], pol: Mapping[str, object], t: str,
 
 def _ignore_sharing(inv: Mapping[str, Any], pol: Mapping[str, object], t: str, at: str) -> object:
     verdict: dict[str, Any] = deleter_a.plan(inv, pol, t, at)
-    shared = [{"store": k["store"], "key": k["key"]} for k in verdict["kept"] if k["reason"] == "shared"]
+    shared = [
+        {"store": k["store"], "key": k["key"]} for k in verdict["kept"] if k["reason"] == "shared"
+    ]
     verdict["purge"] = sorted([*verdict["purge"], *shared], key=lambda o: (o["store"], o["key"]))
     verdict["kept"] = [k for k in verdict["kept"] if k["reason"] != "shared"]
     return verdict
@@ -236,7 +267,13 @@ def test_category_keep_guard(tmp_path: Path, webhook: Webhook) -> None:
     inv = inventory()
     inv["objects"].append(obj("audit-1", category="audit"))
     policy = {"timezone": "UTC", "categories": {"audit": {"keep": True}}}
-    ws = workspace(tmp_path / "ws", inv, policy=policy, webhook_url=webhook.url, limits=LimitsConfig(batch_size=100))
+    ws = workspace(
+        tmp_path / "ws",
+        inv,
+        policy=policy,
+        webhook_url=webhook.url,
+        limits=LimitsConfig(batch_size=100),
+    )
     ws = reopen(ws, same_wrong_pair(_purge_everything))
     try:
         outcome = ws.purge_tenant("t", AS_OF)
@@ -249,7 +286,12 @@ def test_category_keep_guard(tmp_path: Path, webhook: Webhook) -> None:
 
 def test_blast_radius_by_count(tmp_path: Path, webhook: Webhook) -> None:
     """A purge larger than max_objects_per_purge is refused before anything is deleted."""
-    ws = workspace(tmp_path / "ws", inventory(), webhook_url=webhook.url, limits=LimitsConfig(max_objects_per_purge=3))
+    ws = workspace(
+        tmp_path / "ws",
+        inventory(),
+        webhook_url=webhook.url,
+        limits=LimitsConfig(max_objects_per_purge=3),
+    )
     try:
         before = (ids(ws), files(ws))
         outcome = ws.purge_tenant("t", AS_OF)
@@ -294,12 +336,17 @@ class _Writer:
     [
         ("UPDATE objects SET legal_hold = 1 WHERE key = ?", ("r1",)),
         ("UPDATE tenants SET legal_hold = 1 WHERE id = ?", ("t",)),
-        ("INSERT INTO events (tenant, pos, kind, at) VALUES (?, 99, 'reactivated', '2026-02-15T00:00:00Z')", ("t",)),
+        (
+            "INSERT INTO events (tenant, pos, kind, at) VALUES (?, 99, 'reactivated', '2026-02-15T00:00:00Z')",
+            ("t",),
+        ),
         ("INSERT INTO refs VALUES ('db', 'u1', 5, 'db', ?)", ("r1",)),
     ],
     ids=["object-hold", "tenant-hold", "reactivation", "new-ref"],
 )
-def test_concurrent_write_during_planning_is_noticed(ws: Workspace, webhook: Webhook, sql: str, args: tuple[Any, ...]) -> None:
+def test_concurrent_write_during_planning_is_noticed(
+    ws: Workspace, webhook: Webhook, sql: str, args: tuple[Any, ...]
+) -> None:
     """A write committed while the planners run: the plan is stale; nothing is deleted."""
     writer = _Writer(Path(ws.config.directory), sql, args)
     ws = reopen(ws, (Planner("a", A.version, writer.plan, deleter_a.PlanInputError), B))
@@ -335,8 +382,13 @@ def test_hold_placed_between_batches_stops_the_purge(ws: Workspace, webhook: Web
     """Holds are re-read in each batch's transaction: a hold placed mid-purge stops it there."""
     target = _HoldBetweenBatches(ws.store)
     purger = arbiter.Purger(
-        reader=ws.store, target=target, policy=ws.config.policy, limits=ws.config.limits,
-        audit=ws.audit, alerter=ws.alerter, blobs=ws.blobs,
+        reader=ws.store,
+        target=target,
+        policy=ws.config.policy,
+        limits=ws.config.limits,
+        audit=ws.audit,
+        alerter=ws.alerter,
+        blobs=ws.blobs,
     )
     outcome = purger.purge_tenant("t", AS_OF)
     assert ("refused", "object-hold", 2) == (outcome.status, outcome.guard, outcome.purged)
@@ -370,8 +422,13 @@ def test_count_mismatch_rolls_the_batch_back(ws: Workspace, webhook: Webhook) ->
     """A delete count different from the batch rolls it back: nothing deleted, alert sent."""
     before = (ids(ws), files(ws))
     purger = arbiter.Purger(
-        reader=ws.store, target=_ShortDelete(ws.store), policy=ws.config.policy, limits=ws.config.limits,
-        audit=ws.audit, alerter=ws.alerter, blobs=ws.blobs,
+        reader=ws.store,
+        target=_ShortDelete(ws.store),
+        policy=ws.config.policy,
+        limits=ws.config.limits,
+        audit=ws.audit,
+        alerter=ws.alerter,
+        blobs=ws.blobs,
     )
     outcome = purger.purge_tenant("t", AS_OF)
     assert ("count-mismatch", 0) == (outcome.guard, outcome.purged)
@@ -395,7 +452,12 @@ def test_run_due_isolates_tenants(tmp_path: Path, webhook: Webhook) -> None:
     def wrong_for_t(i: Mapping[str, object], p: Mapping[str, object], t: str, at: str) -> object:
         return (_drop_one if t == "t" else deleter_a.plan)(i, p, t, at)
 
-    ws = workspace(tmp_path / "ws", inv, webhook_url=webhook.url, planners=(Planner("a", "x", wrong_for_t, deleter_a.PlanInputError), B))
+    ws = workspace(
+        tmp_path / "ws",
+        inv,
+        webhook_url=webhook.url,
+        planners=(Planner("a", "x", wrong_for_t, deleter_a.PlanInputError), B),
+    )
     try:
         report = ws.run_due(AS_OF)
         assert {"refused": 1, "not-eligible": 1, "executed": 1} == report.counts()
@@ -411,7 +473,12 @@ def test_failing_webhook_never_blocks_a_refusal(tmp_path: Path, webhook: Webhook
     from tests.webhook_server import Reply  # noqa: PLC0415 -- only this test scripts replies
 
     webhook.script(Reply(500), Reply(500))
-    ws = workspace(tmp_path / "ws", inventory(), webhook_url=webhook.url, planners=(Planner("a", "w", _drop_one, deleter_a.PlanInputError), B))
+    ws = workspace(
+        tmp_path / "ws",
+        inventory(),
+        webhook_url=webhook.url,
+        planners=(Planner("a", "w", _drop_one, deleter_a.PlanInputError), B),
+    )
     try:
         outcome = ws.purge_tenant("t", AS_OF)
         assert "refused" == outcome.status
@@ -420,3 +487,16 @@ def test_failing_webhook_never_blocks_a_refusal(tmp_path: Path, webhook: Webhook
         assert "alert" in audit_kinds(ws)
     finally:
         ws.close()
+
+
+def test_future_as_of_is_never_executed(ws: Workspace, webhook: Webhook) -> None:
+    """Executing 'as of' a future instant is refused; a dry run may look ahead."""
+    before = (ids(ws), files(ws))
+    future = "2999-01-01T00:00:00Z"
+    assert ("dry-run", 4) == (
+        ws.purge_tenant("t", future, dry_run=True).status,
+        ws.purge_tenant("t", future, dry_run=True).purged,
+    )
+    outcome = ws.purge_tenant("t", future)
+    assert "future-as-of" == outcome.guard
+    assert_refused_cleanly(ws, outcome, webhook, before, "guard")

@@ -48,8 +48,8 @@ def readme_command(prefix: str) -> str:
     return commands[0]
 
 
-def test_readme_main_job_runs() -> None:
-    """The README's first command plans the bundled example (the install part is tox's job)."""
+def test_readme_main_job_runs(tmp_path: Path) -> None:
+    """The README's first command runs the demo (the install part is tox's job)."""
     install, _, main_job = readme_command("python3 -m pip install . && ").partition(" && ")
     assert "python3 -m pip install ." == install
     argv = shlex.split(main_job)
@@ -59,11 +59,12 @@ def test_readme_main_job_runs() -> None:
         capture_output=True,
         text=True,
         check=False,
-        cwd=ROOT,
-        timeout=120,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert 0 == completed.returncode, completed.stderr
-    assert "tenant globex as of 2026-11-25T00:00:00Z: eligible" in completed.stdout
+    assert "globex       executed      purged 5" in completed.stdout
+    assert (tmp_path / "twinpurge-demo" / "twinpurge.toml").is_file()
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:
