@@ -116,9 +116,10 @@ class GuardError(TwinpurgeError):
     """One of the arbiter's own guards refused a purge, whatever the planners said.
 
     Attributes:
-        guard: which guard tripped (``future-as-of``, ``blast-radius``, ``foreign-object``, ``object-hold``,
-            ``tenant-hold``, ``tenant-not-cancelled``, ``shared``, ``category-keep``,
-            ``count-mismatch``, ``object-missing``, ``tenant-missing``, ``stale``).
+        guard: which guard tripped (``future-as-of``, ``blast-radius``, ``foreign-object``,
+            ``object-hold``, ``tenant-hold``, ``tenant-not-cancelled``, ``shared``,
+            ``category-keep``, ``count-mismatch``, ``object-missing``, ``tenant-missing``,
+            ``stale``).
         tenant: the tenant being purged.
         details: plain data for the alert and the audit log.
     """

@@ -300,9 +300,9 @@ def scenarios(draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3) -> S
     except OverflowError:
         boundary = pivot
     choice = draw(st.integers(0, 9))
-    if choice < 6:  # noqa: PLR2004 -- mostly at a due boundary, where mistakes show
+    if choice < 6:
         as_of_moment = clamp(boundary + draw(st.sampled_from(SMALL_DELTAS)))
-    elif choice < 8:  # noqa: PLR2004 -- sometimes exactly at an event
+    elif choice < 8:
         as_of_moment = draw(st.sampled_from(event_moments))
     else:
         as_of_moment = draw(instants(zone))

@@ -1,12 +1,10 @@
-"""The workspace commands (init, import, export, demo, run-due, audit verify), through click's runner
-and the installed executable."""
+"""The workspace commands through click's runner and the installed executable."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +12,9 @@ from click.testing import CliRunner
 from arbiter import cli
 from tests.arbiter.test_cli import installed_executable
 from tests.builders import event, obj, tenant
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 INVENTORY = {
     "tenants": [tenant("t", event("cancelled", "2026-01-01T00:00:00Z")), tenant("u")],
@@ -78,7 +79,7 @@ def test_run_due_dry_run_and_json(ws: Path) -> None:
 
 
 def test_audit_verify_passes_then_detects_tampering(ws: Path) -> None:
-    """audit verify: exit 0 on an intact log; exit 4 naming the first bad record after an edit."""
+    """Audit verify: exit 0 on an intact log; exit 4 naming the first bad record after an edit."""
     run("run-due", "--workspace", str(ws), "--as-of", "2026-03-01T00:00:00Z")
     ok = run("audit", "verify", "--workspace", str(ws))
     assert 0 == ok.exit_code
@@ -106,8 +107,10 @@ def test_truncated_audit_log_fails_verification(ws: Path) -> None:
             "inv2.json: tenants[0].legalhold:",
         ),
         (
-            '{"tenants": [{"id": "v", "events": []}], "objects": [{"store": "blob", "key": "../x", "tenant": "v", '
-            '"created_at": "2020-01-01T00:00:00Z"}]}',
+            (
+                '{"tenants": [{"id": "v", "events": []}], "objects": [{"store": "blob", "key": "../x", "tenant": "v", '
+                '"created_at": "2020-01-01T00:00:00Z"}]}'
+            ),
             "inv2.json: objects[0].key:",
         ),
         (
@@ -138,7 +141,7 @@ def test_bad_config_exits_2_naming_the_field(ws: Path) -> None:
 
 
 def test_init_refuses_an_existing_workspace(ws: Path) -> None:
-    """init on an existing workspace exits 2 and changes nothing."""
+    """Init on an existing workspace exits 2 and changes nothing."""
     assert 2 == run("init", str(ws), "--timezone", "UTC").exit_code
 
 

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import arbiter
 import deleter_a
-import deleter_b
 from arbiter import LimitsConfig, ObjectId, Planner, PurgeOutcome, Workspace
 from tests.builders import event, obj, tenant, workspace
-from tests.webhook_server import Webhook
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from tests.webhook_server import Webhook
 
 AS_OF = "2026-03-01T00:00:00Z"
 A, B = arbiter.default_planners()
@@ -371,7 +373,7 @@ class _HoldBetweenBatches:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         self.batches += 1
-        if self.batches == 2:  # noqa: PLR2004 -- the second batch
+        if self.batches == 2:
             with self.store.transaction() as tx:
                 tx._db.execute("UPDATE objects SET legal_hold = 1 WHERE key = 'r2'")  # noqa: SLF001 -- a concurrent writer
         with self.store.transaction() as tx:
@@ -414,7 +416,7 @@ class _ShortDelete:
             def short(tenant: str, batch: list[ObjectId]) -> int:
                 return real(tenant, batch) - 1
 
-            tx.delete = short  # type: ignore[method-assign]
+            tx.delete = short  # type: ignore[method-assign, assignment]
             yield tx
 
 

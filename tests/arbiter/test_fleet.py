@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 
@@ -15,7 +14,6 @@ from arbiter import LimitsConfig, ObjectId
 from tests.builders import workspace
 from tests.conftest import examples
 from tests.strategies import Scenario, scenarios
-
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 

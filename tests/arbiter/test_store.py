@@ -26,14 +26,33 @@ def test_export_gives_back_what_was_imported(tmp_path: Path) -> None:
     """Import then export: the same tenants, events, objects and refs (defaults written out)."""
     inventory = {
         "tenants": [
-            tenant("t", event("subscribed", "2025-01-01T09:00:00+09:00"), event("cancelled", "2026-01-01T00:00:00Z"), legal_hold=False),
+            tenant(
+                "t",
+                event("subscribed", "2025-01-01T09:00:00+09:00"),
+                event("cancelled", "2026-01-01T00:00:00Z"),
+                legal_hold=False,
+            ),
             tenant("u", legal_hold=True),
         ],
         "objects": [
-            {"store": "db", "key": "a", "tenant": "t", "category": "logs", "created_at": "2020-01-01T00:00:00.5Z",
-             "legal_hold": True, "refs": [["db", "b"], ["db", "b"], ["x", "gone"]]},
-            {"store": "db", "key": "b", "tenant": "u", "category": "default", "created_at": "2020-01-01T00:00:00Z",
-             "legal_hold": False, "refs": []},
+            {
+                "store": "db",
+                "key": "a",
+                "tenant": "t",
+                "category": "logs",
+                "created_at": "2020-01-01T00:00:00.5Z",
+                "legal_hold": True,
+                "refs": [["db", "b"], ["db", "b"], ["x", "gone"]],
+            },
+            {
+                "store": "db",
+                "key": "b",
+                "tenant": "u",
+                "category": "default",
+                "created_at": "2020-01-01T00:00:00Z",
+                "legal_hold": False,
+                "refs": [],
+            },
         ],
     }
     with workspace(tmp_path / "ws", inventory) as ws:
@@ -65,8 +84,9 @@ def test_import_validates_like_planning(tmp_path: Path) -> None:
 def test_import_refuses_a_duplicate_of_a_stored_object(tmp_path: Path) -> None:
     """An identity already in the store is bad input; nothing of the new file is loaded."""
     with workspace(tmp_path / "ws", BASE) as ws:
+        bad = {"tenants": [tenant("v")], "objects": [obj("new", "v"), obj("a", "v")]}
         with pytest.raises(InputError):
-            ws.import_inventory({"tenants": [tenant("v")], "objects": [obj("new", "v"), obj("a", "v")]})
+            ws.import_inventory(bad)
         assert ["t", "u"] == ws.store.tenant_ids()
 
 
@@ -74,7 +94,10 @@ def test_slice_holds_the_tenant_and_its_referrers(tmp_path: Path) -> None:
     """The slice: T's objects, other tenants' objects that ref them, and those tenants."""
     with workspace(tmp_path / "ws", BASE) as ws:
         piece = ws.store.read_slice("t")
-    assert (["t", "u"], ["a", "b"]) == ([t["id"] for t in piece["tenants"]], [o["key"] for o in piece["objects"]])
+    assert (["t", "u"], ["a", "b"]) == (
+        [t["id"] for t in piece["tenants"]],
+        [o["key"] for o in piece["objects"]],
+    )
 
 
 @settings(max_examples=examples(ci=150, dev=30), suppress_health_check=[HealthCheck.too_slow])
@@ -85,10 +108,14 @@ def test_verdict_on_the_slice_equals_the_verdict_on_everything(scenario: Scenari
         whole = arbiter.arbitrate(*scenario.args()).verdict
     except (arbiter.InputError, arbiter.RefusedError):
         return
-    with tempfile.TemporaryDirectory() as directory:
-        with workspace(Path(directory) / "ws", scenario.inventory, policy=scenario.policy) as ws:
-            piece = ws.store.read_slice(scenario.tenant)
-    assert whole == arbiter.arbitrate(piece, scenario.policy, scenario.tenant, scenario.as_of).verdict
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        workspace(Path(directory) / "ws", scenario.inventory, policy=scenario.policy) as ws,
+    ):
+        piece = ws.store.read_slice(scenario.tenant)
+    assert (
+        whole == arbiter.arbitrate(piece, scenario.policy, scenario.tenant, scenario.as_of).verdict
+    )
 
 
 def test_slice_is_one_snapshot_under_a_concurrent_writer(tmp_path: Path) -> None:
@@ -165,7 +192,9 @@ def test_bad_config_names_file_and_field(tmp_path: Path, replace: str, by: str, 
     assert (str(path), field) == (info.value.file, info.value.field)
 
 
-def test_paths_are_relative_to_the_config_not_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_paths_are_relative_to_the_config_not_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every path resolves against the workspace directory, wherever the process runs."""
     with workspace(tmp_path / "ws", BASE):
         pass
@@ -188,5 +217,8 @@ def test_payloads_land_in_rows_and_files(tmp_path: Path) -> None:
     inventory = {"tenants": [tenant("t")], "objects": [obj("r"), obj("dir/f.bin", store="blob")]}
     payloads = {ObjectId("db", "r"): b"row", ObjectId("blob", "dir/f.bin"): b"\x00\xffbytes"}
     with workspace(tmp_path / "ws", inventory, payloads=payloads) as ws:
-        assert (b"row", b"\x00\xffbytes") == (payload_of(ws, "db", "r"), payload_of(ws, "blob", "dir/f.bin"))
+        assert (b"row", b"\x00\xffbytes") == (
+            payload_of(ws, "db", "r"),
+            payload_of(ws, "blob", "dir/f.bin"),
+        )
         assert (tmp_path / "ws" / "blobs" / "blob" / "dir" / "f.bin").is_file()
