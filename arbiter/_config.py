@@ -9,6 +9,8 @@ Rules:
    it is; it is validated at load time by both planners, so a bad policy fails before any purge.
 4. Limits are positive: a blast-radius limit of zero or a batch size of zero is a mistake, not a
    way to switch a guard off.
+5. The two-person rule cannot be configured away: ``approvals_required`` is at least 2, and no
+   two operators may share a public key.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ __all__ = [
     "AlertsConfig",
     "AuditConfig",
     "LimitsConfig",
+    "ManualConfig",
+    "OperatorConfig",
     "StoreConfig",
     "WebhookConfig",
     "WorkspaceConfig",
@@ -100,6 +104,24 @@ class AlertsConfig:
 
 
 @attrs.frozen
+class OperatorConfig:
+    """A registered operator: the base64 Ed25519 public key of its private key."""
+
+    public_key: str
+
+
+@attrs.frozen
+class ManualConfig:
+    """Manual purges: approval expiry, mandatory rehearsal, where plans and archives live."""
+
+    approvals_required: int = attrs.field(default=2, validator=attrs.validators.ge(2))
+    approval_expiry_hours: float = attrs.field(default=24.0, validator=_positive)
+    # Plans purging more objects than this cannot skip the rehearsal.
+    rehearsal_required_above: int = attrs.field(default=100, validator=attrs.validators.ge(0))
+    archives: str = "archives"
+
+
+@attrs.frozen
 class WorkspaceConfig:
     """The whole ``twinpurge.toml``.
 
@@ -112,7 +134,18 @@ class WorkspaceConfig:
     limits: LimitsConfig = LimitsConfig()
     audit: AuditConfig = AuditConfig()
     alerts: AlertsConfig = AlertsConfig()
+    manual: ManualConfig = ManualConfig()
+    operators: dict[str, OperatorConfig] = attrs.Factory(dict)
     directory: Path = attrs.field(default=Path(), eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        """One person, one key: two operators may not share a public key."""
+        seen: dict[str, str] = {}
+        for name, operator in self.operators.items():
+            if operator.public_key in seen:
+                msg = f"operators {seen[operator.public_key]!r} and {name!r} share a public key"
+                raise ValueError(msg)
+            seen[operator.public_key] = name
 
     def path(self, relative: str) -> Path:
         """Resolve a configured path against the workspace directory."""

@@ -9,6 +9,9 @@
    still be wrong together).
 6. ``AuditError``/``AuditTamperedError``: the audit log is unusable or fails verification.
 7. ``AlertDeliveryError``: an alert sink could not deliver; never stops a refusal.
+8. ``ApprovalError``: a manual action lacks two distinct operators' valid approvals.
+9. ``StalePlanError``: the data changed since a manual plan was approved.
+10. ``ArchiveError``: a restore archive is missing or damaged.
 5. ``AuditError``: the audit log cannot be written or read as asked (e.g. the data to record is
    not plain JSON data).
 6. ``AuditTamperedError`` (an ``AuditError``): the audit log fails verification; it names the
@@ -26,11 +29,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlertDeliveryError",
+    "ApprovalError",
+    "ArchiveError",
     "AuditError",
     "AuditTamperedError",
     "GuardError",
     "InputError",
     "RefusedError",
+    "StalePlanError",
     "TwinpurgeError",
     "UsageError",
 ]
@@ -146,3 +152,45 @@ class AlertDeliveryError(TwinpurgeError):
         self.reason = reason
         plural = "" if attempts == 1 else "s"
         super().__init__(f"alert sink {sink} failed after {attempts} attempt{plural}: {reason}")
+
+
+class ApprovalError(TwinpurgeError):
+    """A manual action lacks the approvals the two-person rule requires.
+
+    Attributes:
+        action: ``execute`` or ``restore``.
+        valid: the distinct operators whose approval counts.
+        required: how many are needed.
+        problems: why each other approval does not count.
+    """
+
+    def __init__(
+        self, action: str, valid: tuple[str, ...], required: int, problems: tuple[str, ...]
+    ) -> None:
+        self.action = action
+        self.valid = valid
+        self.required = required
+        self.problems = problems
+        counted = ", ".join(valid) or "none"
+        why = f"; not counted: {'; '.join(problems)}" if problems else ""
+        super().__init__(
+            f"{action} needs approvals from {required} distinct registered operators;"
+            f" valid: {counted}{why}"
+        )
+
+
+class StalePlanError(TwinpurgeError):
+    """The planners' verdict now differs from the approved one; nothing is deleted.
+
+    Attributes:
+        changes: one line per difference (approved vs now).
+    """
+
+    def __init__(self, plan_id: str, changes: tuple[str, ...]) -> None:
+        self.plan_id = plan_id
+        self.changes = changes
+        super().__init__(f"plan {plan_id} is stale: " + "; ".join(changes))
+
+
+class ArchiveError(TwinpurgeError):
+    """A restore archive is missing, damaged or not what the store recorded."""

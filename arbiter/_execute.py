@@ -2,6 +2,8 @@
 
 The planners are trusted for nothing. Rules, in the order they are applied:
 
+0. Before the first row is deleted, everything about to be deleted is written to a verified
+   restore archive (``arbiter._archive``), kept until the tenant's backup_due.
 1. Both planners read the tenant's slice from one consistent snapshot (``read_slice``) and get
    separate copies of it (``arbiter._arbiter``). A divergence, a rejection or a failure refuses
    the purge: nothing is deleted, an alert goes to every sink, the audit log records it.
@@ -45,7 +47,7 @@ from arbiter._arbiter import Agreement, Planner, arbitrate, fingerprint
 from arbiter._audit import AuditLog
 from arbiter._config import LimitsConfig
 from arbiter._errors import GuardError, InputError, RefusedError
-from arbiter._protocols import BlobTarget, InventoryReader, PurgeTarget
+from arbiter._protocols import Archiver, BlobTarget, InventoryReader, PurgeTarget
 from arbiter._verdict import ObjectId, Verdict, verdict_to_json
 
 if TYPE_CHECKING:
@@ -54,6 +56,10 @@ if TYPE_CHECKING:
 __all__ = ["FleetReport", "PurgeOutcome", "Purger", "plan_digest", "utc_now"]
 
 Status = Literal["executed", "dry-run", "not-eligible", "refused", "failed"]
+
+
+class _Rollback(Exception):  # noqa: N818 -- a control-flow signal, not an error
+    """Raised inside a transaction to roll it back on purpose (rehearsal)."""
 
 
 def utc_now() -> datetime:
@@ -102,6 +108,7 @@ class PurgeOutcome:
     plan_digest: str | None = None
     guard: str | None = None
     report_path: str | None = None
+    archive_id: str | None = None
 
 
 @attrs.frozen
@@ -166,6 +173,7 @@ class Purger:
     planners: tuple[Planner, Planner] | None = None
     clock: Callable[[], datetime] = utc_now
     on_receipt: Callable[[str, str, str, int, str | None], None] | None = None
+    archiver: Archiver | None = None
 
     def _audit(self, kind: str, data: Mapping[str, Any], actor: str) -> None:
         self.audit.append(kind, data, actor=actor)
@@ -330,7 +338,9 @@ class Purger:
                     message=f"would purge {len(verdict.purge)}",
                     purged=len(verdict.purge),
                 )
-            purged, batches = self._execute(tenant, verdict, actor)
+            purged, batches, archive_id = self.execute_verdict(
+                tenant, verdict, slice_fingerprint, actor=actor
+            )
         except GuardError as exc:
             self._audit(
                 "guard",
@@ -375,7 +385,12 @@ class Purger:
             actor,
         )
         return attrs.evolve(
-            base, status="executed", message=f"purged {purged}", purged=purged, batches=batches
+            base,
+            status="executed",
+            message=f"purged {purged}",
+            purged=purged,
+            batches=batches,
+            archive_id=archive_id,
         )
 
     def _check_before(
@@ -424,6 +439,100 @@ class Purger:
             self._check_batch(
                 tx, tenant, list(verdict.purge), verdict.purge_ids, _kept_categories(self.policy)
             )
+
+    def execute_verdict(
+        self,
+        tenant: str,
+        verdict: Verdict,
+        slice_fingerprint: str,
+        *,
+        actor: str,
+        plan_id: str | None = None,
+    ) -> tuple[int, int, str | None]:
+        """Execute an agreed verdict under every guard: rules 2 to 10.
+
+        Args:
+            tenant: the tenant.
+            verdict: the agreed, eligible verdict.
+            slice_fingerprint: the fingerprint of the slice the verdict was computed from.
+            actor: who executes, for the audit log.
+            plan_id: the manual plan being executed, if any.
+
+        Returns:
+            (objects purged, batches committed, restore archive id or None).
+
+        Raises:
+            GuardError: a guard refused; ``details["purged_before"]`` counts what was deleted
+                before it tripped (zero unless it tripped after a committed batch).
+        """
+        self._check_before(tenant, verdict, slice_fingerprint, look_ahead=False)
+        archive_id = self._archive(tenant, verdict, actor, plan_id)
+        purged, batches = self._execute(tenant, verdict, actor)
+        return purged, batches, archive_id
+
+    def rehearse(self, tenant: str, verdict: Verdict, slice_fingerprint: str, *, actor: str) -> int:
+        """Rehearse: delete the whole purge set in one transaction and roll it back.
+
+        Every guard runs and the deleted count is checked; the store is left exactly as it was.
+
+        Returns:
+            The number of rows the rehearsal deleted (and restored by rolling back).
+
+        Raises:
+            GuardError: a guard refused, or the count differs from the plan.
+        """
+        self._check_before(tenant, verdict, slice_fingerprint, look_ahead=False)
+        ids = list(verdict.purge)
+        deleted = 0
+        try:
+            with self.target.transaction() as tx:
+                self._check_batch(tx, tenant, ids, verdict.purge_ids, _kept_categories(self.policy))
+                deleted = tx.delete(tenant, ids)
+                raise _Rollback  # noqa: TRY301 -- leaving by an exception rolls back
+        except _Rollback:
+            pass
+        if deleted != len(ids):
+            raise GuardError(
+                "count-mismatch",
+                tenant,
+                f"rehearsal deleted {deleted} rows for a plan of {len(ids)}",
+                {"deleted": deleted, "planned": len(ids)},
+            )
+        self._audit(
+            "rehearsal", {"tenant": tenant, "as_of": verdict.as_of, "deleted": deleted}, actor
+        )
+        return deleted
+
+    def _archive(
+        self, tenant: str, verdict: Verdict, actor: str, plan_id: str | None
+    ) -> str | None:
+        """Rule 1 of ``arbiter._archive``: no archive, no deletion."""
+        if self.archiver is None:
+            return None
+        ids = list(verdict.purge)
+        with self.target.transaction() as tx:
+            rows = tx.rows(ids)
+        blobs: dict[tuple[str, str], bytes] = {}
+        if self.blobs is not None:
+            for obj in ids:
+                if self.blobs.is_blob_store(obj.store):
+                    data = self.blobs.read(obj)
+                    if data is not None:
+                        blobs[(obj.store, obj.key)] = data
+        archive_id = self.archiver.archive(
+            tenant=tenant,
+            plan_digest=plan_digest(verdict),
+            backup_due=verdict.backup_due,
+            rows=rows,
+            blobs=blobs,
+            plan_id=plan_id,
+        )
+        self._audit(
+            "archive",
+            {"tenant": tenant, "archive_id": archive_id, "objects": len(rows), "blobs": len(blobs)},
+            actor,
+        )
+        return archive_id
 
     def _execute(self, tenant: str, verdict: Verdict, actor: str) -> tuple[int, int]:
         """Rules 6 to 9: the guarded batches."""

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from arbiter._verdict import ObjectId
 
 __all__ = [
+    "Archiver",
     "BlobTarget",
     "InventoryReader",
     "ObjectState",
@@ -80,6 +81,14 @@ class PurgeTransaction(Protocol):
         """Delete the rows matching identity *and* tenant; return how many were deleted."""
         ...
 
+    def rows(self, ids: list[ObjectId]) -> list[dict[str, Any]]:
+        """Full rows of the objects, for the restore archive.
+
+        Each row: ``store``, ``key``, ``tenant``, ``category``, ``created_at``, ``legal_hold``,
+        ``payload`` (bytes or None) and ``refs`` (the object's outgoing refs, in order).
+        """
+        ...
+
 
 class PurgeTarget(Protocol):
     """Where purges happen."""
@@ -102,4 +111,25 @@ class BlobTarget(Protocol):
 
     def delete(self, obj: ObjectId) -> bool:
         """Delete the object's file; False if there was none."""
+        ...
+
+    def read(self, obj: ObjectId) -> bytes | None:
+        """The object's bytes, or None when it has no file."""
+        ...
+
+
+class Archiver(Protocol):
+    """Keeps restore archives (``arbiter._archive``)."""
+
+    def archive(  # noqa: PLR0913 -- what an archive binds
+        self,
+        *,
+        tenant: str,
+        plan_digest: str,
+        backup_due: str | None,
+        rows: list[dict[str, Any]],
+        blobs: dict[tuple[str, str], bytes],
+        plan_id: str | None,
+    ) -> str:
+        """Write and verify an archive before any deletion; return its id."""
         ...

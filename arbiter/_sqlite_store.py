@@ -61,6 +61,32 @@ CREATE TABLE IF NOT EXISTS refs (
 );
 CREATE INDEX IF NOT EXISTS refs_by_target ON refs(to_store, to_key);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS archives (
+    archive_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    plan_digest TEXT NOT NULL,
+    plan_id TEXT,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    objects INTEGER NOT NULL,
+    backup_due TEXT,
+    created_at TEXT NOT NULL,
+    restored_at TEXT,
+    removed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    path TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    executed_at TEXT,
+    executed_by TEXT,
+    archive_id TEXT,
+    restored_at TEXT,
+    restored_by TEXT
+);
 CREATE TABLE IF NOT EXISTS receipts (
     tenant TEXT NOT NULL,
     plan_digest TEXT NOT NULL,
@@ -108,6 +134,58 @@ class _Transaction:
             ).fetchall()
             found.update(ObjectId(s, k) for s, k in rows)
         return found
+
+    def rows(self, ids: list[ObjectId]) -> list[dict[str, Any]]:
+        found = []
+        for obj in ids:
+            row = self._db.execute(
+                "SELECT store, key, tenant, category, created_at, legal_hold, payload FROM objects"
+                " WHERE store = ? AND key = ?",
+                (obj.store, obj.key),
+            ).fetchone()
+            if row is None:
+                continue
+            refs = self._db.execute(
+                "SELECT to_store, to_key FROM refs WHERE from_store = ? AND from_key = ?"
+                " ORDER BY pos",
+                (obj.store, obj.key),
+            ).fetchall()
+            keys = ("store", "key", "tenant", "category", "created_at", "legal_hold", "payload")
+            record = dict(zip(keys, row, strict=True))
+            record["legal_hold"] = bool(record["legal_hold"])
+            record["refs"] = [[s, k] for s, k in refs]
+            found.append(record)
+        return found
+
+    def restore(self, rows: list[dict[str, Any]]) -> list[ObjectId]:
+        """Insert archived rows that are missing; return the identities inserted."""
+        restored = []
+        for row in rows:
+            exists = self._db.execute(
+                "SELECT 1 FROM objects WHERE store = ? AND key = ?", (row["store"], row["key"])
+            ).fetchone()
+            if exists is not None:
+                continue
+            self._db.execute(
+                "INSERT INTO objects (store, key, tenant, category, created_at, legal_hold,"
+                " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row["store"],
+                    row["key"],
+                    row["tenant"],
+                    row["category"],
+                    row["created_at"],
+                    int(row["legal_hold"]),
+                    row["payload"],
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO refs (from_store, from_key, pos, to_store, to_key)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(row["store"], row["key"], i, s, k) for i, (s, k) in enumerate(row["refs"])],
+            )
+            restored.append(ObjectId(row["store"], row["key"]))
+        return restored
 
     def delete(self, tenant: str, ids: list[ObjectId]) -> int:
         deleted = 0
@@ -325,6 +403,76 @@ class SqliteStore:
         ).fetchall()
         keys = ("plan_digest", "as_of", "executed_at", "purged", "backup_due")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    # -- restore archives and manual plans -----------------------------------------------------
+
+    def add_archive(self, record: dict[str, Any]) -> None:
+        """Record a restore archive."""
+        columns = ", ".join(record)
+        marks = ", ".join("?" for _ in record)
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO archives ({columns}) VALUES ({marks})",  # noqa: S608 -- our own keys
+                tuple(record.values()),
+            )
+
+    def archives(self) -> list[dict[str, Any]]:
+        """Every archive record, oldest first."""
+        cursor = self._db.execute("SELECT * FROM archives ORDER BY created_at, archive_id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def archive(self, archive_id: str) -> dict[str, Any] | None:
+        """One archive record."""
+        return next((a for a in self.archives() if a["archive_id"] == archive_id), None)
+
+    def mark_archive(self, archive_id: str, **changes: str) -> None:
+        """Set ``restored_at`` or ``removed_at`` of an archive."""
+        for column, value in changes.items():
+            if column not in {"restored_at", "removed_at"}:
+                msg = f"unknown archive column {column}"
+                raise ValueError(msg)
+            with self._write() as db:
+                db.execute(
+                    f"UPDATE archives SET {column} = ? WHERE archive_id = ?",  # noqa: S608 -- checked above
+                    (value, archive_id),
+                )
+
+    def add_plan(self, record: dict[str, Any]) -> None:
+        """Record a manual plan."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO plans (plan_id, tenant, path, digest, author, created_at)"
+                " VALUES (:plan_id, :tenant, :path, :digest, :author, :created_at)",
+                record,
+            )
+
+    def plan(self, plan_id: str) -> dict[str, Any] | None:
+        """One manual plan's record."""
+        cursor = self._db.execute("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
+        row = cursor.fetchone()
+        return (
+            None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+        )
+
+    def plans(self) -> list[dict[str, Any]]:
+        """Every manual plan's record, oldest first."""
+        cursor = self._db.execute("SELECT * FROM plans ORDER BY created_at, plan_id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def mark_plan(self, plan_id: str, **changes: str) -> None:
+        """Record a plan's execution or restore (who, when, which archive)."""
+        allowed = {"executed_at", "executed_by", "archive_id", "restored_at", "restored_by"}
+        with self._write() as db:
+            for column, value in changes.items():
+                if column not in allowed:
+                    msg = f"unknown plan column {column}"
+                    raise ValueError(msg)
+                db.execute(
+                    f"UPDATE plans SET {column} = ? WHERE plan_id = ?",  # noqa: S608 -- checked above
+                    (value, plan_id),
+                )
 
     # -- the audit head (rule 5) ---------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from arbiter._alerts import Alerter, AlertSink, JsonLinesSink, ReportFileSink, WebhookSink
+from arbiter._approvals import parse_public_key
 from arbiter._arbiter import Planner, arbitrate
+from arbiter._archive import write_archive
 from arbiter._audit import AuditHead, AuditLog
 from arbiter._blobs import BlobDirectory, check_blob_name
 from arbiter._config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
@@ -41,6 +44,52 @@ __all__ = ["Workspace"]
 
 _HEAD = "audit_head"
 _VALIDATION_AS_OF = "2000-01-01T00:00:00Z"
+
+
+class _Archives:
+    """Restore archives in the workspace's archive directory, recorded in the store."""
+
+    def __init__(self, directory: Path, store: SqliteStore, clock: Callable[[], datetime]) -> None:
+        self._directory = directory
+        self._store = store
+        self._clock = clock
+
+    def archive(  # noqa: PLR0913 -- what an archive binds
+        self,
+        *,
+        tenant: str,
+        plan_digest: str,
+        backup_due: str | None,
+        rows: list[dict[str, Any]],
+        blobs: dict[tuple[str, str], bytes],
+        plan_id: str | None,
+    ) -> str:
+        archive_id = uuid.uuid4().hex[:16]
+        created_at = format_instant(self._clock())
+        path = self._directory / f"{archive_id}.jsonl.gz"
+        header = {
+            "archive_id": archive_id,
+            "tenant": tenant,
+            "plan_digest": plan_digest,
+            "plan_id": plan_id,
+            "backup_due": backup_due,
+            "created_at": created_at,
+        }
+        sha = write_archive(path, header, rows, blobs)
+        self._store.add_archive(
+            {
+                "archive_id": archive_id,
+                "tenant": tenant,
+                "plan_digest": plan_digest,
+                "plan_id": plan_id,
+                "path": str(path),
+                "sha256": sha,
+                "objects": len(rows),
+                "backup_due": backup_due,
+                "created_at": created_at,
+            }
+        )
+        return archive_id
 
 
 class _StoreHeads:
@@ -167,6 +216,11 @@ class Workspace:
                 field="policy",
                 message=f"the planners disagree on the policy: {exc.report.summary()}",
             ) from None
+        for name, operator in config.operators.items():
+            try:
+                parse_public_key(operator.public_key, field=f"operators.{name}.public_key")
+            except InputError as exc:
+                raise exc.with_file(config_file) from None
         store = SqliteStore(config.path(config.store.database))
         blobs = BlobDirectory(config.path(config.store.blobs), config.store.blob_stores)
         audit = AuditLog(config.path(config.audit.log), _StoreHeads(store))
@@ -212,6 +266,9 @@ class Workspace:
             planners=self.planners,
             clock=self.clock,
             on_receipt=self._receipt,
+            archiver=_Archives(
+                self.config.path(self.config.manual.archives), self.store, self.clock
+            ),
         )
 
     def _receipt(
@@ -317,8 +374,40 @@ class Workspace:
         progress: Callable[[str], None] | None = None,
         actor: str = "retention-service",
     ) -> FleetReport:
-        """Purge every due tenant (see ``Purger.run_due``)."""
-        return self.purger.run_due(as_of, dry_run=dry_run, progress=progress, actor=actor)
+        """Purge every due tenant (see ``Purger.run_due``), then remove expired archives."""
+        report = self.purger.run_due(as_of, dry_run=dry_run, progress=progress, actor=actor)
+        if not dry_run:
+            self.expire_archives(actor=actor)
+        return report
+
+    def expire_archives(self, *, actor: str = "retention-service") -> list[str]:
+        """Remove restore archives whose tenant's backup_due has passed.
+
+        Rule 3 of ``arbiter._archive``: an archive never outlives the backups of the data it
+        protects.
+
+        Returns:
+            The ids of the archives removed.
+        """
+        now = self.clock()
+        removed = []
+        for archive in self.store.archives():
+            due = archive["backup_due"]
+            if archive["removed_at"] or due is None or datetime.fromisoformat(due) > now:
+                continue
+            Path(archive["path"]).unlink(missing_ok=True)
+            self.store.mark_archive(archive["archive_id"], removed_at=format_instant(now))
+            self.audit.append(
+                "archive-removed",
+                {
+                    "archive_id": archive["archive_id"],
+                    "tenant": archive["tenant"],
+                    "backup_due": due,
+                },
+                actor=actor,
+            )
+            removed.append(archive["archive_id"])
+        return removed
 
     def verify_audit(self) -> int:
         """Verify the audit log against the head in the store.

@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from tests import tally
 from tests.webhook_server import webhook
@@ -26,6 +26,17 @@ settings.register_profile(
 )
 settings.register_profile("quick", max_examples=50, deadline=None)
 settings.register_profile("dev", deadline=None)
+# Mutation runs (tests/mutation): the dev example counts, but derandomized so that a mutant's
+# verdict is reproducible, no example database shared between mutants, and no shrinking (a kill
+# needs one failing example, not the smallest).
+settings.register_profile(
+    "mutation",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
 )
@@ -34,7 +45,8 @@ settings.load_profile(
 def examples(ci: int, dev: int) -> int:
     """How many examples a property runs: ``ci`` under the ci profile, else ``dev``.
 
-    The quick profile caps every property at its own ``max_examples``.
+    The quick profile caps every property at its own ``max_examples``; the mutation profile
+    runs the dev counts.
     """
     profile = settings.get_current_profile_name()
     if profile == "ci":

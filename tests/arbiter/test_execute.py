@@ -122,7 +122,7 @@ def test_agreed_purge_deletes_exactly_the_plan(ws: Workspace, webhook: Webhook) 
     assert before - EXPECTED_PURGE == ids(ws)
     assert {ws.blobs.path(ObjectId("blob", "u2"))} == files(ws)
     assert [] == webhook.received
-    assert ["import", "plan", "agreement", "batch", "batch", "executed"] == audit_kinds(ws)
+    assert ["import", "plan", "agreement", "archive", "batch", "batch", "executed"] == audit_kinds(ws)
     assert 1 == len(ws.store.receipts("t"))
 
 
