@@ -174,6 +174,7 @@ class Purger:
     clock: Callable[[], datetime] = utc_now
     on_receipt: Callable[[str, str, str, int, str | None], None] | None = None
     archiver: Archiver | None = None
+    on_progress: Callable[[str, int, int], None] | None = None
 
     def _audit(self, kind: str, data: Mapping[str, Any], actor: str) -> None:
         self.audit.append(kind, data, actor=actor)
@@ -527,6 +528,8 @@ class Purger:
             blobs=blobs,
             plan_id=plan_id,
         )
+        if self.on_progress is not None:
+            self.on_progress("archiving", len(rows), len(rows))
         self._audit(
             "archive",
             {"tenant": tenant, "archive_id": archive_id, "objects": len(rows), "blobs": len(blobs)},
@@ -557,6 +560,8 @@ class Purger:
                 raise
             purged += len(batch)
             batches += 1
+            if self.on_progress is not None:
+                self.on_progress("deleting", purged, len(verdict.purge))
             self._audit(
                 "batch",
                 {"tenant": tenant, "index": batches, "objects": [[o.store, o.key] for o in batch]},

@@ -473,6 +473,8 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> dict[str
     rows = [{k: v for k, v in o.items() if k != "blob"} for o in content.objects]
     with workspace.store.transaction() as tx:
         restored = tx.restore(rows)
+    if workspace.on_progress is not None:
+        workspace.on_progress("restoring", len(restored), len(rows))
     restored_set = set(restored)
     for item in content.objects:
         identity = ObjectId(item["store"], item["key"])

@@ -155,6 +155,8 @@ class Workspace:
     alerter: Alerter
     planners: tuple[Planner, Planner] | None = None
     clock: Callable[[], datetime] = utc_now
+    # Called as (phase, done, total) while archiving, deleting and restoring (progress bars).
+    on_progress: Callable[[str, int, int], None] | None = None
 
     @classmethod
     def create(cls, directory: str | Path, config: WorkspaceConfig) -> Workspace:
@@ -269,6 +271,7 @@ class Workspace:
             archiver=_Archives(
                 self.config.path(self.config.manual.archives), self.store, self.clock
             ),
+            on_progress=self.on_progress,
         )
 
     def _receipt(

@@ -20,6 +20,7 @@ from typing import IO, Any, Literal
 import click
 
 from arbiter._arbiter import arbitrate_files, default_planners, run_planner
+from arbiter._cli_manual import operator, purge
 from arbiter._config import LimitsConfig, WorkspaceConfig
 from arbiter._demo import demo_config, demo_inventory
 from arbiter._errors import AuditError, InputError, RefusedError, UsageError
@@ -184,7 +185,7 @@ Examples:
     default="text",
     show_default=True,
 )
-def plan(  # noqa: PLR0913, PLR0917 -- click passes one parameter per documented option
+def plan(
     inventory_path: str,
     policy_path: str,
     tenant: str,
@@ -397,7 +398,7 @@ def attrs_to_json(outcome: PurgeOutcome) -> dict[str, object]:
     default="text",
     show_default=True,
 )
-def run_due(workspace_dir: str, as_of: str | None, dry_run: bool, output_format: str) -> None:  # noqa: FBT001 -- click flag
+def run_due(workspace_dir: str, as_of: str | None, dry_run: bool, output_format: str) -> None:
     """Purge every due tenant, each isolated; print a summary. Exit 3 if any tenant was refused."""
     with _open(workspace_dir) as workspace:
         report = _run_due(workspace, as_of, dry_run=dry_run, output_format=output_format)
@@ -427,6 +428,10 @@ def demo(directory: str) -> None:
         click.echo(f"audit log verified: {records} records, chain intact")
     if any(o.status in {"refused", "failed"} for o in report.outcomes):
         raise SystemExit(ExitCode.REFUSED)
+
+
+main.add_command(purge)
+main.add_command(operator)
 
 
 @main.group()

@@ -358,13 +358,16 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="python -m tests.mutation.driver")
     parser.add_argument("command", choices=("run", "report"))
-    parser.add_argument("targets", nargs="*", choices=[*TARGETS, []], default=[])
+    parser.add_argument("targets", nargs="*", default=[], help=f"some of {sorted(TARGETS)}")
     parser.add_argument("--mutants", nargs="*", default=[], help="mutant names or globs")
     parser.add_argument("--keep", action="store_true", help="reuse earlier results")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per target")
     args = parser.parse_args(argv)
     names: list[str] = args.targets or list(TARGETS)
+    unknown = sorted(set(names) - set(TARGETS))
+    if unknown:
+        parser.error(f"unknown targets {unknown}; choose from {sorted(TARGETS)}")
     report: dict[str, Any] = {}
     for name in names:
         target = TARGETS[name]
