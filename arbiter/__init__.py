@@ -13,6 +13,7 @@ from arbiter._alerts import (
     ReportFileSink,
     WebhookSink,
 )
+from arbiter._approvals import Approval, ApprovalCheck, check_approvals, generate_key
 from arbiter._arbiter import (
     Agreement,
     Planner,
@@ -22,6 +23,7 @@ from arbiter._arbiter import (
     fingerprint,
     run_planner,
 )
+from arbiter._archive import ArchiveContent, read_archive
 from arbiter._audit import AuditHead, AuditLog, AuditRecord, FileHeadStore, HeadStore
 from arbiter._blobs import BlobDirectory
 from arbiter._compare import DivergenceReport, FieldDifference, PlannerFailure, ReasonDifference
@@ -29,6 +31,8 @@ from arbiter._config import (
     AlertsConfig,
     AuditConfig,
     LimitsConfig,
+    ManualConfig,
+    OperatorConfig,
     StoreConfig,
     WebhookConfig,
     WorkspaceConfig,
@@ -36,16 +40,32 @@ from arbiter._config import (
 )
 from arbiter._errors import (
     AlertDeliveryError,
+    ApprovalError,
+    ArchiveError,
     AuditError,
     AuditTamperedError,
     GuardError,
     InputError,
     RefusedError,
+    StalePlanError,
     TwinpurgeError,
     UsageError,
 )
 from arbiter._execute import FleetReport, PurgeOutcome, Purger, plan_digest
 from arbiter._loading import load_inventory, load_policy, parse_inventory_json, parse_policy_toml
+from arbiter._manual import (
+    ManualPlan,
+    PlanBody,
+    PlanStatus,
+    approve_plan,
+    create_plan,
+    execute_plan,
+    plan_status,
+    read_plan,
+    register_plan,
+    restore_plan,
+    write_plan,
+)
 from arbiter._protocols import (
     BlobTarget,
     InventoryReader,
@@ -75,6 +95,11 @@ __all__ = [
     "AlertSink",
     "Alerter",
     "AlertsConfig",
+    "Approval",
+    "ApprovalCheck",
+    "ApprovalError",
+    "ArchiveContent",
+    "ArchiveError",
     "AuditConfig",
     "AuditError",
     "AuditHead",
@@ -96,8 +121,13 @@ __all__ = [
     "KeptObject",
     "KeptReason",
     "LimitsConfig",
+    "ManualConfig",
+    "ManualPlan",
     "ObjectId",
     "ObjectState",
+    "OperatorConfig",
+    "PlanBody",
+    "PlanStatus",
     "Planner",
     "PlannerFailure",
     "PurgeOutcome",
@@ -108,6 +138,7 @@ __all__ = [
     "RefusedError",
     "ReportFileSink",
     "SqliteStore",
+    "StalePlanError",
     "StoreConfig",
     "TwinpurgeError",
     "UsageError",
@@ -117,18 +148,29 @@ __all__ = [
     "Workspace",
     "WorkspaceConfig",
     "__version__",
+    "approve_plan",
     "arbitrate",
     "arbitrate_files",
+    "check_approvals",
+    "create_plan",
     "default_planners",
+    "execute_plan",
     "fingerprint",
+    "generate_key",
     "load_config",
     "load_inventory",
     "load_policy",
     "parse_inventory_json",
     "parse_policy_toml",
     "plan_digest",
+    "plan_status",
+    "read_archive",
+    "read_plan",
+    "register_plan",
+    "restore_plan",
     "run_planner",
     "validate_inventory",
     "verdict_from_planner",
     "verdict_to_json",
+    "write_plan",
 ]

@@ -118,6 +118,8 @@ class ManualConfig:
     approval_expiry_hours: float = attrs.field(default=24.0, validator=_positive)
     # Plans purging more objects than this cannot skip the rehearsal.
     rehearsal_required_above: int = attrs.field(default=100, validator=attrs.validators.ge(0))
+    # An approved plan may exceed the automated purge's max_objects_per_purge, up to this.
+    max_objects_per_purge: int = attrs.field(default=100_000, validator=_positive)
     archives: str = "archives"
 
 

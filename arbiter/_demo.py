@@ -9,6 +9,9 @@ Tenants (policy time zone Asia/Tokyo, grace 30 days, backup lag 14 days):
 - ``initech``: cancelled 5 days ago: not due yet.
 - ``umbrella``: cancelled long ago but under legal hold.
 - ``hooli``: cancelled 3 days ago, then asked for erasure: due at once.
+- ``wayne``: cancelled 40 days ago with 8 objects: due, but over the automated blast-radius
+  limit (6), so the automated run refuses it and alerts; docs/operations.md purges it by hand,
+  with two operators' approvals.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from arbiter._config import AlertsConfig, LimitsConfig, WorkspaceConfig
+from arbiter._config import AlertsConfig, LimitsConfig, ManualConfig, WorkspaceConfig
 from arbiter._execute import format_instant
 from arbiter._verdict import ObjectId
 
@@ -32,7 +35,9 @@ def demo_config() -> WorkspaceConfig:
             "backup_lag_days": 14,
             "categories": {"audit": {"keep": True}, "logs": {"retain_days": 90}},
         },
-        limits=LimitsConfig(max_objects_per_purge=1000, max_store_fraction=0.5, batch_size=2),
+        # A tight automated limit, so that wayne's purge is refused and left to a manual purge.
+        limits=LimitsConfig(max_objects_per_purge=6, max_store_fraction=0.5, batch_size=2),
+        manual=ManualConfig(max_objects_per_purge=1000, rehearsal_required_above=5),
         alerts=AlertsConfig(),
     )
 
@@ -70,6 +75,7 @@ def demo_inventory(now: datetime) -> tuple[dict[str, Any], dict[ObjectId, bytes]
                 event("erasure_requested", 1),
             ],
         },
+        {"id": "wayne", "events": [event("subscribed", 600), event("cancelled", 40)]},
     ]
 
     def obj(store: str, key: str, tenant: str, days: float, **extra: Any) -> dict[str, Any]:  # noqa: ANN401 -- optional inventory fields
@@ -100,6 +106,9 @@ def demo_inventory(now: datetime) -> tuple[dict[str, Any], dict[ObjectId, bytes]
         obj("db", "umbrella/orders/1", "umbrella", 1000),
         obj("db", "hooli/orders/1", "hooli", 100),
         obj("blob", "hooli/exports/1.csv", "hooli", 50),
+        *(obj("db", f"wayne/orders/{i}", "wayne", 100 + i) for i in range(6)),
+        obj("blob", "wayne/exports/1.csv", "wayne", 45),
+        obj("blob", "wayne/exports/2.csv", "wayne", 44),
     ]
     payloads = {
         ObjectId(o["store"], o["key"]): f"payload of {o['store']}/{o['key']}\n".encode()

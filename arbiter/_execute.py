@@ -204,7 +204,9 @@ class Purger:
             },
             actor,
         )
-        return next(iter(outcome.locations.values()), None)
+        # The report file is the one to point people at; any other location will do otherwise.
+        locations = outcome.locations
+        return locations.get("report-file") or next(iter(locations.values()), None)
 
     def agree(
         self, tenant: str, as_of: str, *, actor: str = "retention-service"

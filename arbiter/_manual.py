@@ -14,9 +14,12 @@ Rules:
 5. Before the real run, the purge is rehearsed (deleted in a transaction that is rolled back,
    counts checked). Plans larger than ``rehearsal_required_above`` cannot skip the rehearsal.
 6. Execution writes the restore archive before deleting, under every guard of
-   ``arbiter._execute``. A plan executes at most once.
+   ``arbiter._execute``; the object-count limit is the manual one
+   (``manual.max_objects_per_purge``), since two operators approved this very plan. A plan
+   executes at most once.
 7. Restore brings back exactly the archived rows and blob bytes that are missing, after
-   verifying the archive; it needs its own two approvals and happens at most once.
+   verifying the archive; it needs its own two approvals and happens at most once, and never
+   after the tenant's backup_due (the archive is removed then).
 8. Every step is appended to the audit log with the operator's name.
 """
 
@@ -339,7 +342,11 @@ def execute_plan(
             f" by {record['executed_by']}"
         )
     approved = plan.verdict
-    purger = workspace.purger
+    # Two operators approved this very plan: it is bounded by the manual limit, not the automated.
+    limits = attrs.evolve(
+        workspace.config.limits, max_objects_per_purge=workspace.config.manual.max_objects_per_purge
+    )
+    purger = attrs.evolve(workspace.purger, limits=limits)
     agreement, slice_fingerprint = purger.agree(body.tenant, body.as_of, actor=operator)
     changes = compare_verdicts(approved, agreement.verdict)
     if changes:
@@ -465,6 +472,10 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> dict[str
             f" by {record['restored_by']}"
         )
     archive = workspace.store.archive(record["archive_id"] or "")
+    if archive is not None and not archive["removed_at"]:
+        # Past backup_due the archive goes now, whether or not a run removed it yet.
+        workspace.expire_archives(actor=operator)
+        archive = workspace.store.archive(archive["archive_id"])
     if archive is None or archive["removed_at"]:
         raise ArchiveError(
             f"the archive of plan {body.plan_id} is gone (kept only until backup_due)"

@@ -426,7 +426,17 @@ def demo(directory: str) -> None:
         report = _run_due(workspace, None, dry_run=False, output_format="text")
         records = workspace.verify_audit()
         click.echo(f"audit log verified: {records} records, chain intact")
-    if any(o.status in {"refused", "failed"} for o in report.outcomes):
+    expected = {o.tenant for o in report.outcomes if o.guard == "blast-radius"} == {"wayne"}
+    if expected:
+        click.echo(
+            "wayne was refused on purpose (8 objects over the automated limit of 6) and an alert"
+            f" written to {directory}/reports; docs/operations.md purges it by hand, with two"
+            " operators' approvals."
+        )
+    surprises = [
+        o for o in report.outcomes if o.status in {"refused", "failed"} and o.tenant != "wayne"
+    ]
+    if surprises or not expected:
         raise SystemExit(ExitCode.REFUSED)
 
 
