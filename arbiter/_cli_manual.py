@@ -32,6 +32,7 @@ from arbiter._manual import (
     plan_status,
     register_plan,
     restore_plan,
+    summarize_plan,
 )
 from arbiter._workspace import Workspace
 
@@ -206,32 +207,18 @@ def plan_command(
             output_format == "json", lambda: create_plan(workspace, tenant, as_of, author=operator)
         )
         register_plan(workspace, plan, Path(out))
-    verdict = plan.verdict
-    by_store: dict[str, int] = {}
-    for obj in verdict.purge:
-        by_store[obj.store] = by_store.get(obj.store, 0) + 1
-    kept: dict[str, int] = {}
-    for k in verdict.kept:
-        kept[k.reason] = kept.get(k.reason, 0) + 1
-    data = {
-        "plan_id": plan.body.plan_id,
-        "tenant": tenant,
-        "as_of": verdict.as_of,
-        "file": out,
-        "digest": plan.digest,
-        "purge": len(verdict.purge),
-        "purge_by_store": by_store,
-        "kept_by_reason": kept,
-        "primary_due": verdict.primary_due,
-        "backup_due": verdict.backup_due,
-    }
+        data = {**summarize_plan(workspace, plan), "file": out}
+    by_store, by_category = data["purge_by_store"], data["purge_by_category"]
     text = "\n".join(
         [
-            f"plan {plan.body.plan_id} for tenant {tenant} as of {verdict.as_of} written to {out}",
-            f"purge {len(verdict.purge)}: "
-            + ", ".join(f"{n} in {s}" for s, n in sorted(by_store.items())),
-            "kept: " + (", ".join(f"{n} {r}" for r, n in sorted(kept.items())) or "none"),
-            f"primary due {verdict.primary_due}, backup due {verdict.backup_due}",
+            f"plan {data['plan_id']} for tenant {tenant} as of {data['as_of']} written to {out}",
+            f"purge {data['purge']}: "
+            + ", ".join(f"{n} in {s}" for s, n in sorted(by_store.items()))
+            + "; by category: "
+            + ", ".join(f"{n} {c}" for c, n in sorted(by_category.items())),
+            "kept: "
+            + (", ".join(f"{n} {r}" for r, n in sorted(data["kept_by_reason"].items())) or "none"),
+            f"primary due {data['primary_due']}, backup due {data['backup_due']}",
             "next: two registered operators run `twinpurge purge approve` on this file",
         ]
     )

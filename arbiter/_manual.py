@@ -74,6 +74,7 @@ __all__ = [
     "plan_status",
     "read_plan",
     "restore_plan",
+    "summarize_plan",
     "write_plan",
 ]
 
@@ -242,6 +243,45 @@ def register_plan(workspace: Workspace, plan: ManualPlan, path: Path) -> None:
         },
         actor=body.author,
     )
+
+
+def summarize_plan(workspace: Workspace, plan: ManualPlan) -> dict[str, Any]:
+    """What a plan will do, for people: counts per store and per category, kept per reason.
+
+    Args:
+        workspace: the workspace (categories are read from the tenant's current slice).
+        plan: the plan.
+
+    Returns:
+        ``plan_id``, ``tenant``, ``as_of``, ``digest``, ``purge``, ``purge_by_store``,
+        ``purge_by_category``, ``kept_by_reason``, ``primary_due``, ``backup_due``.
+    """
+    verdict = plan.verdict
+    categories = {
+        (o["store"], o["key"]): o.get("category", "default")
+        for o in workspace.store.read_slice(plan.body.tenant)["objects"]
+    }
+    by_store: dict[str, int] = {}
+    by_category: dict[str, int] = {}
+    for obj in verdict.purge:
+        by_store[obj.store] = by_store.get(obj.store, 0) + 1
+        category = categories.get((obj.store, obj.key), "?")
+        by_category[category] = by_category.get(category, 0) + 1
+    kept: dict[str, int] = {}
+    for k in verdict.kept:
+        kept[k.reason] = kept.get(k.reason, 0) + 1
+    return {
+        "plan_id": plan.body.plan_id,
+        "tenant": plan.body.tenant,
+        "as_of": verdict.as_of,
+        "digest": plan.digest,
+        "purge": len(verdict.purge),
+        "purge_by_store": by_store,
+        "purge_by_category": by_category,
+        "kept_by_reason": kept,
+        "primary_due": verdict.primary_due,
+        "backup_due": verdict.backup_due,
+    }
 
 
 def approve_plan(

@@ -20,15 +20,21 @@ configuration, so targets with different judges never share mutmut's state and a
 working tree during a run does not change what is being measured. Hypothesis runs under the
 ``mutation`` profile (tests/conftest.py): dev example counts, derandomized, no shrinking.
 
-A surviving mutant listed in ``tests/mutation/equivalent.json`` (with the mutated lines it must
-still have) counts as equivalent; any other survivor counts as surviving. The report is written to
-``mutants/report.json`` and printed; the exit code is 1 when a target misses its target score.
+Steps of a run: mutmut generates every mutant and records which tests reach which function;
+``message_only`` sets aside the mutants that change nothing but the wording of an error message
+(equivalent by construction, see its docstring); mutmut runs the judges against every other
+mutant. A surviving mutant listed in ``tests/mutation/equivalent.json`` (with the change it must
+still make) counts as equivalent; any other survivor counts as surviving. The report goes to
+``mutants/report.json``; the exit code is 1 when a target misses its required score.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import fnmatch
+import functools
 import json
 import os
 import shutil
@@ -47,7 +53,8 @@ __all__ = [
     "changed_lines",
     "load_equivalents",
     "main",
-    "mutmut_executable",
+    "message_only",
+    "mutant_diff",
     "read_results",
     "run_mutmut",
     "stage",
@@ -59,6 +66,9 @@ EQUIVALENTS = Path(__file__).with_name("equivalent.json")
 PACKAGES = ("deleter_a", "deleter_b", "arbiter")
 STATUS_BY_EXIT_CODE = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"}
 TIMEOUT_CODES = frozenset({36, -24, 24, 152, 255})
+# A glob that names no mutant: mutmut generates the mutants and collects its test statistics,
+# then stops (see ``generate``).
+_NOTHING = "__generate_only__"
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,8 @@ class Target:
         tests: The pytest selection that judges every mutant.
         scope: Globs of mutant names that are counted (e.g. the guard functions); others are
             generated but neither run nor counted.
+        message_calls: Calls whose argument at the given position is a message for people
+            (``where.fail`` is written ``.fail``).
         required_score: Killed / (generated - equivalent) must reach this.
     """
 
@@ -80,10 +92,19 @@ class Target:
     files: tuple[str, ...]
     tests: tuple[str, ...]
     scope: tuple[str, ...]
+    message_calls: tuple[tuple[str, int], ...]
     required_score: float
 
 
 _SHARED_TESTS = ("tests/spec", "tests/differential")
+_PLANNER_MESSAGES = (
+    ("PlanInputError", 2),
+    ("InstantSyntaxError", 0),
+    ("PlannerError", 0),
+    ("RuntimeError", 0),
+    ("ValueError", 0),
+    (".fail", 0),
+)
 
 TARGETS: dict[str, Target] = {
     "deleter_a": Target(
@@ -92,6 +113,7 @@ TARGETS: dict[str, Target] = {
         files=("deleter_a/*.py",),
         tests=_SHARED_TESTS,
         scope=("deleter_a.*",),
+        message_calls=_PLANNER_MESSAGES,
         required_score=0.98,
     ),
     "deleter_b": Target(
@@ -100,6 +122,7 @@ TARGETS: dict[str, Target] = {
         files=("deleter_b/*.py",),
         tests=_SHARED_TESTS,
         scope=("deleter_b.*",),
+        message_calls=_PLANNER_MESSAGES,
         required_score=0.98,
     ),
     "arbiter": Target(
@@ -127,6 +150,7 @@ TARGETS: dict[str, Target] = {
             "arbiter._execute.xǁPurgerǁ_execute__mutmut_*",
             "arbiter._execute.xǁPurgerǁ_check_batch__mutmut_*",
         ),
+        message_calls=(("GuardError", 2), ("ValueError", 0), ("TypeError", 0)),
         required_score=1.0,
     ),
 }
@@ -179,28 +203,30 @@ def _setup_cfg(target: Target) -> str:
     )
 
 
-def stage(target: Target, *, fresh: bool) -> Path:
+def stage(target: Target, *, fresh: bool, root: Path = ROOT, work: Path = WORK) -> Path:
     """Copy the code and tests to ``mutants/<target>/`` with the target's mutmut configuration.
 
     Args:
         target: The target.
         fresh: Start from scratch, discarding earlier results of this target.
+        root: The repository to copy.
+        work: Where staging directories go.
 
     Returns:
         The staging directory (mutmut's working directory).
     """
-    directory = WORK / target.name
+    directory = work / target.name
     if fresh and directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    if (ROOT / "pyproject.toml").read_text(encoding="utf-8").count("[tool.mutmut]"):
+    if "[tool.mutmut]" in (root / "pyproject.toml").read_text(encoding="utf-8"):
         raise SystemExit("pyproject.toml must not configure mutmut: the driver does, per target")
     for package in PACKAGES:
         if not (directory / package).exists():
-            shutil.copytree(ROOT / package, directory / package, ignore=_ignore)
+            shutil.copytree(root / package, directory / package, ignore=_ignore)
     if not (directory / "tests").exists():
-        shutil.copytree(ROOT / "tests", directory / "tests", ignore=_ignore)
-    shutil.copy2(ROOT / "pyproject.toml", directory / "pyproject.toml")
+        shutil.copytree(root / "tests", directory / "tests", ignore=_ignore)
+    shutil.copy2(root / "pyproject.toml", directory / "pyproject.toml")
     (directory / "setup.cfg").write_text(_setup_cfg(target), encoding="utf-8")
     return directory
 
@@ -220,7 +246,7 @@ def run_mutmut(
 
     Args:
         directory: The staging directory.
-        names: Mutant names or globs to run; empty for all.
+        names: Mutant names or globs to run.
         max_children: Parallel workers.
         timeout: Seconds before the run is stopped.
 
@@ -239,6 +265,14 @@ def run_mutmut(
     )
 
 
+def _status(code: int | None) -> str:
+    if code is None:
+        return "not checked"
+    if code in TIMEOUT_CODES:
+        return "timeout"
+    return STATUS_BY_EXIT_CODE.get(code, f"suspicious ({code})")
+
+
 def read_results(directory: Path, target: Target) -> list[MutantResult]:
     """Read mutmut's per-file results of a staging directory, limited to the target's scope.
 
@@ -254,29 +288,58 @@ def read_results(directory: Path, target: Target) -> list[MutantResult]:
         data = json.loads(meta.read_text(encoding="utf-8"))
         durations: dict[str, float] = data.get("durations_by_key", {})
         for name, code in sorted(data["exit_code_by_key"].items()):
-            if not any(fnmatch.fnmatch(name, pattern) for pattern in target.scope):
-                continue
-            if code is None:
-                status = "not checked"
-            elif code in TIMEOUT_CODES:
-                status = "timeout"
-            else:
-                status = STATUS_BY_EXIT_CODE.get(code, f"suspicious ({code})")
-            found.append(MutantResult(name, status, float(durations.get(name, 0.0))))
+            if any(fnmatch.fnmatch(name, pattern) for pattern in target.scope):
+                found.append(MutantResult(name, _status(code), float(durations.get(name, 0.0))))
     return found
 
 
+# --- reading mutants back ---------------------------------------------------------------------
+
+
+@functools.cache
+def _functions(path: Path) -> tuple[str, dict[str, ast.FunctionDef]]:
+    source = path.read_text(encoding="utf-8")
+    found = {
+        node.name: node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)
+    }
+    return source, found
+
+
+def _pair(directory: Path, name: str) -> tuple[str, ast.FunctionDef, ast.FunctionDef]:
+    """The mutated file's source, the original function and the mutant function of ``name``."""
+    module, _, function = name.rpartition(".")
+    source, functions = _functions(directory / "mutants" / (module.replace(".", "/") + ".py"))
+    original = functions[function.rpartition("__mutmut_")[0] + "__mutmut_orig"]
+    return source, original, functions[function]
+
+
+def _source_lines(source: str, node: ast.FunctionDef) -> list[str]:
+    text = ast.get_source_segment(source, node, padded=True) or ""
+    return text.splitlines()[1:]  # without the def line, whose name differs
+
+
 def mutant_diff(directory: Path, name: str) -> str:
-    """The unified diff of one mutant, as ``mutmut show`` prints it."""
-    shown = subprocess.run(  # noqa: S603 -- a fixed command of this environment's mutmut
-        [mutmut_executable(), "show", name],
-        cwd=directory,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
+    """The unified diff of one mutant against the original function (like ``mutmut show``).
+
+    Args:
+        directory: The staging directory.
+        name: The mutant's name.
+
+    Returns:
+        The diff, with the function's module file as its file name.
+    """
+    source, original, mutant = _pair(directory, name)
+    path = name.rpartition(".")[0].replace(".", "/") + ".py"
+    header = [f"def {original.name.rpartition('__mutmut_')[0].partition('_')[2]}(...):"]
+    return "\n".join(
+        difflib.unified_diff(
+            header + _source_lines(source, original),
+            header + _source_lines(source, mutant),
+            fromfile=path,
+            tofile=path,
+            lineterm="",
+        )
     )
-    return shown.stdout.partition("\n")[2].strip()
 
 
 def changed_lines(diff: str) -> list[str]:
@@ -288,35 +351,191 @@ def changed_lines(diff: str) -> list[str]:
     ]
 
 
+# --- mutants that change only the wording of a message ----------------------------------------
+
+Step = tuple[ast.AST, str, int | None]
+# Functions that accept any object and only describe it; given None instead, they still return
+# a string (checked in tests/mutation/test_driver.py).
+_DESCRIBERS = frozenset({"_describe", "_kind", "_name", "type", "repr", "str"})
+
+
+Difference = tuple[list[Step], object, object]
+
+
+def _differences(a: object, b: object, path: list[Step]) -> list[Difference]:
+    """The smallest differing parts of two syntax trees, each with its path from the root."""
+    if type(a) is not type(b):
+        return [(path, a, b)]
+    if not isinstance(a, ast.AST):
+        return [] if a == b else [(path, a, b)]
+    found: list[Difference] = []
+    for field in a._fields:
+        if field in {"ctx", "type_comment"}:
+            continue
+        left, right = getattr(a, field, None), getattr(b, field, None)
+        if isinstance(left, list) and isinstance(right, list):
+            if len(left) != len(right):
+                found.append(([*path, (a, field, None)], left, right))
+                continue
+            for index, (x, y) in enumerate(zip(left, right, strict=True)):
+                found += _differences(x, y, [*path, (a, field, index)])
+        else:
+            found += _differences(left, right, [*path, (a, field, None)])
+    return found
+
+
+def _call_name(call: ast.Call) -> str:
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    if isinstance(call.func, ast.Attribute):
+        return "." + call.func.attr
+    return ""
+
+
+def _in_message(path: list[Step], calls: dict[str, int]) -> int | None:
+    """Where in ``path`` the message argument of a message call starts, if it is on the path."""
+    for position, (node, field, index) in enumerate(path):
+        if isinstance(node, ast.Call) and field == "args" and index is not None:
+            if calls.get(_call_name(node)) == index:
+                return position + 1
+        if isinstance(node, ast.Call) and field == "keywords" and index is not None:
+            if node.keywords[index].arg == "message" and _call_name(node) in calls:
+                return position + 2
+    return None
+
+
+def _safe_change(inner: list[Step], before: object, after: object) -> bool:
+    """Whether a change inside a message argument leaves it a string that is still built."""
+    if not inner:  # the whole message argument: only another literal string will do
+        return isinstance(before, ast.Constant | str) and isinstance(after, ast.Constant | str)
+    parent, field, _ = inner[-1]
+    if isinstance(before, str) and isinstance(after, str) and isinstance(parent, ast.Constant):
+        return len(inner) == 1  # the message is this literal
+    if isinstance(before, int) and isinstance(after, int) and isinstance(parent, ast.Constant):
+        return any(isinstance(node, ast.Slice) for node, _, _ in inner)  # text[:60] -> text[:61]
+    if isinstance(after, ast.Constant) and after.value is None and field == "args":
+        return isinstance(parent, ast.Call) and _call_name(parent) in _DESCRIBERS
+    return False
+
+
+def message_only(original: ast.FunctionDef, mutant: ast.FunctionDef, target: Target) -> bool:
+    """Whether a mutant changes nothing but the words of a message for people.
+
+    Such a mutant is equivalent by construction: spec §8 gives an input error's ``message`` no
+    meaning beyond being text for people, the arbiter compares no messages, and a verdict never
+    contains one. The rule is deliberately narrow; every change must be one of:
+
+    - the message argument of a message call (``target.message_calls``), when it is a literal
+      string, replaced by another literal string (``"XXunknown fieldXX"``);
+    - a slice bound inside the message changed (``{value[:60]!r}`` to ``[:61]``);
+    - the argument of a describing function inside the message (``_describe(value)``) replaced
+      by ``None``, which these functions describe like any other object.
+
+    A mutant that replaces the message by ``None``, drops an argument, or touches anything that
+    could raise while the message is built is not message-only: it is run like any other.
+
+    Args:
+        original: The original function.
+        mutant: The mutated function.
+        target: The target (its message calls).
+
+    Returns:
+        ``True`` when every difference is such a change.
+    """
+    calls = dict(target.message_calls)
+    differences = _differences(original.args, mutant.args, []) + _differences(
+        ast.Module(body=original.body, type_ignores=[]),
+        ast.Module(body=mutant.body, type_ignores=[]),
+        [],
+    )
+    if not differences:
+        return False
+    for path, before, after in differences:
+        start = _in_message(path, calls)
+        if start is None or not _safe_change(path[start:], before, after):
+            return False
+    return True
+
+
+# --- a run --------------------------------------------------------------------------------------
+
+
 def load_equivalents() -> dict[str, dict[str, Any]]:
     """The mutants shown equivalent in docs/fault-detection.md, by name."""
     entries: list[dict[str, Any]] = json.loads(EQUIVALENTS.read_text(encoding="utf-8"))
     return {entry["name"]: entry for entry in entries}
 
 
-def summarize(target: Target, directory: Path) -> dict[str, Any]:
+def generate(directory: Path, target: Target, *, timeout: float) -> list[str]:
+    """Have mutmut generate the mutants and its test statistics, without running any mutant.
+
+    Args:
+        directory: The staging directory.
+        target: The target.
+        timeout: Seconds before giving up.
+
+    Returns:
+        The names of the mutants in scope.
+    """
+    finished = run_mutmut(directory, [_NOTHING], max_children=1, timeout=timeout)
+    (directory / "mutmut-generate.log").write_text(
+        finished.stdout + finished.stderr, encoding="utf-8"
+    )
+    names = [r.name for r in read_results(directory, target)]
+    if not names or _NOTHING not in finished.stdout + finished.stderr:
+        raise SystemExit(f"mutmut generated no mutants; see {directory}/mutmut-generate.log")
+    return names
+
+
+def split_message_only(directory: Path, target: Target, names: list[str]) -> list[str]:
+    """The names of the message-only mutants among ``names`` (see ``message_only``)."""
+    found = []
+    for name in names:
+        _source, original, mutant = _pair(directory, name)
+        if message_only(original, mutant, target):
+            found.append(name)
+    return found
+
+
+def summarize(target: Target, directory: Path, message: list[str]) -> dict[str, Any]:
     """Count a target's mutants and describe every survivor that is not a known equivalent.
 
     Args:
         target: The target.
         directory: Its staging directory.
+        message: The message-only mutants (equivalent, not run).
 
     Returns:
         The target's part of the report.
     """
     results = read_results(directory, target)
     equivalents = load_equivalents()
-    counts = {"generated": len(results), "killed": 0, "equivalent": 0, "surviving": 0}
+    set_aside = set(message)
+    counts = {
+        "generated": len(results),
+        "killed": 0,
+        "timeout": 0,
+        "equivalent": 0,
+        "message-only": 0,
+        "surviving": 0,
+    }
     surviving: list[dict[str, Any]] = []
+    listed: list[dict[str, Any]] = []
     stale: list[str] = []
     for result in results:
+        if result.name in set_aside:
+            counts["equivalent"] += 1
+            counts["message-only"] += 1
+            continue
         if result.status in {"killed", "timeout"}:
             counts["killed"] += 1
+            counts["timeout"] += result.status == "timeout"
             continue
-        diff = mutant_diff(directory, result.name) if result.status != "not checked" else ""
+        diff = mutant_diff(directory, result.name)
         known = equivalents.get(result.name)
         if known is not None and known["change"] == changed_lines(diff):
             counts["equivalent"] += 1
+            listed.append({"name": result.name, "status": result.status, "diff": diff})
             continue
         if known is not None:
             stale.append(result.name)
@@ -328,10 +547,14 @@ def summarize(target: Target, directory: Path) -> dict[str, Any]:
         "target": target.name,
         "tests": list(target.tests),
         "counts": counts,
-        "timeouts": sum(1 for r in results if r.status == "timeout"),
         "score": round(score, 4),
         "required_score": target.required_score,
         "surviving": surviving,
+        "equivalent": listed,
+        "message_only": [
+            {"name": name, "change": changed_lines(mutant_diff(directory, name))}
+            for name in message
+        ],
         "stale_equivalents": stale,
     }
 
@@ -339,12 +562,48 @@ def summarize(target: Target, directory: Path) -> dict[str, Any]:
 def _print_summary(part: dict[str, Any]) -> None:
     c = part["counts"]
     print(  # noqa: T201 -- the driver's report is its output
-        f"{part['target']}: generated {c['generated']}, killed {c['killed']}, "
-        f"equivalent {c['equivalent']}, surviving {c['surviving']}, score {part['score']:.2%}"
-        f" (required {part['required_score']:.0%})"
+        f"{part['target']}: generated {c['generated']}, killed {c['killed']} "
+        f"(of which timeouts {c['timeout']}), equivalent {c['equivalent']} "
+        f"(of which message-only {c['message-only']}), surviving {c['surviving']}, "
+        f"score {part['score']:.2%} (required {part['required_score']:.0%})"
+        + (f", {part['seconds']} s" if "seconds" in part else "")
     )
     for survivor in part["surviving"]:
         print(f"  {survivor['status']}: {survivor['name']}\n{survivor['diff']}\n")  # noqa: T201
+    for name in part["stale_equivalents"]:
+        print(f"  stale entry in equivalent.json (its change differs now): {name}")  # noqa: T201
+
+
+def run_target(target: Target, mutants: list[str], *, keep: bool, max_children: int, timeout: float) -> dict[str, Any]:
+    """Stage, generate, set aside message-only mutants, run the rest, and summarize.
+
+    Args:
+        target: The target.
+        mutants: Names or globs of the mutants to run; empty for the whole scope.
+        keep: Reuse the staging directory and earlier results.
+        max_children: Parallel workers.
+        timeout: Seconds for the whole target.
+
+    Returns:
+        The target's part of the report.
+    """
+    started = time.monotonic()
+    directory = stage(target, fresh=not keep)
+    names = generate(directory, target, timeout=timeout)
+    if mutants:
+        names = [n for n in names if any(fnmatch.fnmatch(n, m) for m in mutants)]
+    message = split_message_only(directory, target, names)
+    to_run = sorted(set(names) - set(message))
+    remaining = timeout - (time.monotonic() - started)
+    finished = run_mutmut(directory, to_run, max_children=max_children, timeout=remaining)
+    (directory / "mutmut-run.log").write_text(finished.stdout + finished.stderr, encoding="utf-8")
+    part = summarize(target, directory, message)
+    if mutants:
+        part["selection"] = mutants
+        selected = set(names)
+        part["surviving"] = [s for s in part["surviving"] if s["name"] in selected]
+    part["seconds"] = round(time.monotonic() - started)
+    return part
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -360,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("run", "report"))
     parser.add_argument("targets", nargs="*", default=[], help=f"some of {sorted(TARGETS)}")
     parser.add_argument("--mutants", nargs="*", default=[], help="mutant names or globs")
-    parser.add_argument("--keep", action="store_true", help="reuse earlier results")
+    parser.add_argument("--keep", action="store_true", help="reuse the staging directory")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per target")
     args = parser.parse_args(argv)
@@ -368,30 +627,28 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(names) - set(TARGETS))
     if unknown:
         parser.error(f"unknown targets {unknown}; choose from {sorted(TARGETS)}")
-    report: dict[str, Any] = {}
+    report_path = WORK / "report.json"
+    report: dict[str, Any] = (
+        json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
+    )
     for name in names:
         target = TARGETS[name]
-        directory = WORK / target.name
         if args.command == "run":
-            started = time.monotonic()
-            directory = stage(target, fresh=not args.keep)
-            selection = list(args.mutants) or list(target.scope)
-            finished = run_mutmut(
-                directory, selection, max_children=args.max_children, timeout=args.timeout
+            part = run_target(
+                target,
+                list(args.mutants),
+                keep=args.keep,
+                max_children=args.max_children,
+                timeout=args.timeout,
             )
-            (directory / "mutmut-run.log").write_text(
-                finished.stdout + finished.stderr, encoding="utf-8"
-            )
-            elapsed = time.monotonic() - started
-            print(f"{name}: mutmut exited {finished.returncode} after {elapsed:.0f} s")  # noqa: T201
-        part = summarize(target, directory)
-        if args.command == "run":
-            part["seconds"] = round(elapsed)
+        else:
+            previous = [m["name"] for m in report.get(name, {}).get("message_only", [])]
+            part = summarize(target, WORK / target.name, previous)
         report[name] = part
         _print_summary(part)
     WORK.mkdir(exist_ok=True)
-    (WORK / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    ok = all(part["score"] >= part["required_score"] for part in report.values())
+    report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    ok = all(report[name]["score"] >= report[name]["required_score"] for name in names)
     return 0 if ok else 1
 
 
