@@ -56,8 +56,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import attrs
-import cattrs
 
+from arbiter._convert import strict_converter
 from arbiter._errors import AlertDeliveryError
 
 if TYPE_CHECKING:
@@ -241,28 +241,8 @@ class Alert:
         return alert
 
 
-def _make_converter() -> cattrs.Converter:
-    converter = cattrs.Converter(forbid_extra_keys=True)
-
-    def _structure_str(value: object, _type: type) -> str:
-        # cattrs would turn 1 into "1"; an alert must arrive well typed.
-        if not isinstance(value, str):
-            msg = f"{value!r} is not a string"
-            raise TypeError(msg)
-        return value
-
-    def _structure_details(value: object, _type: object) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            msg = f"{value!r} is not a JSON object"
-            raise TypeError(msg)
-        return dict(value)
-
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook_func(lambda t: t == dict[str, Any], _structure_details)
-    return converter
-
-
-_CONVERTER = _make_converter()
+# Strict: no coercion, unknown keys refused (see arbiter._convert).
+_CONVERTER = strict_converter()
 
 
 @attrs.frozen

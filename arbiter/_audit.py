@@ -56,6 +56,7 @@ from typing import Any, BinaryIO, Protocol
 import attrs
 import cattrs
 
+from arbiter._convert import strict_converter
 from arbiter._errors import AuditError, AuditTamperedError
 
 __all__ = ["AuditHead", "AuditLog", "AuditRecord", "FileHeadStore", "HeadStore", "verify_log"]
@@ -115,34 +116,8 @@ class HeadStore(Protocol):
         ...
 
 
-def _make_converter() -> cattrs.Converter:
-    converter = cattrs.Converter(forbid_extra_keys=True)
-
-    def _structure_int(value: object, _type: type) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            msg = f"{value!r} is not an integer"
-            raise TypeError(msg)
-        return value
-
-    def _structure_str(value: object, _type: type) -> str:
-        if not isinstance(value, str):
-            msg = f"{value!r} is not a string"
-            raise TypeError(msg)
-        return value
-
-    def _structure_object(value: object, _type: object) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            msg = f"{value!r} is not a JSON object"
-            raise TypeError(msg)
-        return value
-
-    converter.register_structure_hook(int, _structure_int)
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook_func(lambda type_: type_ == dict[str, Any], _structure_object)
-    return converter
-
-
-_CONVERTER = _make_converter()
+# Strict: no coercion, unknown keys are tampering (see arbiter._convert).
+_CONVERTER = strict_converter()
 
 
 def _canonical(value: object) -> bytes:

@@ -221,16 +221,7 @@ def register_plan(workspace: Workspace, plan: ManualPlan, path: Path) -> None:
     """Write a new plan file and record it in the store and the audit log."""
     write_plan(path, plan)
     body = plan.body
-    workspace.store.add_plan(
-        {
-            "plan_id": body.plan_id,
-            "tenant": body.tenant,
-            "path": str(path.resolve()),
-            "digest": plan.digest,
-            "author": body.author,
-            "created_at": body.created_at,
-        }
-    )
+    register_existing(workspace, plan, path)
     workspace.audit.append(
         "manual-plan",
         {

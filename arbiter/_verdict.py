@@ -20,8 +20,8 @@ import re
 from typing import Any, Literal, get_args
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+
+from arbiter._convert import strict_converter
 
 __all__ = [
     "CONVERTER",
@@ -126,43 +126,8 @@ class Verdict:
         return {k.id: k.reason for k in self.kept}
 
 
-def _make_converter() -> cattrs.Converter:
-    converter = cattrs.Converter(forbid_extra_keys=True)
-
-    def _structure_bool(value: object, _type: type) -> bool:
-        if not isinstance(value, bool):
-            msg = f"{value!r} is not a boolean"
-            raise TypeError(msg)
-        return value
-
-    def _structure_str(value: object, _type: type) -> str:
-        if not isinstance(value, str):
-            msg = f"{value!r} is not a string"
-            raise TypeError(msg)
-        return value
-
-    def _structure_tuple(value: object, type_: object) -> tuple[Any, ...]:
-        if not isinstance(value, list | tuple):
-            msg = f"{value!r} is not a list"
-            raise TypeError(msg)
-        (item_type, _ellipsis) = get_args(type_)
-        return tuple(converter.structure(item, item_type) for item in value)
-
-    # cattrs coerces by default ("1" -> True, 1 -> "1"); a verdict must arrive well typed.
-    converter.register_structure_hook(bool, _structure_bool)
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook_func(
-        lambda t: getattr(t, "__origin__", None) is tuple, _structure_tuple
-    )
-    for cls in (ObjectId, KeptObject, Verdict):
-        converter.register_structure_hook(
-            cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True)
-        )
-        converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter))
-    return converter
-
-
-CONVERTER = _make_converter()
+# Strict: no coercion, unknown keys refused at every level (see arbiter._convert).
+CONVERTER = strict_converter()
 
 
 def verdict_from_planner(raw: object) -> Verdict:
