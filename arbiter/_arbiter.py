@@ -90,8 +90,29 @@ def fingerprint(data: object) -> str:
     Returns:
         The hex digest.
     """
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_unjsonable
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _unjsonable(value: object) -> str:
+    # A fingerprint never fails: the planners, not the fingerprint, reject what is not JSON.
+    return f"<{type(value).__name__}>"
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copy(value: object) -> object:
+    """A deep copy of plain data, several times faster than ``copy.deepcopy`` on inventories."""
+    if isinstance(value, _SCALARS):
+        return value
+    if type(value) is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copy(item) for item in value]
+    return copy.deepcopy(value)
 
 
 def _rejection(exc: BaseException) -> InputError:
@@ -110,7 +131,7 @@ def _run(
     as_of: str,
 ) -> Verdict | PlannerFailure | InputError:
     try:
-        raw = planner.plan(copy.deepcopy(inventory), copy.deepcopy(policy), tenant, as_of)
+        raw = planner.plan(_copy(inventory), _copy(policy), tenant, as_of)  # type: ignore[arg-type]
     except planner.input_error as exc:
         return _rejection(exc)
     except Exception as exc:  # noqa: BLE001 -- any planner crash is a refusal, never a plan
