@@ -217,6 +217,20 @@ def plan(
         click.echo(_render_text(verdict, diagnosis=None if planner == "both" else planner))
 
 
+FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines.",
+)
+
+
+def _say(output_format: str, data: dict[str, object], text: str) -> None:
+    click.echo(json.dumps(data, sort_keys=True) if output_format == "json" else text)
+
+
 WORKSPACE_OPTION = click.option(
     "--workspace",
     "workspace_dir",
@@ -238,7 +252,10 @@ def _open(workspace_dir: str) -> Workspace:
 @click.option("--timezone", required=True, help="IANA time zone of the service (spec §3).")
 @click.option("--grace-days", type=int, default=30, show_default=True)
 @click.option("--backup-lag-days", type=int, default=14, show_default=True)
-def init(directory: str, timezone: str, grace_days: int, backup_lag_days: int) -> None:
+@FORMAT_OPTION
+def init(
+    directory: str, timezone: str, grace_days: int, backup_lag_days: int, output_format: str
+) -> None:
     """Create a workspace: twinpurge.toml and an empty embedded store."""
     config = WorkspaceConfig(
         policy={"timezone": timezone, "grace_days": grace_days, "backup_lag_days": backup_lag_days},
@@ -250,9 +267,11 @@ def init(directory: str, timezone: str, grace_days: int, backup_lag_days: int) -
         raise BadInputError(exc) from exc
     except UsageError as exc:
         raise _usage(exc) from exc
-    click.echo(
+    _say(
+        output_format,
+        {"workspace": directory, "config": f"{directory}/twinpurge.toml"},
         f"created workspace {directory}; edit {directory}/twinpurge.toml"
-        " to add categories, limits and alert sinks"
+        " to add categories, limits and alert sinks",
     )
 
 
@@ -287,8 +306,9 @@ def _read_payloads(directory: Path, inventory: dict[str, object]) -> dict[Object
 @click.option(
     "--operator", default="operator", show_default=True, help="Who loads it, for the audit log."
 )
+@FORMAT_OPTION
 def import_command(
-    workspace_dir: str, inventory_path: str, payloads: str | None, operator: str
+    workspace_dir: str, inventory_path: str, payloads: str | None, operator: str, output_format: str
 ) -> None:
     """Load a portable inventory into the workspace's store, validated as planning validates."""
     with _open(workspace_dir) as workspace:
@@ -300,10 +320,16 @@ def import_command(
             raise BadInputError(exc) from exc
         except RefusedError as exc:
             raise RefusedClickError(exc, as_json=False) from exc
-    click.echo(f"imported {count} objects")
+    _say(output_format, {"imported": count, "file": inventory_path}, f"imported {count} objects")
 
 
-@main.command("export")
+@main.command(
+    "export",
+    epilog=_epilog(
+        "twinpurge export --workspace ./tenants > inventory.json",
+        "twinpurge export --workspace ./tenants --out inventory.json",
+    ),
+)
 @WORKSPACE_OPTION
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout."
@@ -454,11 +480,16 @@ def audit() -> None:
     epilog=_epilog("twinpurge audit verify --workspace ./tenants"),
 )
 @WORKSPACE_OPTION
-def audit_verify(workspace_dir: str) -> None:
+@FORMAT_OPTION
+def audit_verify(workspace_dir: str, output_format: str) -> None:
     """Check the audit log's hash chain against the head kept in the store."""
     with _open(workspace_dir) as workspace:
         try:
             records = workspace.verify_audit()
         except AuditError as exc:
             raise AuditFailedError(str(exc)) from exc
-    click.echo(f"audit log verified: {records} records, chain intact")
+    _say(
+        output_format,
+        {"records": records, "intact": True},
+        f"audit log verified: {records} records, chain intact",
+    )
