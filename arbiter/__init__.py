@@ -2,6 +2,10 @@
 
 The public API is what ``__all__`` lists; everything in ``arbiter._*`` modules is private.
 The command line (``arbiter.cli``) is a thin shell over this API.
+
+This package re-exports both credential domains' APIs for convenience; the modules themselves
+keep them apart: the primary purge modules never import the backup site, and the backup modules
+never import the primary purge (import-linter's contracts in ``pyproject.toml``).
 """
 
 from arbiter._alerts import (
@@ -25,11 +29,31 @@ from arbiter._arbiter import (
 )
 from arbiter._archive import ArchiveContent, read_archive
 from arbiter._audit import AuditHead, AuditLog, AuditRecord, FileHeadStore, HeadStore
+from arbiter._backup import BackupSite, Generation, GenerationInfo
+from arbiter._backup_flows import (
+    BackupOutcome,
+    BackupPurger,
+    BackupPurgeReport,
+    RestoreRequest,
+    RestoreRequestBody,
+    SnapshotReport,
+    approve_restore_request,
+    create_restore_request,
+    init_site,
+    list_backups,
+    open_site,
+    purge_backups,
+    read_restore_request,
+    restore_backup,
+    snapshot,
+    write_restore_request,
+)
 from arbiter._blobs import BlobDirectory
 from arbiter._compare import DivergenceReport, FieldDifference, PlannerFailure, ReasonDifference
 from arbiter._config import (
     AlertsConfig,
     AuditConfig,
+    BackupConfig,
     LimitsConfig,
     ManualConfig,
     OperatorConfig,
@@ -38,15 +62,27 @@ from arbiter._config import (
     WorkspaceConfig,
     load_config,
 )
+from arbiter._credentials import (
+    BackupCredentials,
+    PrimaryCredentials,
+    generate_backup_credentials,
+    generate_primary_credentials,
+    load_backup_credentials,
+    load_primary_credentials,
+)
 from arbiter._errors import (
     AlertDeliveryError,
     ApprovalError,
     ArchiveError,
     AuditError,
     AuditTamperedError,
+    BackupTamperedError,
+    CredentialDomainError,
+    CredentialError,
     GuardError,
     InputError,
     RefusedError,
+    RetentionLockError,
     StalePlanError,
     TwinpurgeError,
     UsageError,
@@ -66,6 +102,7 @@ from arbiter._manual import (
     restore_plan,
     write_plan,
 )
+from arbiter._primary_access import PrimaryReader, PrimaryRestorer
 from arbiter._protocols import (
     BlobTarget,
     InventoryReader,
@@ -106,12 +143,23 @@ __all__ = [
     "AuditLog",
     "AuditRecord",
     "AuditTamperedError",
+    "BackupConfig",
+    "BackupCredentials",
+    "BackupOutcome",
+    "BackupPurgeReport",
+    "BackupPurger",
+    "BackupSite",
+    "BackupTamperedError",
     "BlobDirectory",
     "BlobTarget",
+    "CredentialDomainError",
+    "CredentialError",
     "DivergenceReport",
     "FieldDifference",
     "FileHeadStore",
     "FleetReport",
+    "Generation",
+    "GenerationInfo",
     "GuardError",
     "HeadStore",
     "IneligibleReason",
@@ -130,6 +178,9 @@ __all__ = [
     "PlanStatus",
     "Planner",
     "PlannerFailure",
+    "PrimaryCredentials",
+    "PrimaryReader",
+    "PrimaryRestorer",
     "PurgeOutcome",
     "PurgeTarget",
     "PurgeTransaction",
@@ -137,6 +188,10 @@ __all__ = [
     "ReasonDifference",
     "RefusedError",
     "ReportFileSink",
+    "RestoreRequest",
+    "RestoreRequestBody",
+    "RetentionLockError",
+    "SnapshotReport",
     "SqliteStore",
     "StalePlanError",
     "StoreConfig",
@@ -149,28 +204,42 @@ __all__ = [
     "WorkspaceConfig",
     "__version__",
     "approve_plan",
+    "approve_restore_request",
     "arbitrate",
     "arbitrate_files",
     "check_approvals",
     "create_plan",
+    "create_restore_request",
     "default_planners",
     "execute_plan",
     "fingerprint",
+    "generate_backup_credentials",
     "generate_key",
+    "generate_primary_credentials",
+    "init_site",
+    "list_backups",
+    "load_backup_credentials",
     "load_config",
     "load_inventory",
     "load_policy",
+    "load_primary_credentials",
+    "open_site",
     "parse_inventory_json",
     "parse_policy_toml",
     "plan_digest",
     "plan_status",
+    "purge_backups",
     "read_archive",
     "read_plan",
+    "read_restore_request",
     "register_plan",
+    "restore_backup",
     "restore_plan",
     "run_planner",
+    "snapshot",
     "validate_inventory",
     "verdict_from_planner",
     "verdict_to_json",
     "write_plan",
+    "write_restore_request",
 ]

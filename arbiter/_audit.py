@@ -207,7 +207,11 @@ def _parse_line(raw: bytes, *, seq: int, line: int) -> AuditRecord:
         raise bad("not an audit record: " + "; ".join(cattrs.transform_error(exc))) from exc
     except (TypeError, ValueError) as exc:
         raise bad(f"not an audit record: {exc}") from exc
-    if _canonical(_CONVERTER.unstructure(record)) + b"\n" != raw:
+    try:
+        canonical = _canonical(_CONVERTER.unstructure(record))
+    except ValueError as exc:  # e.g. an edited exponent: 1e293 became 1e393, an infinity
+        raise bad(f"the line holds a value JSON cannot carry: {exc}") from exc
+    if canonical + b"\n" != raw:
         raise bad("the line is not the canonical JSON of its record")
     if _digest(obj) != record.hash:
         raise bad("hash does not match the record's content (the record was edited)")

@@ -16,9 +16,11 @@ import attrs
 import click
 
 from arbiter._approvals import generate_key
+from arbiter._credentials import load_primary_credentials
 from arbiter._errors import (
     ApprovalError,
     ArchiveError,
+    CredentialError,
     GuardError,
     InputError,
     RefusedError,
@@ -43,7 +45,7 @@ __all__ = ["operator", "purge"]
 
 T = TypeVar("T")
 
-BAD_INPUT, REFUSED, MISSING_APPROVALS, STALE = 2, 3, 5, 6
+BAD_INPUT, REFUSED, MISSING_APPROVALS, STALE, CREDENTIALS = 2, 3, 5, 6, 7
 
 EXIT_CODES = """\b
 Exit codes:
@@ -53,6 +55,7 @@ Exit codes:
   3  refused: divergence, a guard, or a damaged archive (nothing more deleted)
   5  missing approvals: fewer than two distinct registered operators approved
   6  stale plan: the data changed since approval (stderr says what changed)
+  7  primary credentials missing or wrong (execute, restore: set TWINPURGE_PRIMARY_CREDENTIALS)
 """
 
 
@@ -95,17 +98,23 @@ def _failure(
 _FAILURES: dict[int, type[_Failure]] = {}
 
 
-def _open(workspace_dir: str) -> Workspace:
+def _open(workspace_dir: str, *, deleting: bool = False, as_json: bool = False) -> Workspace:
+    """Open a workspace; with ``deleting``, with the primary credentials from the environment."""
     try:
-        return Workspace.open(workspace_dir)
+        credentials = load_primary_credentials() if deleting else None
+        return Workspace.open(workspace_dir, credentials=credentials)
     except InputError as exc:
-        raise _failure(str(exc), BAD_INPUT, as_json=False) from exc
+        raise _failure(str(exc), BAD_INPUT, as_json=as_json) from exc
+    except CredentialError as exc:
+        raise _failure(str(exc), CREDENTIALS, as_json=as_json) from exc
 
 
 def _run(as_json: bool, action: Callable[[], T]) -> T:
     """Run an action, mapping library errors to exit codes."""
     try:
         return action()
+    except CredentialError as exc:
+        raise _failure(str(exc), CREDENTIALS, as_json=as_json) from exc
     except InputError as exc:
         raise _failure(str(exc), BAD_INPUT, as_json=as_json, data={"field": exc.field}) from exc
     except UsageError as exc:
@@ -304,7 +313,11 @@ def execute_command(
     output_format: str,
 ) -> None:
     """Execute an approved plan: re-plan, rehearse, archive, delete under every guard."""
-    with _open(workspace_dir) as workspace, _progress(workspace, output_format):
+    as_json = output_format == "json"
+    with (
+        _open(workspace_dir, deleting=True, as_json=as_json) as workspace,
+        _progress(workspace, output_format),
+    ):
         result = _run(
             output_format == "json",
             lambda: execute_plan(
@@ -337,7 +350,7 @@ def execute_command(
 @FORMAT
 def restore_command(plan: str, workspace_dir: str, operator: str, output_format: str) -> None:
     """Bring back what an executed plan deleted, from its archive (two restore approvals)."""
-    with _open(workspace_dir) as workspace:
+    with _open(workspace_dir, deleting=True, as_json=output_format == "json") as workspace:
         path = _plan_path(workspace, plan, output_format)
         with _progress(workspace, output_format):
             result = _run(

@@ -11,6 +11,10 @@ Rules:
    way to switch a guard off.
 5. The two-person rule cannot be configured away: ``approvals_required`` is at least 2, and no
    two operators may share a public key.
+6. No credentials live here (``arbiter._credentials``): the file names the backup site, never a
+   key. A backup retention lock that would outlast ``backup_due`` (a lock of
+   ``backup_lag_days`` days or more) is refused at load: it would block the scheduled backup
+   purge.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ __all__ = [
     "CONFIG_NAME",
     "AlertsConfig",
     "AuditConfig",
+    "BackupConfig",
     "LimitsConfig",
     "ManualConfig",
     "OperatorConfig",
@@ -124,6 +129,42 @@ class ManualConfig:
 
 
 @attrs.frozen
+class BackupConfig:
+    """The backup site (``arbiter._backup``): where it is and how long generations are locked.
+
+    Attributes:
+        site: the site's directory (it stands for the remote site); relative to the workspace.
+        retention_lock_days: a generation cannot be deleted for this many days after it was
+            written (0: no lock). Must stay below the policy's ``backup_lag_days`` (rule 6).
+    """
+
+    site: str = "backup-site"
+    retention_lock_days: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+
+
+def retention_lock_problem(lock_days: object, lag_days: object) -> str | None:
+    """Rule 6: why a retention lock would block the scheduled backup purge, or None.
+
+    A generation written on the day of a primary purge must be deletable at the tenant's
+    ``backup_due``, ``backup_lag_days`` calendar days after ``primary_due``; a lock of that many
+    days or more keeps it past ``backup_due``. Ill-typed values are left to their own checks.
+    """
+    numbers = [v for v in (lock_days, lag_days) if isinstance(v, int) and not isinstance(v, bool)]
+    if len(numbers) != 2:  # noqa: PLR2004 -- both values
+        return None
+    lock, lag = numbers
+    if lock <= 0 or lock < lag:
+        return None
+    return (
+        f"backup.retention_lock_days = {lock} would outlast backup_due:"
+        f" policy.backup_lag_days = {lag}, so a backup generation written on the day of a"
+        " primary purge would still be locked when its tenant's backup_due comes and the"
+        " scheduled backup purge could not remove it; "
+        + (f"use a lock shorter than {lag} days (or 0 for none)" if lag > 1 else "set it to 0")
+    )
+
+
+@attrs.frozen
 class WorkspaceConfig:
     """The whole ``twinpurge.toml``.
 
@@ -138,10 +179,16 @@ class WorkspaceConfig:
     alerts: AlertsConfig = AlertsConfig()
     manual: ManualConfig = ManualConfig()
     operators: dict[str, OperatorConfig] = attrs.Factory(dict)
+    backup: BackupConfig = BackupConfig()
     directory: Path = attrs.field(default=Path(), eq=False)
 
     def __attrs_post_init__(self) -> None:
-        """One person, one key: two operators may not share a public key."""
+        """One person, one key (rule 5); no retention lock past backup_due (rule 6)."""
+        problem = retention_lock_problem(
+            self.backup.retention_lock_days, self.policy.get("backup_lag_days", 14)
+        )
+        if problem:
+            raise ValueError(problem)
         seen: dict[str, str] = {}
         for name, operator in self.operators.items():
             if operator.public_key in seen:
@@ -183,6 +230,15 @@ def load_config(path: str | Path) -> WorkspaceConfig:
         raise InputError(source="config", file=str(path), field="", message=str(exc)) from exc
     if "policy" not in raw:
         raise InputError(source="config", file=str(path), field="policy", message="required")
+    backup, policy = raw.get("backup"), raw["policy"]
+    if isinstance(backup, dict) and isinstance(policy, dict):
+        problem = retention_lock_problem(
+            backup.get("retention_lock_days", 0), policy.get("backup_lag_days", 14)
+        )
+        if problem:
+            raise InputError(
+                source="config", file=str(path), field="backup.retention_lock_days", message=problem
+            )
     try:
         config = _CONVERTER.structure(raw, WorkspaceConfig)
     except Exception as exc:

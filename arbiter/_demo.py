@@ -12,18 +12,48 @@ Tenants (policy time zone Asia/Tokyo, grace 30 days, backup lag 14 days):
 - ``wayne``: cancelled 40 days ago with 8 objects: due, but over the automated blast-radius
   limit (6), so the automated run refuses it and alerts; docs/operations.md purges it by hand,
   with two operators' approvals.
+
+History and backups. The demo replays the past weeks before today's run, with the clock set to
+the instants it replays (the only place a clock is injected; every guard applies as usual, and
+no step acts "as of" a time later than its clock):
+
+1. the day before globex's ``primary_due``: the nightly backup snapshot (backup domain);
+2. at globex's ``primary_due`` (about 24 days ago): the retention service's run, which purges
+   globex and records the primary purge receipt (primary domain);
+3. today, the backup purge run as of one second before globex's ``backup_due`` keeps its
+   backups, and as of ``backup_due`` itself (14 days after the primary purge, in the past)
+   deletes them; both are real past instants, so no clock is injected; then today's snapshot
+   (backup domain);
+4. today's due purges (primary domain).
+
+The backup steps run in child processes (``python -m arbiter._demo_step``) whose environment
+holds only the backup credentials; the demo's own process holds only the primary ones.
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from arbiter._config import AlertsConfig, LimitsConfig, ManualConfig, WorkspaceConfig
+import attrs
+
+from arbiter._arbiter import arbitrate
+from arbiter._config import (
+    AlertsConfig,
+    BackupConfig,
+    LimitsConfig,
+    ManualConfig,
+    WorkspaceConfig,
+    load_config,
+)
 from arbiter._execute import format_instant
 from arbiter._verdict import ObjectId
 
-__all__ = ["demo_config", "demo_inventory"]
+__all__ = ["DemoTimes", "backup_step", "demo_config", "demo_inventory", "demo_times"]
+
+BACKUP_CREDENTIALS = Path("credentials") / "backup.toml"
 
 
 def demo_config() -> WorkspaceConfig:
@@ -39,6 +69,8 @@ def demo_config() -> WorkspaceConfig:
         limits=LimitsConfig(max_objects_per_purge=6, max_store_fraction=0.5, batch_size=2),
         manual=ManualConfig(max_objects_per_purge=1000, rehearsal_required_above=5),
         alerts=AlertsConfig(),
+        # Generations cannot be deleted for a week; below backup_lag_days, as it must be.
+        backup=BackupConfig(retention_lock_days=7),
     )
 
 
@@ -115,3 +147,88 @@ def demo_inventory(now: datetime) -> tuple[dict[str, Any], dict[ObjectId, bytes]
         for o in objects
     }
     return {"tenants": tenants, "objects": objects}, payloads
+
+
+@attrs.frozen
+class DemoTimes:
+    """The instants the demo replays (see the module docstring)."""
+
+    snapshot: datetime
+    primary_due: datetime
+    backup_due: datetime
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def demo_times(now: datetime) -> DemoTimes:
+    """The dues of tenant globex as both planners agree on them today; the snapshot before."""
+    inventory, _ = demo_inventory(now)
+    verdict = arbitrate(inventory, demo_config().policy, "globex", format_instant(now)).verdict
+    primary_due = datetime.fromisoformat(verdict.primary_due or "")
+    backup_due = datetime.fromisoformat(verdict.backup_due or "")
+    return DemoTimes(primary_due - timedelta(days=1), primary_due, backup_due)
+
+
+def backup_step(argv: list[str]) -> int:
+    """A backup-domain step of the demo, in a process of its own: ``PHASE DIRECTORY NOW``.
+
+    ``history`` creates the backup key and site and takes the snapshot the day before globex's
+    primary_due; ``today`` runs the backup purge one second before globex's backup_due and at
+    it, takes today's snapshot and verifies the site. Returns the exit code.
+    """
+    # This process holds the backup key only: it never loads the primary credentials.
+    from arbiter._backup_flows import (  # noqa: PLC0415 -- only the child process needs them
+        init_site,
+        list_backups,
+        open_site,
+        purge_backups,
+        snapshot,
+    )
+    from arbiter._cli_backup import outcome_line  # noqa: PLC0415 -- as above
+    from arbiter._credentials import (  # noqa: PLC0415 -- as above
+        generate_backup_credentials,
+        load_backup_credentials,
+    )
+
+    phase, directory, now_text = argv
+    times = demo_times(datetime.fromisoformat(now_text))
+    config = load_config(directory)
+    if phase == "history":
+        path = Path(directory) / BACKUP_CREDENTIALS
+        credentials = generate_backup_credentials(path)
+        site = init_site(config, credentials)
+        _say(f"[backup]  backup site {site.directory} created; its key is in {path} (mode 600)")
+        report = snapshot(config, credentials, clock=lambda: times.snapshot)
+        _say(
+            f"[backup]  {report.at} (replayed: the nightly snapshot the day before globex's"
+            f" primary_due): {len(report.generations)} generations, {report.objects} objects,"
+            f" each locked for {config.backup.retention_lock_days} days"
+        )
+        return 0
+    credentials = load_backup_credentials()
+    for as_of, label in (
+        (times.backup_due - timedelta(seconds=1), "one second before globex's backup_due"),
+        (times.backup_due, "globex's backup_due, 14 days after its primary purge"),
+    ):
+        _say(f"[backup]  the backup purge as of {format_instant(as_of)} ({label}):")
+        purge = purge_backups(config, credentials, format_instant(as_of))
+        for outcome in purge.outcomes:
+            _say(outcome_line(outcome))
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(purge.counts().items()))
+        _say(f"backups as of {purge.as_of}: {counts}; {purge.purged} generations deleted")
+        if any(o.status in {"refused", "failed"} for o in purge.outcomes):
+            return 3
+    report = snapshot(config, credentials)
+    _say(
+        f"[backup]  {report.at}: today's snapshot: {len(report.generations)} generations,"
+        f" {report.objects} objects"
+    )
+    generations = len(list_backups(config, credentials))
+    records = open_site(config, credentials).audit.verify()
+    _say(
+        f"[backup]  backup site verified: {generations} generations authenticate;"
+        f" site audit log: {records} records, chain intact"
+    )
+    return 0

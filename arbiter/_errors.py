@@ -12,6 +12,11 @@
 8. ``ApprovalError``: a manual action lacks two distinct operators' valid approvals.
 9. ``StalePlanError``: the data changed since a manual plan was approved.
 10. ``ArchiveError``: a restore archive is missing or damaged.
+11. ``CredentialError``: credentials are missing, unreadable, readable by others, of the other
+    domain, or do not open what they are for; ``CredentialDomainError`` (one of them): a process
+    asked for the primary and the backup credential domains together.
+12. ``BackupTamperedError``: a backup file fails authentication (changed, moved or forged);
+    ``RetentionLockError``: a backup generation is still under its retention lock.
 5. ``AuditError``: the audit log cannot be written or read as asked (e.g. the data to record is
    not plain JSON data).
 6. ``AuditTamperedError`` (an ``AuditError``): the audit log fails verification; it names the
@@ -33,9 +38,13 @@ __all__ = [
     "ArchiveError",
     "AuditError",
     "AuditTamperedError",
+    "BackupTamperedError",
+    "CredentialDomainError",
+    "CredentialError",
     "GuardError",
     "InputError",
     "RefusedError",
+    "RetentionLockError",
     "StalePlanError",
     "TwinpurgeError",
     "UsageError",
@@ -194,3 +203,66 @@ class StalePlanError(TwinpurgeError):
 
 class ArchiveError(TwinpurgeError):
     """A restore archive is missing, damaged or not what the store recorded."""
+
+
+class CredentialError(TwinpurgeError):
+    """Credentials are missing, unusable, of the other domain, or do not fit what they open.
+
+    Nothing was read from the backup site and nothing was deleted when this is raised.
+
+    Attributes:
+        domain: the credential domain asked for, ``"primary"`` or ``"backup"``.
+        message: what is wrong and what to do, for people.
+    """
+
+    def __init__(self, domain: str, message: str) -> None:
+        self.domain = domain
+        self.message = message
+        super().__init__(f"{domain} credentials: {message}")
+
+
+class CredentialDomainError(CredentialError):
+    """A process asked for both credential domains: it may only ever hold one.
+
+    Attributes:
+        held: the domain the process already holds.
+        requested: the domain it asked for.
+    """
+
+    def __init__(self, *, held: str, requested: str) -> None:
+        self.held = held
+        self.requested = requested
+        super().__init__(
+            requested,
+            f"this process already holds {held} credentials; refusing to load {requested}"
+            f" credentials: the {held} and {requested} credential domains are never held by one"
+            f" process (run {requested} steps in a process of their own)",
+        )
+
+
+class BackupTamperedError(TwinpurgeError):
+    """A backup file fails authentication: it was changed, moved, renamed or forged.
+
+    Attributes:
+        path: the file.
+        reason: what failed, for people.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"backup file {path} fails authentication: {reason}")
+
+
+class RetentionLockError(TwinpurgeError):
+    """A backup generation is still under its retention lock and cannot be deleted yet.
+
+    Attributes:
+        generation: the generation id.
+        locked_until: the instant the lock ends.
+    """
+
+    def __init__(self, generation: str, locked_until: str) -> None:
+        self.generation = generation
+        self.locked_until = locked_until
+        super().__init__(f"backup generation {generation} is locked until {locked_until}")

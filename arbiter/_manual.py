@@ -21,6 +21,8 @@ Rules:
    verifying the archive; it needs its own two approvals and happens at most once, and never
    after the tenant's backup_due (the archive is removed then).
 8. Every step is appended to the audit log with the operator's name.
+9. Executing (or rehearsing) and restoring need the workspace's primary credentials
+   (``Workspace.require_credentials``), checked before the plan file is even read.
 """
 
 from __future__ import annotations
@@ -362,7 +364,9 @@ def execute_plan(
         StalePlanError: the planners' verdict now differs from the approved one.
         GuardError: a guard refused (nothing more deleted).
         UsageError: the plan was executed already, or a large plan tried to skip the rehearsal.
+        CredentialError: the workspace was opened without its primary credentials (rule 9).
     """
+    workspace.require_credentials("executing a manual plan")
     plan = read_plan(path)
     body = plan.body
     approvers = _check_two_person(workspace, plan, "execute", operator)
@@ -490,7 +494,9 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> dict[str
         ApprovalError: fewer than the required distinct valid restore approvals.
         ArchiveError: no archive, a removed one, or a damaged one.
         UsageError: the plan was not executed, or was restored already.
+        CredentialError: the workspace was opened without its primary credentials (rule 9).
     """
+    workspace.require_credentials("restoring a manual plan")
     plan = read_plan(path)
     body = plan.body
     approvers = _check_two_person(workspace, plan, "restore", operator)

@@ -10,6 +10,13 @@ Rules:
 3. The workspace policy is validated by both planners when the workspace opens.
 4. Every import, plan, agreement, refusal, batch, guard and alert is appended to the audit log,
    whose head is kept in the store.
+5. Deleting needs the primary credentials (``arbiter._credentials``): ``create`` generates them,
+   writes them to their own owner-only file (never into ``twinpurge.toml``) and records their
+   SHA-256 in the store; ``open`` checks credentials it is given against that record. Without
+   them a workspace plans, dry-runs, exports and verifies, and every operation that can delete
+   or overwrite primary data (a purge, ``run_due``, a manual execution or restore, an import,
+   removing archives) raises ``CredentialError`` before touching anything. This module never
+   imports the backup site (import-linter enforces it).
 """
 
 from __future__ import annotations
@@ -24,15 +31,23 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from arbiter._alerts import Alerter, AlertSink, JsonLinesSink, ReportFileSink, WebhookSink
+from arbiter._alerts import Alerter
 from arbiter._approvals import parse_public_key
 from arbiter._arbiter import Planner, arbitrate
 from arbiter._archive import write_archive
 from arbiter._audit import AuditHead, AuditLog
 from arbiter._blobs import BlobDirectory, check_blob_name
 from arbiter._config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
+from arbiter._credentials import (
+    PrimaryCredentials,
+    check_domain_available,
+    generate_primary_credentials,
+    require_primary,
+    verify_primary,
+)
 from arbiter._errors import InputError, RefusedError, UsageError
 from arbiter._execute import FleetReport, PurgeOutcome, Purger, format_instant, utc_now
+from arbiter._sinks import alerter_for
 from arbiter._sqlite_store import SqliteStore
 
 if TYPE_CHECKING:
@@ -43,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = ["Workspace"]
 
 _HEAD = "audit_head"
+CREDENTIALS_META = "primary_credentials_sha256"
 _VALIDATION_AS_OF = "2000-01-01T00:00:00Z"
 
 
@@ -157,29 +173,53 @@ class Workspace:
     clock: Callable[[], datetime] = utc_now
     # Called as (phase, done, total) while archiving, deleting and restoring (progress bars).
     on_progress: Callable[[str, int, int], None] | None = None
+    # Delete-capable access (rule 5); None opens the workspace for reading and planning only.
+    credentials: PrimaryCredentials | None = None
 
     @classmethod
-    def create(cls, directory: str | Path, config: WorkspaceConfig) -> Workspace:
-        """Create a workspace: write ``twinpurge.toml`` and an empty store (rule 1).
+    def create(
+        cls,
+        directory: str | Path,
+        config: WorkspaceConfig,
+        *,
+        credentials_path: str | Path | None = None,
+    ) -> Workspace:
+        """Create a workspace: ``twinpurge.toml``, an empty store, primary credentials (rule 1, 5).
 
         Args:
             directory: where to create it (created if missing).
             config: the configuration to write.
+            credentials_path: where to write the new primary credentials (mode 600); by default
+                ``DIRECTORY/credentials/primary.toml``. Keep the file where only the primary
+                purge's account can read it.
 
         Returns:
-            The opened workspace.
+            The opened workspace, holding its primary credentials.
 
         Raises:
-            UsageError: the directory already holds a workspace.
+            UsageError: the directory already holds a workspace, or the credentials file exists.
             InputError: the configuration's policy is rejected by the planners.
+            CredentialDomainError: this process holds backup credentials (nothing is written).
         """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         path = directory / CONFIG_NAME
+        secrets = Path(credentials_path or directory / "credentials" / "primary.toml")
         if path.exists():
             raise UsageError(f"{path} already exists; refusing to overwrite a workspace")
+        if secrets.exists():
+            raise UsageError(f"{secrets} already exists; refusing to overwrite credentials")
+        check_domain_available("primary")
+        directory.mkdir(parents=True, exist_ok=True)
         path.write_text(render_config(config), encoding="utf-8")
-        return cls.open(directory)
+        workspace = cls.open(directory)
+        try:
+            credentials = generate_primary_credentials(secrets)
+            workspace.store.set_meta(CREDENTIALS_META, credentials.fingerprint)
+        except BaseException:
+            workspace.close()
+            raise
+        workspace.credentials = credentials
+        return workspace
 
     @classmethod
     def open(
@@ -188,20 +228,27 @@ class Workspace:
         *,
         planners: tuple[Planner, Planner] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        credentials: PrimaryCredentials | None = None,
     ) -> Workspace:
-        """Open a workspace (rule 3).
+        """Open a workspace (rules 3 and 5).
 
         Args:
             directory: the workspace directory, or its ``twinpurge.toml``.
             planners: substitute planners (tests only).
             clock: the source of "now".
+            credentials: the primary credentials, checked against the store; without them the
+                workspace cannot delete anything.
 
         Returns:
             The opened workspace.
 
         Raises:
             InputError: the config file is bad; ``file`` and ``field`` name the fault.
+            CredentialError: ``credentials`` are not this workspace's primary credentials (or
+                are backup credentials).
         """
+        if credentials is not None:
+            require_primary(credentials, purpose="opening a workspace with credentials")
         config = load_config(directory)
         config_file = str(config.directory / CONFIG_NAME)
         try:
@@ -224,23 +271,31 @@ class Workspace:
             except InputError as exc:
                 raise exc.with_file(config_file) from None
         store = SqliteStore(config.path(config.store.database))
+        if credentials is not None:
+            try:
+                verify_primary(credentials, store.get_meta(CREDENTIALS_META), store=str(store.path))
+            except BaseException:
+                store.close()
+                raise
         blobs = BlobDirectory(config.path(config.store.blobs), config.store.blob_stores)
         audit = AuditLog(config.path(config.audit.log), _StoreHeads(store))
-        sinks: list[AlertSink] = [
-            JsonLinesSink(config.path(config.alerts.log)),
-            ReportFileSink(config.path(config.alerts.reports)),
-        ]
-        sinks += [
-            WebhookSink(
-                hook.url,
-                timeout_seconds=hook.timeout_seconds,
-                retries=hook.retries,
-                backoff_seconds=hook.backoff_seconds,
-            )
-            for hook in config.alerts.webhooks
-        ]
-        alerter = Alerter(sinks, fallback_log=config.path(config.alerts.failures))
-        return cls(config, store, blobs, audit, alerter, planners, clock)
+        alerter = alerter_for(config)
+        return cls(config, store, blobs, audit, alerter, planners, clock, credentials=credentials)
+
+    def require_credentials(self, purpose: str) -> PrimaryCredentials:
+        """The primary credentials, checked against the store again (rule 5).
+
+        Args:
+            purpose: what needs them, for the message.
+
+        Raises:
+            CredentialError: the workspace was opened without them, or they no longer match.
+        """
+        credentials = require_primary(self.credentials, purpose=purpose)
+        verify_primary(
+            credentials, self.store.get_meta(CREDENTIALS_META), store=str(self.store.path)
+        )
+        return credentials
 
     def close(self) -> None:
         """Close the store."""
@@ -311,7 +366,9 @@ class Workspace:
             InputError: bad input (including a traversal key or a duplicate of a stored
                 identity); nothing is loaded.
             RefusedError: the planners disagree on whether the input is valid.
+            CredentialError: no primary credentials (rule 5); nothing is loaded.
         """
+        self.require_credentials("importing an inventory")
         current = self.store.export_inventory()
         merged = {
             "tenants": [*current["tenants"], *_list(inventory, "tenants")],
@@ -366,7 +423,13 @@ class Workspace:
         dry_run: bool = False,
         actor: str = "retention-service",
     ) -> PurgeOutcome:
-        """Plan and purge one tenant (see ``Purger.purge_tenant``)."""
+        """Plan and purge one tenant (see ``Purger.purge_tenant``).
+
+        Raises:
+            CredentialError: not a dry run, and no primary credentials (rule 5).
+        """
+        if not dry_run:
+            self.require_credentials("purging a tenant")
         return self.purger.purge_tenant(tenant, as_of, dry_run=dry_run, actor=actor)
 
     def run_due(
@@ -377,7 +440,13 @@ class Workspace:
         progress: Callable[[str], None] | None = None,
         actor: str = "retention-service",
     ) -> FleetReport:
-        """Purge every due tenant (see ``Purger.run_due``), then remove expired archives."""
+        """Purge every due tenant (see ``Purger.run_due``), then remove expired archives.
+
+        Raises:
+            CredentialError: not a dry run, and no primary credentials (rule 5).
+        """
+        if not dry_run:
+            self.require_credentials("running the due purges")
         report = self.purger.run_due(as_of, dry_run=dry_run, progress=progress, actor=actor)
         if not dry_run:
             self.expire_archives(actor=actor)
@@ -391,7 +460,11 @@ class Workspace:
 
         Returns:
             The ids of the archives removed.
+
+        Raises:
+            CredentialError: no primary credentials (rule 5).
         """
+        self.require_credentials("removing expired restore archives")
         now = self.clock()
         removed = []
         for archive in self.store.archives():

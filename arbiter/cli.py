@@ -6,28 +6,41 @@ Exit codes (documented in ``twinpurge --help`` and the README):
 - 1: an unexpected internal error (a bug; nothing is deleted).
 - 2: bad input or usage; one line on stderr naming the file and field at fault.
 - 3: divergence or refusal; the report on stderr.
-- 4: the audit log failed verification.
+- 4: the audit log (or a backup file) failed verification.
+- 7: credentials missing, wrong, or of the other domain (``arbiter._credentials``); nothing was
+  read from the backup site and nothing was deleted.
+
+Commands that can delete or overwrite primary data (``import``, ``run-due`` without
+``--dry-run``, ``purge execute`` and ``purge restore``) load the primary credentials from the
+file ``TWINPURGE_PRIMARY_CREDENTIALS`` names; ``twinpurge backup ...`` loads the backup ones.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from enum import IntEnum
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import click
 
 from arbiter._arbiter import arbitrate_files, default_planners, run_planner
+from arbiter._cli_backup import backup
 from arbiter._cli_manual import operator, purge
 from arbiter._config import LimitsConfig, WorkspaceConfig
-from arbiter._demo import demo_config, demo_inventory
-from arbiter._errors import AuditError, InputError, RefusedError, UsageError
-from arbiter._execute import FleetReport, PurgeOutcome, utc_now
+from arbiter._credentials import BACKUP_ENV, PRIMARY_ENV, load_primary_credentials
+from arbiter._demo import BACKUP_CREDENTIALS, demo_config, demo_inventory, demo_times
+from arbiter._errors import AuditError, CredentialError, InputError, RefusedError, UsageError
+from arbiter._execute import FleetReport, PurgeOutcome, format_instant, utc_now
 from arbiter._loading import load_inventory, load_policy
 from arbiter._verdict import ObjectId, Verdict, verdict_to_json
 from arbiter._workspace import Workspace
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = ["ExitCode", "main"]
 
@@ -40,6 +53,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     REFUSED = 3
     AUDIT = 4
+    CREDENTIALS = 7
 
 
 class BadInputError(click.ClickException):
@@ -81,6 +95,7 @@ Exit codes:
   2  bad input or usage (stderr names the file and field)
   3  divergence or refusal (the report is on stderr)
   4  the audit log failed verification (stderr names the first bad record)
+  7  credentials missing, wrong, or of the other domain (nothing deleted)
 """
 
 
@@ -99,6 +114,12 @@ class MisuseError(click.ClickException):
     """The command was used in a way it does not support: exit 2."""
 
     exit_code = ExitCode.BAD_INPUT
+
+
+class CredentialClickError(click.ClickException):
+    """Credentials missing, wrong, or of the other domain: exit 7."""
+
+    exit_code = ExitCode.CREDENTIALS
 
 
 def _usage(error: UsageError) -> click.ClickException:
@@ -240,11 +261,15 @@ WORKSPACE_OPTION = click.option(
 )
 
 
-def _open(workspace_dir: str) -> Workspace:
+def _open(workspace_dir: str, *, deleting: bool = False) -> Workspace:
+    """Open a workspace; with ``deleting``, with the primary credentials from the environment."""
     try:
-        return Workspace.open(workspace_dir)
+        credentials = load_primary_credentials() if deleting else None
+        return Workspace.open(workspace_dir, credentials=credentials)
     except InputError as exc:
         raise BadInputError(exc) from exc
+    except CredentialError as exc:
+        raise CredentialClickError(str(exc)) from exc
 
 
 @main.command(epilog=_epilog("twinpurge init ./tenants --timezone Asia/Tokyo"))
@@ -252,26 +277,46 @@ def _open(workspace_dir: str) -> Workspace:
 @click.option("--timezone", required=True, help="IANA time zone of the service (spec §3).")
 @click.option("--grace-days", type=int, default=30, show_default=True)
 @click.option("--backup-lag-days", type=int, default=14, show_default=True)
+@click.option(
+    "--credentials-out",
+    type=click.Path(dir_okay=False),
+    help="Where to write the new primary credentials (mode 600)."
+    "  [default: DIRECTORY/credentials/primary.toml]",
+)
 @FORMAT_OPTION
 def init(
-    directory: str, timezone: str, grace_days: int, backup_lag_days: int, output_format: str
+    directory: str,
+    timezone: str,
+    grace_days: int,
+    backup_lag_days: int,
+    credentials_out: str | None,
+    output_format: str,
 ) -> None:
-    """Create a workspace: twinpurge.toml and an empty embedded store."""
+    """Create a workspace: twinpurge.toml, an empty embedded store, the primary credentials."""
     config = WorkspaceConfig(
         policy={"timezone": timezone, "grace_days": grace_days, "backup_lag_days": backup_lag_days},
         limits=LimitsConfig(),
     )
+    secrets = Path(credentials_out or Path(directory) / "credentials" / "primary.toml")
     try:
-        Workspace.create(directory, config).close()
+        Workspace.create(directory, config, credentials_path=secrets).close()
     except InputError as exc:
         raise BadInputError(exc) from exc
     except UsageError as exc:
         raise _usage(exc) from exc
+    except CredentialError as exc:
+        raise CredentialClickError(str(exc)) from exc
     _say(
         output_format,
-        {"workspace": directory, "config": f"{directory}/twinpurge.toml"},
+        {
+            "workspace": directory,
+            "config": f"{directory}/twinpurge.toml",
+            "credentials": str(secrets),
+        },
         f"created workspace {directory}; edit {directory}/twinpurge.toml"
-        " to add categories, limits and alert sinks",
+        " to add categories, limits and alert sinks\n"
+        f"primary credentials written to {secrets} (mode 600); give them to the primary purge"
+        f" only: export {PRIMARY_ENV}={secrets.resolve()}",
     )
 
 
@@ -311,7 +356,7 @@ def import_command(
     workspace_dir: str, inventory_path: str, payloads: str | None, operator: str, output_format: str
 ) -> None:
     """Load a portable inventory into the workspace's store, validated as planning validates."""
-    with _open(workspace_dir) as workspace:
+    with _open(workspace_dir, deleting=True) as workspace:
         try:
             inventory = load_inventory(inventory_path)
             data = _read_payloads(Path(payloads), inventory) if payloads else None
@@ -426,21 +471,45 @@ def attrs_to_json(outcome: PurgeOutcome) -> dict[str, object]:
 )
 def run_due(workspace_dir: str, as_of: str | None, dry_run: bool, output_format: str) -> None:
     """Purge every due tenant, each isolated; print a summary. Exit 3 if any tenant was refused."""
-    with _open(workspace_dir) as workspace:
+    with _open(workspace_dir, deleting=not dry_run) as workspace:
         report = _run_due(workspace, as_of, dry_run=dry_run, output_format=output_format)
     if any(o.status in {"refused", "failed"} for o in report.outcomes):
         raise SystemExit(ExitCode.REFUSED)
 
 
+def _backup_step(phase: str, directory: str, now: datetime) -> None:
+    """A backup step of the demo, in a child process holding only the backup credentials."""
+    env = {k: v for k, v in os.environ.items() if k not in {PRIMARY_ENV, BACKUP_ENV}}
+    if phase != "history":  # the history step creates the backup key
+        env[BACKUP_ENV] = str((Path(directory) / BACKUP_CREDENTIALS).resolve())
+    completed = subprocess.run(  # noqa: S603 -- our own interpreter and module, fixed arguments
+        [sys.executable, "-m", "arbiter._demo_step", phase, directory, format_instant(now)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    click.echo(completed.stdout.rstrip("\n"))
+    if completed.returncode != 0:
+        click.echo(completed.stderr.rstrip("\n"), err=True)
+        raise SystemExit(completed.returncode)
+
+
 @main.command(epilog=_epilog("twinpurge demo", "twinpurge demo ./my-demo"))
 @click.argument("directory", type=click.Path(file_okay=False), default="twinpurge-demo")
 def demo(directory: str) -> None:
-    """Build a sample workspace in DIRECTORY; run the due purges as the retention service would."""
+    """Build a sample workspace in DIRECTORY; replay past purges and backups; run today's purges.
+
+    This process holds the primary credentials only; the backup steps run in child processes
+    holding only the backup key. History is replayed with the clock set to the replayed instant.
+    """
     now = utc_now().replace(microsecond=0)
+    times = demo_times(now)
     try:
         workspace = Workspace.create(directory, demo_config())
     except UsageError as exc:
         raise _usage(exc) from exc
+    credentials = workspace.credentials
     with workspace:
         inventory, payloads = demo_inventory(now)
         count = workspace.import_inventory(inventory, payloads, actor="demo")
@@ -448,9 +517,25 @@ def demo(directory: str) -> None:
             f"demo workspace {directory}: {len(inventory['tenants'])} tenants,"
             f" {count} objects (time zone Asia/Tokyo)"
         )
-        click.echo("running the due purges, as the retention service would:")
-        report = _run_due(workspace, None, dry_run=False, output_format="text")
-        records = workspace.verify_audit()
+        click.echo(
+            f"[primary] primary credentials in {credentials.source if credentials else '-'}"
+            " (mode 600): this process holds them; the backup steps run in processes of their"
+            " own that hold only the backup key"
+        )
+    _backup_step("history", directory, now)
+    with Workspace.open(
+        directory, clock=lambda: times.primary_due, credentials=credentials
+    ) as past:
+        click.echo(
+            f"[primary] {format_instant(times.primary_due)} (replayed: globex's primary_due):"
+            " the due purges, as the retention service ran them:"
+        )
+        _run_due(past, None, dry_run=False, output_format="text")
+    _backup_step("today", directory, now)
+    with Workspace.open(directory, credentials=credentials) as today:
+        click.echo("[primary] today: running the due purges, as the retention service would:")
+        report = _run_due(today, None, dry_run=False, output_format="text")
+        records = today.verify_audit()
         click.echo(f"audit log verified: {records} records, chain intact")
     expected = {o.tenant for o in report.outcomes if o.guard == "blast-radius"} == {"wayne"}
     if expected:
@@ -468,6 +553,7 @@ def demo(directory: str) -> None:
 
 main.add_command(purge)
 main.add_command(operator)
+main.add_command(backup)
 
 
 @main.group()

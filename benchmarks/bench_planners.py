@@ -15,12 +15,14 @@ import argparse
 import gc
 import time
 import tracemalloc
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import arbiter
 import deleter_a
 import deleter_b
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 AS_OF = "2026-06-01T00:00:00Z"
 POLICY: dict[str, Any] = {"timezone": "Asia/Tokyo", "categories": {"logs": {"retain_days": 365}}}
@@ -45,9 +47,23 @@ def inventory(size: int) -> dict[str, Any]:
             obj["created_at"] = "2026-05-01T00:00:00Z"
         objects.append(obj)
     shared = [["db" if i % 2 else "blob", f"t/{i:09d}"] for i in range(0, size, 100)]
-    objects.append({"store": "db", "key": "u/1", "tenant": "u", "created_at": "2025-01-01T00:00:00Z", "refs": shared})
+    objects.append(
+        {
+            "store": "db",
+            "key": "u/1",
+            "tenant": "u",
+            "created_at": "2025-01-01T00:00:00Z",
+            "refs": shared,
+        }
+    )
     tenants = [
-        {"id": "t", "events": [{"kind": "subscribed", "at": "2020-01-01T00:00:00Z"}, {"kind": "cancelled", "at": "2026-01-01T00:00:00Z"}]},
+        {
+            "id": "t",
+            "events": [
+                {"kind": "subscribed", "at": "2020-01-01T00:00:00Z"},
+                {"kind": "cancelled", "at": "2026-01-01T00:00:00Z"},
+            ],
+        },
         {"id": "u", "events": []},
     ]
     return {"tenants": tenants, "objects": objects}
@@ -82,7 +98,9 @@ def main() -> None:
         runners: dict[str, Callable[[], object]] = {
             "deleter_a": lambda data=data: deleter_a.plan(data, POLICY, "t", AS_OF),
             "deleter_b": lambda data=data: deleter_b.plan(data, POLICY, "t", AS_OF),
-            "arbiter (both + compare)": lambda data=data: arbiter.arbitrate(data, POLICY, "t", AS_OF),
+            "arbiter (both + compare)": lambda data=data: arbiter.arbitrate(
+                data, POLICY, "t", AS_OF
+            ),
         }
         verdict = deleter_a.plan(data, POLICY, "t", AS_OF)
         assert verdict == deleter_b.plan(data, POLICY, "t", AS_OF), "the planners disagree"

@@ -74,7 +74,13 @@ def workspace(  # noqa: PLR0913 -- each knob of a test workspace
         limits=limits or LimitsConfig(batch_size=2),
         alerts=AlertsConfig(webhooks=hooks),
     )
-    Workspace.create(directory, config).close()
-    opened = Workspace.open(directory, planners=planners, **({"clock": clock} if clock else {}))
+    with Workspace.create(directory, config) as created:
+        credentials = created.credentials
+    opened = Workspace.open(
+        directory,
+        planners=planners,
+        credentials=credentials,
+        **({"clock": clock} if clock else {}),
+    )
     opened.import_inventory(inventory, payloads)
     return opened

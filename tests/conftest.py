@@ -8,13 +8,23 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from arbiter._credentials import reset_credential_domains_for_tests
 from tests import tally
 from tests.webhook_server import webhook
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Iterator
 
-__all__ = ["examples", "webhook"]
+__all__ = ["examples", "fresh_credential_domains", "webhook"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_credential_domains() -> Iterator[None]:
+    """Each test starts as a fresh process would: holding no credential domain."""
+    reset_credential_domains_for_tests()
+    yield
+    reset_credential_domains_for_tests()
+
 
 settings.register_profile(
     "ci",
@@ -54,6 +64,25 @@ def examples(ci: int, dev: int) -> int:
     if profile == "quick":
         return min(dev, 50)
     return dev
+
+
+# Under the mutation profile the cheapest judges run first, so that most mutants die in the first
+# second (mutmut stops at the first failure): hand-computed examples, then the differential tests.
+_MUTATION_ORDER = ("tests/spec/", "tests/differential/test_differential.py", "tests/differential/")
+
+
+def _mutation_rank(item: pytest.Item) -> int:
+    path = item.nodeid.removeprefix("mutants/")
+    return next(
+        (rank for rank, prefix in enumerate(_MUTATION_ORDER) if path.startswith(prefix)),
+        len(_MUTATION_ORDER),
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under the mutation profile, order the tests cheapest judge first (a stable sort)."""
+    if settings.get_current_profile_name() == "mutation":
+        items.sort(key=_mutation_rank)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -16,6 +16,7 @@ never computed here: the planners are each other's oracle.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,6 +27,7 @@ import attrs
 from hypothesis import strategies as st
 
 __all__ = [
+    "BAD_INSTANTS",
     "KINDS",
     "ZONES",
     "Scenario",
@@ -54,6 +56,12 @@ ZONES = (
     "America/New_York",
     "Asia/Tehran",
     "Pacific/Kwajalein",
+    # DST ends at 24:00: the clock goes back to 23:00 of the same date, so the first reading of
+    # the next date comes an hour after the switch (found by mutation testing, see
+    # docs/fault-detection.md). Beirut switches at 21:00Z, Santiago and Asuncion at 03:00Z.
+    "America/Santiago",
+    "Asia/Beirut",
+    "America/Asuncion",
 )
 KINDS = ("subscribed", "cancelled", "reactivated", "erasure_requested")
 CATEGORIES = ("default", "audit", "logs", "tmp", "other")
@@ -211,6 +219,13 @@ def scenarios(draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3) -> S
     policy = draw(policies(zone))
     grace = policy.get("grace_days", 30)
     pivot = draw(instants(zone))
+    if draw(st.integers(0, 2)) == 0:
+        # Aim the primary due at a date whose start is odd: a cancellation on the local date
+        # D - 1 - grace makes primary_due = sod(D) for a transition date D (spec §3, §6).
+        aimed = draw(st.sampled_from(transition_dates(zone))) - timedelta(days=1 + grace)
+        wall = draw(st.sampled_from((time(0, 0), time(12, 0), time(23, 59, 59))))
+        with contextlib.suppress(OverflowError, ValueError):
+            pivot = clamp(datetime.combine(aimed, wall, tzinfo=ZoneInfo(zone)).astimezone(UTC))
     tenant_ids = draw(
         st.lists(
             st.sampled_from(("t0", "t1", "t2", "t3", "tenant-ä", "T0")),
@@ -376,6 +391,16 @@ BAD_INSTANTS = (
     "2026-1-01T00:00:00Z",  # one-digit month
     "2026-01-01T00:00:00Z ",  # trailing space
     "",
+    # Found missing by mutation testing (docs/fault-detection.md): each way to break a field.
+    "2026-00-10T00:00:00Z",  # month 0
+    "2026-01-00T00:00:00Z",  # day 0
+    "2026-04-31T00:00:00Z",  # 31 April
+    "2024-02-30T00:00:00Z",  # 30 February of a leap year
+    "2100-02-29T00:00:00Z",  # a century that is not a leap year
+    "2026-01-01T00:60:00Z",  # minute 60
+    "2026-01-01T00:00:00+23:60",  # offset minute 60
+    "0001-01-01T00:00:00Z",  # far before the range
+    "9999-12-31T23:59:59Z",  # far after the range
 )
 
 

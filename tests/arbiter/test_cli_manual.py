@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from arbiter import cli
+from arbiter._credentials import PRIMARY_ENV
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,9 +22,13 @@ def run(*args: str) -> Any:
 
 
 @pytest.fixture
-def ops(tmp_path: Path) -> Path:
-    """The demo workspace with alice and bob registered; a plan for wayne written by alice."""
+def ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo workspace with alice and bob registered; a plan for wayne written by alice.
+
+    The demo's primary credentials are in the environment, as they are for the primary purge.
+    """
     assert 0 == run("demo", str(tmp_path / "ops")).exit_code
+    monkeypatch.setenv(PRIMARY_ENV, str(tmp_path / "ops" / "credentials" / "primary.toml"))
     config = tmp_path / "ops" / "twinpurge.toml"
     for name in ("alice", "bob"):
         result = run(

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from arbiter import cli
+from arbiter._credentials import PRIMARY_ENV
 from tests.arbiter.test_cli import installed_executable
 from tests.builders import event, obj, tenant
 
@@ -28,10 +29,14 @@ def run(*args: str) -> Any:
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    """An initialised workspace with INVENTORY and one blob payload imported."""
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An initialised workspace with INVENTORY and one blob payload imported.
+
+    The primary credentials that ``init`` wrote are in the environment, as the primary purge's is.
+    """
     directory = tmp_path / "ws"
     assert 0 == run("init", str(directory), "--timezone", "UTC").exit_code
+    monkeypatch.setenv(PRIMARY_ENV, str(directory / "credentials" / "primary.toml"))
     (tmp_path / "inv.json").write_text(json.dumps(INVENTORY), encoding="utf-8")
     payloads = tmp_path / "payloads" / "blob"
     payloads.mkdir(parents=True)

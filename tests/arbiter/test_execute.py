@@ -79,7 +79,7 @@ def ws(tmp_path: Path, webhook: Webhook) -> Iterator[Workspace]:
 def reopen(ws: Workspace, planners: tuple[Planner, Planner]) -> Workspace:
     """The same workspace opened with substitute planners."""
     ws.close()
-    return Workspace.open(ws.config.directory, planners=planners)
+    return Workspace.open(ws.config.directory, planners=planners, credentials=ws.credentials)
 
 
 def ids(ws: Workspace) -> set[ObjectId]:
@@ -122,7 +122,9 @@ def test_agreed_purge_deletes_exactly_the_plan(ws: Workspace, webhook: Webhook) 
     assert before - EXPECTED_PURGE == ids(ws)
     assert {ws.blobs.path(ObjectId("blob", "u2"))} == files(ws)
     assert [] == webhook.received
-    assert ["import", "plan", "agreement", "archive", "batch", "batch", "executed"] == audit_kinds(ws)
+    assert ["import", "plan", "agreement", "archive", "batch", "batch", "executed"] == audit_kinds(
+        ws
+    )
     assert 1 == len(ws.store.receipts("t"))
 
 

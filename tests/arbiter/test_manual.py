@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import arbiter
-from arbiter import ObjectId, Workspace
+from arbiter import ObjectId, PrimaryCredentials, Workspace
 from arbiter._approvals import generate_key, load_private_key, sign_approval
 from arbiter._config import OperatorConfig
 from arbiter._manual import (
@@ -65,10 +65,11 @@ class Setup:
     directory: Path
     keys: dict[str, Path]
     clock: Clock
+    credentials: PrimaryCredentials | None
 
     def open(self) -> Workspace:
-        """Open the workspace with the settable clock."""
-        return Workspace.open(self.directory, clock=self.clock)
+        """Open the workspace with the settable clock and its primary credentials."""
+        return Workspace.open(self.directory, clock=self.clock, credentials=self.credentials)
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def setup(tmp_path: Path) -> Setup:
     clock = Clock()
     with Workspace.create(tmp_path / "ws", config) as ws:
         ws.import_inventory(INVENTORY, PAYLOADS)
-    return Setup(tmp_path / "ws", keys, clock)
+    return Setup(tmp_path / "ws", keys, clock, ws.credentials)
 
 
 def new_plan(setup: Setup, author: str = "alice") -> Path:
@@ -432,7 +433,7 @@ def test_archive_kept_before_backup_due(tmp_path: Path) -> None:
         tmp_path / "ws", arbiter.WorkspaceConfig(policy={"timezone": "UTC"})
     ) as ws:
         ws.import_inventory(INVENTORY, PAYLOADS)
-    with Workspace.open(tmp_path / "ws", clock=clock) as ws:
+    with Workspace.open(tmp_path / "ws", clock=clock, credentials=ws.credentials) as ws:
         outcome = ws.run_due("2026-02-02T00:00:00Z")
         archive_id = next(o.archive_id for o in outcome.outcomes if o.tenant == "t")
         record = ws.store.archive(archive_id or "")

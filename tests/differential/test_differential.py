@@ -20,12 +20,26 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 
+def input_error_form(exc: Any) -> tuple[bool, ...]:
+    """Spec §8, as checks: source is one of four, message is text, str(error) is one line with field."""
+    text = str(exc)
+    return (
+        exc.source in {"inventory", "policy", "tenant", "as_of"},
+        isinstance(exc.field, str),
+        isinstance(exc.message, str) and exc.message != "",
+        "\n" not in text,
+        exc.field in text,
+    )
+
+
 def outcome(planner: ModuleType, scenario: Scenario) -> tuple[str, Any]:
-    """("verdict", v) or ("rejected", source) for one planner on one call."""
+    """("verdict", v) or ("rejected", (source, field)) for one planner on one call."""
     try:
         return "verdict", planner.plan(*scenario.args())
     except planner.PlanInputError as exc:
-        return "rejected", exc.source
+        error = exc
+    assert (True, True, True, True, True) == input_error_form(error), repr(error)
+    return "rejected", (error.source, error.field)
 
 
 def check_same(scenario: Scenario, label: str) -> tuple[str, Any]:
@@ -52,7 +66,7 @@ def test_planners_agree_on_valid_inputs(scenario: Scenario) -> None:
 @settings(max_examples=examples(ci=1500, dev=200))
 @given(case=bad_scenarios())
 def test_planners_both_reject_bad_inputs(case: tuple[str, Scenario]) -> None:
-    """Spec §4.4: an input broken in one way is rejected by both planners, for the same input."""
+    """Spec §4.4, §8: an input broken in one way is rejected by both, naming the same field."""
     fault, scenario = case
     note(fault)
     a = outcome(deleter_a, scenario)

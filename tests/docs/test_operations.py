@@ -22,7 +22,7 @@ def runbook() -> str:
 
 
 def test_operations_manual_runs_end_to_end(tmp_path: Path) -> None:
-    """The manual purge and restore procedures work as written, with two operators' keys."""
+    """The manual purge, restore and backup procedures work as written, with two operators."""
     script = "set -euxo pipefail\n" + runbook()
     env = {
         **os.environ,
@@ -43,6 +43,10 @@ def test_operations_manual_runs_end_to_end(tmp_path: Path) -> None:
     assert "purged 8; restore archive" in out
     assert "restored 8 objects" in out
     assert "audit log verified" in out
+    assert "globex       executed      deleted 1 generation (backup due" in out  # the demo's
+    assert "restored 2 objects of tenant hooli" in out
+    assert "hooli        executed      purged 2" in out.split("restored 2 objects")[1]
+    assert "backup site verified" in out
     after = (tmp_path / "ops-after.json").read_text(encoding="utf-8")
     assert 8 == after.count('"tenant": "wayne"')  # every wayne object is back
     assert 0o600 == (tmp_path / "keys" / "alice.key").stat().st_mode & 0o777

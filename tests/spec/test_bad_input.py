@@ -11,6 +11,7 @@ import arbiter
 import deleter_a
 import deleter_b
 from tests.builders import event, obj, tenant
+from tests.strategies import BAD_INSTANTS
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -127,6 +128,33 @@ CASES: list[tuple[str, str, tuple[Any, ...], Any, str, str]] = [
         "objects[1].store",
     ),
     ("missing-key", "inventory", ("objects", 1, "key"), DELETE, "inventory", "objects[1].key"),
+    ("tenant-int", "inventory", ("objects", 1, "tenant"), 5, "inventory", "objects[1].tenant"),
+    ("tenant-empty", "inventory", ("objects", 1, "tenant"), "", "inventory", "objects[1].tenant"),
+    ("keep-int", "policy", ("categories", "audit", "keep"), 1, "policy", "categories.audit.keep"),
+    (
+        "not-a-leap-year",
+        "inventory",
+        ("objects", 0, "created_at"),
+        "2026-02-29T00:00:00Z",
+        "inventory",
+        "objects[0].created_at",
+    ),
+    (
+        "century-not-a-leap-year",
+        "inventory",
+        ("tenants", 0, "events", 0, "at"),
+        "2100-02-29T00:00:00Z",
+        "inventory",
+        "tenants[0].events[0].at",
+    ),
+    (
+        "day-31-of-april",
+        "inventory",
+        ("objects", 0, "created_at"),
+        "2026-04-31T00:00:00Z",
+        "inventory",
+        "objects[0].created_at",
+    ),
     (
         "missing-tenant",
         "inventory",
@@ -180,6 +208,7 @@ CASES: list[tuple[str, str, tuple[Any, ...], Any, str, str]] = [
         "tenants[1].events",
     ),
     ("objects-not-list", "inventory", ("objects",), {}, "inventory", "objects"),
+    ("tenants-not-list", "inventory", ("tenants",), "t", "inventory", "tenants"),
     ("refs-not-list", "inventory", ("objects", 0, "refs"), "db/b", "inventory", "objects[0].refs"),
     (
         "category-null",
@@ -385,6 +414,101 @@ def test_bad_call_arguments(planner: ModuleType, tid: str, as_of: str, source: s
     with pytest.raises(planner.PlanInputError) as info:
         planner.plan(inventory, policy, tid, as_of)
     assert (source, source) == (info.value.source, info.value.field)
+
+
+@pytest.mark.parametrize(
+    ("tid", "as_of", "source"),
+    [
+        (7, "2026-06-01T00:00:00Z", "tenant"),
+        (None, "2026-06-01T00:00:00Z", "tenant"),
+        ("t", None, "as_of"),
+        ("t", 20260601, "as_of"),
+    ],
+)
+def test_call_arguments_of_the_wrong_type(
+    planner: ModuleType, tid: object, as_of: object, source: str
+) -> None:
+    """Spec §4.3: the tenant id and as_of must be strings; anything else is rejected by name."""
+    inventory, policy = good()
+    with pytest.raises(planner.PlanInputError) as info:
+        planner.plan(inventory, policy, tid, as_of)
+    assert (source, source) == (info.value.source, info.value.field)
+    assert source in str(info.value)
+
+
+@pytest.mark.parametrize("as_of", BAD_INSTANTS)
+def test_every_malformed_instant_is_rejected(planner: ModuleType, as_of: str) -> None:
+    """Spec §2.1, §4.4.6: each way an instant can break the grammar, a date or the range."""
+    inventory, policy = good()
+    with pytest.raises(planner.PlanInputError) as info:
+        planner.plan(inventory, policy, "t", as_of)
+    assert ("as_of", "as_of") == (info.value.source, info.value.field)
+
+
+@pytest.mark.parametrize("name", ["", 7])
+def test_a_category_name_must_be_a_non_empty_string(planner: ModuleType, name: object) -> None:
+    """Spec §4.2: a category table's name is a non-empty string."""
+    inventory, policy = good()
+    policy["categories"][name] = {"keep": True}
+    with pytest.raises(planner.PlanInputError) as info:
+        planner.plan(inventory, policy, "t", "2026-06-01T00:00:00Z")
+    # How the bad name is spelled in the path is not fixed by the spec; its table is.
+    assert ("policy", True) == (
+        info.value.source,
+        info.value.field.startswith("categories."),
+    )
+    assert isinstance(info.value.message, str)
+    assert info.value.message
+
+
+def test_a_key_that_is_not_a_string_is_an_unknown_field(planner: ModuleType) -> None:
+    """Spec §4.4.1: a non-string key is not a field of the spec; it is named by its repr."""
+    inventory, policy = good()
+    policy[5] = 1  # type: ignore[index]
+    with pytest.raises(planner.PlanInputError) as info:
+        planner.plan(inventory, policy, "t", "2026-06-01T00:00:00Z")
+    assert ("policy", "5") == (info.value.source, info.value.field)
+
+
+@pytest.mark.parametrize(
+    ("inventory", "policy", "source"),
+    [([], {"timezone": "UTC"}, "inventory"), ({"tenants": [], "objects": []}, "UTC", "policy")],
+)
+def test_an_argument_that_is_not_a_table_is_named_by_the_empty_path(
+    planner: ModuleType, inventory: object, policy: object, source: str
+) -> None:
+    """Spec §4.4.3, §8: an inventory or policy that is not a table is rejected at its root."""
+    with pytest.raises(planner.PlanInputError) as info:
+        planner.plan(inventory, policy, "t", "2026-06-01T00:00:00Z")
+    assert (source, "") == (info.value.source, info.value.field)
+    assert source in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["legal\nhold", "hold\r", "tab\there", "\u2028"])
+def test_an_unknown_key_that_cannot_be_printed_still_gives_a_one_line_error(
+    planner: ModuleType, key: str
+) -> None:
+    """Spec §4.4.1, §8: str(error) stays one line even when the unknown key holds a line break."""
+    # How such a key is spelled inside ``field`` is not fixed by the spec (A writes its repr,
+    # B the raw key); only the record it belongs to and the one-line message are.
+    inventory, policy = good()
+    inventory["tenants"][1][key] = True
+    with pytest.raises(planner.PlanInputError) as info:
+        planner.plan(inventory, policy, "t", "2026-06-01T00:00:00Z")
+    assert ("inventory", True) == (
+        info.value.source,
+        info.value.field.startswith("tenants[1]."),
+    )
+    assert 1 == len(str(info.value).splitlines())
+
+
+@pytest.mark.parametrize("day", ["2000-02-29", "2024-02-29", "2400-02-29"])
+def test_leap_days_are_valid(planner: ModuleType, day: str) -> None:
+    """Spec §2.1: 29 February exists in years divisible by 4, except centuries not by 400."""
+    inventory, policy = good()
+    inventory["objects"][0]["created_at"] = f"{day}T00:00:00Z"
+    assert "t" == planner.plan(inventory, policy, "t", "2026-06-01T00:00:00Z")["tenant"]
 
 
 def test_error_anywhere_rejects_even_for_another_tenant(planner: ModuleType) -> None:

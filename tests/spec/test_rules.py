@@ -6,8 +6,13 @@ rule that one planner gets wrong fails here by name as well as in the differenti
 
 from __future__ import annotations
 
+import importlib.resources
+import io
+import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -126,6 +131,52 @@ def test_lord_howe_half_hour_offset_change(plan: PlanFn) -> None:
     )
 
 
+def test_santiago_fall_back_at_midnight_starts_the_day_after_the_repeated_hour(
+    plan: PlanFn,
+) -> None:
+    """Spec §3: 24:00 -03 becomes 23:00 -04, so 6 April 2025 starts an hour after the switch."""
+    # At 03:00Z the clock goes back from 6 April 00:00 -03 to 5 April 23:00 -04: the switch
+    # instant still reads 5 April. The first reading of 6 April is 00:00 -04 = 04:00Z.
+    expected = (False, "not-due", "2025-04-06T04:00:00Z", "2025-04-20T04:00:00Z")
+    assert expected == dues(
+        plan, "America/Santiago", "2025-03-06T15:00:00Z", "2025-04-06T03:59:59Z"
+    )
+
+
+def test_tehran_fall_back_at_midnight_between_two_utc_hours(plan: PlanFn) -> None:
+    """Spec §3: at 19:30Z Tehran's 24:00 +04:30 became 23:00 +03:30; 22 Sep 2021 starts 20:30Z."""
+    # The switch lies inside a UTC hour, and the day starts an hour after it (midnight +03:30).
+    # ld(primary_due) = 2021-09-22, + 14 = 2021-10-06 (+03:30, no more DST): 2021-10-05T20:30Z.
+    expected = (False, "not-due", "2021-09-21T20:30:00Z", "2021-10-05T20:30:00Z")
+    assert expected == dues(plan, "Asia/Tehran", "2021-08-22T08:00:00Z", "2021-09-21T20:29:59Z")
+
+
+def test_beirut_fall_back_at_midnight_in_the_middle_of_a_utc_hour_sample(plan: PlanFn) -> None:
+    """Spec §3: Beirut's 00:00 +03 becomes 23:00 +02 at 21:00Z; 30 Oct 2022 starts at 22:00Z."""
+    expected = (True, None, "2022-10-29T22:00:00Z", "2022-11-12T22:00:00Z")
+    assert expected == dues(plan, "Asia/Beirut", "2022-09-29T09:00:00Z", "2022-10-29T22:00:00Z")
+
+
+def _tzdata_midnight(zone: str, day: str) -> str:
+    """Local midnight of ``day`` in ``zone`` by the tzdata package's own file, in UTC (§2.2)."""
+    resource = importlib.resources.files("tzdata.zoneinfo")
+    for part in zone.split("/"):
+        resource = resource.joinpath(part)
+    rules = ZoneInfo.from_file(io.BytesIO(resource.read_bytes()), key=zone)
+    midnight = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=rules)
+    return midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_rules_come_from_the_tzdata_package_not_the_operating_system(plan: PlanFn) -> None:
+    """Spec §3: the tzdata package's rules count, where the OS's copy may differ (Cuba, 2026)."""
+    # tzdata 2026 keeps Havana on -04 through the winter of 2026-27; older copies (the OS's
+    # 2025b here) fall back on 1 Nov 2026, which would make this midnight 05:00Z.
+    expected = _tzdata_midnight("America/Havana", "2026-11-02")
+    assert (
+        expected == dues(plan, "America/Havana", "2026-10-02T16:00:00Z", "2027-01-01T00:00:00Z")[2]
+    )
+
+
 def test_grace_and_lag_are_calendar_days_not_24_hours(plan: PlanFn) -> None:
     """Spec §3: D + n is calendar arithmetic; a DST change in between does not shift midnight."""
     # New York: c on 2026-03-01 local; +1+30 = 2026-04-01, EDT midnight = 04:00Z (not 05:00Z).
@@ -133,6 +184,34 @@ def test_grace_and_lag_are_calendar_days_not_24_hours(plan: PlanFn) -> None:
     assert expected == dues(
         plan, "America/New_York", "2026-03-01T17:00:00Z", "2026-04-01T04:00:00Z"
     )
+
+
+def test_largest_grace_and_lag(plan: PlanFn) -> None:
+    """Spec §4.2: 36500 days is a valid grace and lag (the range is inclusive)."""
+    # 2026-01-10 + 1 + 36500 days = 2125-12-18; + 36500 days = 2225-11-24.
+    expected = (False, "not-due", "2125-12-18T00:00:00Z", "2225-11-24T00:00:00Z")
+    assert expected == dues(
+        plan,
+        "UTC",
+        "2026-01-10T12:00:00Z",
+        "2026-06-01T00:00:00Z",
+        grace_days=36500,
+        backup_lag_days=36500,
+    )
+
+
+def test_verdict_does_not_depend_on_the_machines_time_zone(
+    plan: PlanFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spec §2.2, §8: instants are written in UTC whatever the process's local time zone."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        expected = (True, None, "2026-04-10T15:00:00Z", "2026-04-24T15:00:00Z")
+        assert expected == dues(plan, "Asia/Tokyo", "2026-03-10T15:30:00Z", "2026-04-10T15:00:00Z")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_zero_grace_and_lag(plan: PlanFn) -> None:
@@ -385,6 +464,12 @@ def test_retain_days_zero_keeps_objects_created_after_as_of_day(plan: PlanFn) ->
         obj("new", category="x", created_at="2026-05-02T00:00:00Z"),
     ]
     assert (["old"], {"new": "category-retain"}) == objects_verdict(plan, objects, policy)
+
+
+def test_largest_retain_days_retains(plan: PlanFn) -> None:
+    """Spec §4.2, §7.2: retain_days 36500 is valid and retains for a hundred years."""
+    policy = {"timezone": "UTC", "categories": {"x": {"retain_days": 36500}}}
+    assert ([], {"a": "category-retain"}) == objects_verdict(plan, [obj("a", category="x")], policy)
 
 
 def test_unconfigured_category_has_no_rule(plan: PlanFn) -> None:
