@@ -136,7 +136,7 @@ def test_dry_run_deletes_nothing(ws: Workspace) -> None:
 
 
 def _grace_plus_one(inv: Mapping[str, object], pol: Mapping[str, Any], t: str, at: str) -> object:
-    return deleter_a.plan(inv, {**pol, "grace_days": pol.get("grace_days", 30) + 60}, t, at)
+    return deleter_a.plan(inv, {**pol, "grace_days": pol.get("grace_days", 30) + 1}, t, at)
 
 
 def _no_holds(inv: Mapping[str, Any], pol: Mapping[str, object], t: str, at: str) -> object:
@@ -172,7 +172,7 @@ def _ignore_reactivation(
 @pytest.mark.parametrize(
     "plan",
     [_grace_plus_one, _no_holds, _drop_one, _add_foreign],
-    ids=["off-by-days", "ignores-hold", "loses-object", "adds-foreign-object"],
+    ids=["off-by-one-day", "ignores-hold", "loses-object", "adds-foreign-object"],
 )
 def test_one_wrong_planner_refuses_the_purge(ws: Workspace, webhook: Webhook, plan: Any) -> None:
     """A subtly wrong planner A: refused, nothing deleted, webhook alerted, audit records it."""
