@@ -48,7 +48,7 @@ from arbiter._approvals import (
 )
 from arbiter._arbiter import Planner, arbitrate, fingerprint
 from arbiter._backup import BackupSite, Generation, GenerationInfo, format_instant, parse_instant
-from arbiter._convert import error_fields, strict_converter
+from arbiter._convert import read_json_file, strict_converter
 from arbiter._credentials import BackupCredentials, require_backup
 from arbiter._errors import (
     ApprovalError,
@@ -644,20 +644,7 @@ def read_restore_request(path: Path) -> RestoreRequest:
     Raises:
         InputError: unreadable, not JSON, an unknown or missing field, an unknown format.
     """
-    try:
-        request = _CONVERTER.structure(json.loads(path.read_text(encoding="utf-8")), RestoreRequest)
-    except OSError as exc:
-        raise InputError(
-            source="request", file=str(path), field="", message=f"cannot read: {exc.strerror}"
-        ) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(
-            source="request", file=str(path), field="", message=f"not JSON: {exc}"
-        ) from exc
-    except Exception as exc:
-        fields = error_fields(exc)
-        field, message = fields[0] if fields else ("", str(exc))
-        raise InputError(source="request", file=str(path), field=field, message=message) from exc
+    request = read_json_file(path, RestoreRequest, source="request", converter=_CONVERTER)
     if request.body.format != REQUEST_FORMAT:
         raise InputError(
             source="request", file=str(path), field="body.format", message="unknown request format"

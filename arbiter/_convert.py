@@ -6,20 +6,27 @@ Rules:
 2. No coercion: ``"1"`` is not an int, ``1`` is not a bool, ``True`` is not an int, ``1.5`` is
    not an int, ``None`` is only accepted where the type says ``| None``.
 3. Sequences are structured into tuples (values are frozen) from JSON/TOML lists.
-4. Errors are turned into one-line messages naming the field path (``field_of_error``).
+4. Errors are turned into one-line messages naming the field path (``error_fields``), and a
+   file read strictly names the file too (``read_json_file``).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import TYPE_CHECKING, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin
 
 import cattrs
 
+from arbiter._errors import InputError
+
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
-__all__ = ["error_fields", "strict_converter"]
+__all__ = ["error_fields", "read_json_file", "strict_converter"]
+
+T = TypeVar("T")
 
 
 def _strict(kind: type, *, exclude_bool: bool = False) -> Callable[[object, object], object]:
@@ -90,6 +97,38 @@ def _format(exc: BaseException, type_: type | None) -> str:
     if isinstance(exc, ValueError | TypeError) and str(exc):
         return str(exc)
     return cattrs.v.format_exception(exc, type_)
+
+
+def read_json_file(path: Path, cls: type[T], *, source: str, converter: cattrs.Converter) -> T:
+    """Read a JSON file strictly into ``cls`` (plan files, restore requests).
+
+    Args:
+        path: the file.
+        cls: the attrs class to structure into.
+        source: what the file is, for errors (``"plan"``, ``"request"``).
+        converter: a converter from ``strict_converter`` with any extra hooks.
+
+    Returns:
+        The structured value.
+
+    Raises:
+        InputError: unreadable, not JSON, or an unknown, missing or mistyped field; names the file
+            and the field.
+    """
+    try:
+        return converter.structure(json.loads(path.read_text(encoding="utf-8")), cls)
+    except OSError as exc:
+        raise InputError(
+            source=source, file=str(path), field="", message=f"cannot read: {exc.strerror}"
+        ) from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(
+            source=source, file=str(path), field="", message=f"not JSON: {exc}"
+        ) from exc
+    except Exception as exc:
+        fields = error_fields(exc)
+        field, message = fields[0] if fields else ("", str(exc))
+        raise InputError(source=source, file=str(path), field=field, message=message) from exc
 
 
 _AT = re.compile(r"^(?P<message>.*?) @ \$(?P<path>.*)$")

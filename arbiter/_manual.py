@@ -49,7 +49,7 @@ from arbiter._approvals import (
 from arbiter._arbiter import fingerprint
 from arbiter._archive import read_archive
 from arbiter._compare import compare_verdicts
-from arbiter._convert import error_fields, strict_converter
+from arbiter._convert import read_json_file, strict_converter
 from arbiter._errors import (
     ApprovalError,
     ArchiveError,
@@ -141,21 +141,7 @@ def read_plan(path: Path) -> ManualPlan:
         InputError: unreadable, not JSON, unknown or missing field, or a verdict whose digest
             does not match the body.
     """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        plan = _CONVERTER.structure(data, ManualPlan)
-    except OSError as exc:
-        raise InputError(
-            source="plan", file=str(path), field="", message=f"cannot read: {exc.strerror}"
-        ) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(
-            source="plan", file=str(path), field="", message=f"not JSON: {exc}"
-        ) from exc
-    except Exception as exc:
-        fields = error_fields(exc)
-        field, message = fields[0] if fields else ("", str(exc))
-        raise InputError(source="plan", file=str(path), field=field, message=message) from exc
+    plan = read_json_file(path, ManualPlan, source="plan", converter=_CONVERTER)
     if plan.body.format != PLAN_FORMAT:
         raise InputError(
             source="plan", file=str(path), field="body.format", message="unknown plan format"
