@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from arbiter._audit import AuditHead, AuditLog
 from arbiter._errors import InputError
+from arbiter._rows import insert_object, insert_tenant, object_exists, read_objects, read_tenants
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["PrimaryReader", "PrimaryRestorer"]
 
 _HEAD = "audit_head"  # the meta row the primary audit log's head lives in
-_OBJECT_COLUMNS = "store, key, tenant, category, created_at, legal_hold"
 
 
 def _blob_path(root: Path, store: str, key: str) -> Path:
@@ -67,49 +67,6 @@ def _connect_read_only(database: Path) -> sqlite3.Connection:
     )
     db.execute("PRAGMA query_only = ON")
     return db
-
-
-def _tenants(db: sqlite3.Connection, ids: list[str]) -> list[dict[str, Any]]:
-    tenants = []
-    for tid in ids:
-        legal_hold, has_field = db.execute(
-            "SELECT legal_hold, has_hold_field FROM tenants WHERE id = ?", (tid,)
-        ).fetchone()
-        events = db.execute(
-            "SELECT kind, at FROM events WHERE tenant = ? ORDER BY pos", (tid,)
-        ).fetchall()
-        record: dict[str, Any] = {"id": tid, "events": [{"kind": k, "at": a} for k, a in events]}
-        if has_field or legal_hold:
-            record["legal_hold"] = bool(legal_hold)
-        tenants.append(record)
-    return tenants
-
-
-def _refs(db: sqlite3.Connection, store: str, key: str) -> list[list[str]]:
-    rows = db.execute(
-        "SELECT to_store, to_key FROM refs WHERE from_store = ? AND from_key = ? ORDER BY pos",
-        (store, key),
-    ).fetchall()
-    return [[s, k] for s, k in rows]
-
-
-def _objects(db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
-    rows = db.execute(
-        f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE {where} ORDER BY store, key",  # noqa: S608 -- `where` is one of this module's constants
-        args,
-    ).fetchall()
-    return [
-        {
-            "store": store,
-            "key": key,
-            "tenant": tenant,
-            "category": category,
-            "created_at": created_at,
-            "legal_hold": bool(legal_hold),
-            "refs": _refs(db, store, key),
-        }
-        for store, key, tenant, category, created_at, legal_hold in rows
-    ]
 
 
 class PrimaryReader:
@@ -164,15 +121,15 @@ class PrimaryReader:
         with self._snapshot() as db:
             if db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
                 return {"tenants": [], "objects": []}
-            own = _objects(db, "tenant = ?", (tenant,))
-            foreign = _objects(
+            own = read_objects(db, "tenant = ?", (tenant,))
+            foreign = read_objects(
                 db,
                 "tenant != ? AND (store, key) IN (SELECT r.from_store, r.from_key FROM refs r "
                 "JOIN objects t ON t.store = r.to_store AND t.key = r.to_key WHERE t.tenant = ?)",
                 (tenant, tenant),
             )
             owners = sorted({o["tenant"] for o in foreign} | {tenant})
-            return {"tenants": _tenants(db, owners), "objects": own + foreign}
+            return {"tenants": read_tenants(db, owners), "objects": own + foreign}
 
     def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
         """(legal_hold, [(kind, at), ...]) of the tenant as stored now, or None."""
@@ -205,8 +162,8 @@ class PrimaryReader:
         with self._snapshot() as db:
             if db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
                 return None
-            record = _tenants(db, [tenant])[0]
-            rows = _objects(db, "tenant = ?", (tenant,))
+            record = read_tenants(db, [tenant])[0]
+            rows = read_objects(db, "tenant = ?", (tenant,))
             for row in rows:
                 payload = db.execute(
                     "SELECT payload FROM objects WHERE store = ? AND key = ?",
@@ -303,38 +260,11 @@ class PrimaryRestorer:
         try:
             exists = self._db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant["id"],))
             if exists.fetchone() is None:
-                self._db.execute(
-                    "INSERT INTO tenants (id, legal_hold, has_hold_field) VALUES (?, ?, ?)",
-                    (tenant["id"], int(tenant.get("legal_hold", False)), "legal_hold" in tenant),
-                )
-                self._db.executemany(
-                    "INSERT INTO events (tenant, pos, kind, at) VALUES (?, ?, ?, ?)",
-                    [(tenant["id"], i, e["kind"], e["at"]) for i, e in enumerate(tenant["events"])],
-                )
+                insert_tenant(self._db, tenant)
             for row in rows:
-                found = self._db.execute(
-                    "SELECT 1 FROM objects WHERE store = ? AND key = ?", (row["store"], row["key"])
-                ).fetchone()
-                if found is not None:
+                if object_exists(self._db, row["store"], row["key"]):
                     continue
-                self._db.execute(
-                    "INSERT INTO objects (store, key, tenant, category, created_at, legal_hold,"
-                    " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        row["store"],
-                        row["key"],
-                        row["tenant"],
-                        row["category"],
-                        row["created_at"],
-                        int(row["legal_hold"]),
-                        row["payload"],
-                    ),
-                )
-                self._db.executemany(
-                    "INSERT INTO refs (from_store, from_key, pos, to_store, to_key)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [(row["store"], row["key"], i, s, k) for i, (s, k) in enumerate(row["refs"])],
-                )
+                insert_object(self._db, row, row["payload"])
                 inserted.append(row)
         except BaseException:
             self._db.execute("ROLLBACK")

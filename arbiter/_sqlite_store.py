@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from arbiter._protocols import ObjectState
+from arbiter._rows import insert_object, insert_tenant, object_exists, read_objects, read_tenants
 from arbiter._verdict import ObjectId
 
 if TYPE_CHECKING:
@@ -161,29 +162,9 @@ class _Transaction:
         """Insert archived rows that are missing; return the identities inserted."""
         restored = []
         for row in rows:
-            exists = self._db.execute(
-                "SELECT 1 FROM objects WHERE store = ? AND key = ?", (row["store"], row["key"])
-            ).fetchone()
-            if exists is not None:
+            if object_exists(self._db, row["store"], row["key"]):
                 continue
-            self._db.execute(
-                "INSERT INTO objects (store, key, tenant, category, created_at, legal_hold,"
-                " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    row["store"],
-                    row["key"],
-                    row["tenant"],
-                    row["category"],
-                    row["created_at"],
-                    int(row["legal_hold"]),
-                    row["payload"],
-                ),
-            )
-            self._db.executemany(
-                "INSERT INTO refs (from_store, from_key, pos, to_store, to_key)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(row["store"], row["key"], i, s, k) for i, (s, k) in enumerate(row["refs"])],
-            )
+            insert_object(self._db, row, row["payload"])
             restored.append(ObjectId(row["store"], row["key"]))
         return restored
 
@@ -249,37 +230,9 @@ class SqliteStore:
         payloads = payloads or {}
         with self._write() as db:
             for tenant in inventory["tenants"]:
-                db.execute(
-                    "INSERT INTO tenants (id, legal_hold, has_hold_field) VALUES (?, ?, ?)",
-                    (tenant["id"], int(tenant.get("legal_hold", False)), "legal_hold" in tenant),
-                )
-                db.executemany(
-                    "INSERT INTO events (tenant, pos, kind, at) VALUES (?, ?, ?, ?)",
-                    [(tenant["id"], i, e["kind"], e["at"]) for i, e in enumerate(tenant["events"])],
-                )
+                insert_tenant(db, tenant)
             for obj in inventory["objects"]:
-                identity = ObjectId(obj["store"], obj["key"])
-                db.execute(
-                    "INSERT INTO objects (store, key, tenant, category, created_at, legal_hold,"
-                    " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        obj["store"],
-                        obj["key"],
-                        obj["tenant"],
-                        obj.get("category", "default"),
-                        obj["created_at"],
-                        int(obj.get("legal_hold", False)),
-                        payloads.get(identity),
-                    ),
-                )
-                db.executemany(
-                    "INSERT INTO refs (from_store, from_key, pos, to_store, to_key)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (obj["store"], obj["key"], i, s, k)
-                        for i, (s, k) in enumerate(obj.get("refs", []))
-                    ],
-                )
+                insert_object(db, obj, payloads.get(ObjectId(obj["store"], obj["key"])))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -298,59 +251,14 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else row[0]
 
-    def _tenants(self, db: sqlite3.Connection, ids: list[str]) -> list[dict[str, Any]]:
-        tenants = []
-        for tid in ids:
-            legal_hold, has_field = db.execute(
-                "SELECT legal_hold, has_hold_field FROM tenants WHERE id = ?", (tid,)
-            ).fetchone()
-            events = db.execute(
-                "SELECT kind, at FROM events WHERE tenant = ? ORDER BY pos", (tid,)
-            ).fetchall()
-            record: dict[str, Any] = {
-                "id": tid,
-                "events": [{"kind": k, "at": a} for k, a in events],
-            }
-            if has_field or legal_hold:
-                record["legal_hold"] = bool(legal_hold)
-            tenants.append(record)
-        return tenants
-
-    def _objects(
-        self, db: sqlite3.Connection, where: str, args: tuple[Any, ...]
-    ) -> list[dict[str, Any]]:
-        query = "SELECT store, key, tenant, category, created_at, legal_hold FROM objects WHERE "
-        rows = db.execute(
-            query + where + " ORDER BY store, key",  # `where` is always one of our constants
-            args,
-        ).fetchall()
-        objects = []
-        for store, key, tenant, category, created_at, legal_hold in rows:
-            refs = db.execute(
-                "SELECT to_store, to_key FROM refs"
-                " WHERE from_store = ? AND from_key = ? ORDER BY pos",
-                (store, key),
-            ).fetchall()
-            record: dict[str, Any] = {
-                "store": store,
-                "key": key,
-                "tenant": tenant,
-                "category": category,
-                "created_at": created_at,
-                "legal_hold": bool(legal_hold),
-                "refs": [[s, k] for s, k in refs],
-            }
-            objects.append(record)
-        return objects
-
     def export_inventory(self) -> dict[str, Any]:
         """The whole store as a portable inventory (spec §4.1), in one snapshot."""
         with self._read() as db:
             return {
-                "tenants": self._tenants(
+                "tenants": read_tenants(
                     db, [r[0] for r in db.execute("SELECT id FROM tenants ORDER BY id")]
                 ),
-                "objects": self._objects(db, "1 = 1", ()),
+                "objects": read_objects(db, "1 = 1", ()),
             }
 
     def read_slice(self, tenant: str) -> dict[str, Any]:
@@ -359,15 +267,15 @@ class SqliteStore:
             exists = db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone()
             if exists is None:
                 return {"tenants": [], "objects": []}
-            own = self._objects(db, "tenant = ?", (tenant,))
-            foreign = self._objects(
+            own = read_objects(db, "tenant = ?", (tenant,))
+            foreign = read_objects(
                 db,
                 "tenant != ? AND (store, key) IN (SELECT r.from_store, r.from_key FROM refs r "
                 "JOIN objects t ON t.store = r.to_store AND t.key = r.to_key WHERE t.tenant = ?)",
                 (tenant, tenant),
             )
             owners = sorted({o["tenant"] for o in foreign} | {tenant})
-            return {"tenants": self._tenants(db, owners), "objects": own + foreign}
+            return {"tenants": read_tenants(db, owners), "objects": own + foreign}
 
     # -- purging -------------------------------------------------------------------------------
 
