@@ -12,6 +12,7 @@ every fiftieth is held; every twentieth is in a retained category.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import time
 import tracemalloc
@@ -96,10 +97,10 @@ def main() -> None:
     for size in (int(s) for s in options.sizes.split(",")):
         data = inventory(size)
         runners: dict[str, Callable[[], object]] = {
-            "deleter_a": lambda data=data: deleter_a.plan(data, POLICY, "t", AS_OF),
-            "deleter_b": lambda data=data: deleter_b.plan(data, POLICY, "t", AS_OF),
-            "arbiter (both + compare)": lambda data=data: arbiter.arbitrate(
-                data, POLICY, "t", AS_OF
+            "deleter_a": functools.partial(deleter_a.plan, data, POLICY, "t", AS_OF),
+            "deleter_b": functools.partial(deleter_b.plan, data, POLICY, "t", AS_OF),
+            "arbiter (both + compare)": functools.partial(
+                arbiter.arbitrate, data, POLICY, "t", AS_OF
             ),
         }
         verdict = deleter_a.plan(data, POLICY, "t", AS_OF)
