@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from arbiter._credentials import reset_credential_domains_for_tests
 from tests import tally
+from tests.mutation import import_time
 from tests.webhook_server import webhook
 
 if TYPE_CHECKING:
@@ -67,8 +68,21 @@ def examples(ci: int, dev: int) -> int:
 
 
 # Under the mutation profile the cheapest judges run first, so that most mutants die in the first
-# second (mutmut stops at the first failure): hand-computed examples, then the differential tests.
-_MUTATION_ORDER = ("tests/spec/", "tests/differential/test_differential.py", "tests/differential/")
+# second (mutmut stops at the first failure): hand-computed examples, then the differential tests;
+# for the arbiter, the unit tests of its guards and comparison before the slower workspace tests.
+_MUTATION_ORDER = (
+    "tests/spec/",
+    "tests/differential/test_differential.py",
+    "tests/differential/",
+    "tests/arbiter/test_batch_guards.py",
+    "tests/arbiter/test_preflight_guards.py",
+    "tests/arbiter/test_compare.py",
+    "tests/arbiter/test_compare_report.py",
+    "tests/arbiter/test_arbitrate.py",
+    "tests/arbiter/test_refusal_report.py",
+    "tests/arbiter/test_shared_mistakes.py",
+    "tests/arbiter/test_execute.py",
+)
 
 
 def _mutation_rank(item: pytest.Item) -> int:
@@ -83,6 +97,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under the mutation profile, order the tests cheapest judge first (a stable sort)."""
     if settings.get_current_profile_name() == "mutation":
         items.sort(key=_mutation_rank)
+
+
+@pytest.fixture(autouse=True)
+def _import_time_code_under_mutation() -> None:
+    """Under mutmut, rebuild deleter_b's import-time tables for the active mutant (see module)."""
+    if import_time.needs_rebuild(import_time.active_mutant()):
+        import_time.rebuild()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -87,7 +87,9 @@ class Target:
             generated but neither run nor counted.
         message_calls: Calls whose argument at the given position is a message for people
             (``where.fail`` is written ``.fail``).
-        required_score: Killed / (generated - equivalent) must reach this.
+        required_score: Killed / (generated - equivalent - reporting-only) must reach this.
+        reporting_calls: Calls that only record or show what happened (the audit log, alerts,
+            progress); a mutant confined to their arguments is out of the target's scope.
     """
 
     name: str
@@ -97,6 +99,7 @@ class Target:
     scope: tuple[str, ...]
     message_calls: tuple[tuple[str, int], ...]
     required_score: float
+    reporting_calls: tuple[tuple[str, tuple[int, ...] | None], ...] = ()
 
 
 _SHARED_TESTS = ("tests/spec", "tests/differential")
@@ -140,14 +143,16 @@ TARGETS: dict[str, Target] = {
         tests=("tests/arbiter",),
         scope=(
             "arbiter._compare.x_compare_verdicts__mutmut_*",
-            "arbiter._verdict.*",
+            "arbiter._verdict.x__check_instant__mutmut_*",
+            "arbiter._verdict.x__check_sorted_unique__mutmut_*",
+            "arbiter._verdict.xǁVerdictǁ__attrs_post_init____mutmut_*",
+            "arbiter._verdict.x_verdict_from_planner__mutmut_*",
             "arbiter._arbiter.x_arbitrate__mutmut_*",
             "arbiter._arbiter.x__run__mutmut_*",
             "arbiter._arbiter.x__as_failure__mutmut_*",
             "arbiter._execute.x__chunks__mutmut_*",
             "arbiter._execute.x__latest_lifecycle_is_cancellation__mutmut_*",
             "arbiter._execute.x__kept_categories__mutmut_*",
-            "arbiter._execute.xǁPurgerǁ_purge__mutmut_*",
             "arbiter._execute.xǁPurgerǁ_check_before__mutmut_*",
             "arbiter._execute.xǁPurgerǁexecute_verdict__mutmut_*",
             "arbiter._execute.xǁPurgerǁ_execute__mutmut_*",
@@ -160,6 +165,14 @@ TARGETS: dict[str, Target] = {
             ("TypeError", 0),
         ),
         required_score=1.0,
+        reporting_calls=(
+            ("._audit", None),
+            ("._alert", None),
+            (".on_progress", None),
+            # What a guard reports beside its name: the tenant and message of its text, the
+            # details for the alert and the audit log.
+            ("GuardError", (1, 2, 3)),
+        ),
     ),
 }
 
@@ -488,6 +501,41 @@ def message_only(original: ast.FunctionDef, mutant: ast.FunctionDef, target: Tar
     return True
 
 
+def reporting_only(original: ast.FunctionDef, mutant: ast.FunctionDef, target: Target) -> bool:
+    """Whether every change of a mutant lies inside the arguments of a reporting call.
+
+    The audit log, the alerts and progress reports record what the guards decided; they are
+    tested on their own (tests/arbiter/test_audit.py, test_alerts.py) and are not guards.
+
+    Args:
+        original: The original function.
+        mutant: The mutated function.
+        target: The target (its reporting calls).
+
+    Returns:
+        ``True`` when the mutant only changes what a reporting call is given.
+    """
+    if not target.reporting_calls:
+        return False
+    differences = _differences(
+        ast.Module(body=original.body, type_ignores=[]),
+        ast.Module(body=mutant.body, type_ignores=[]),
+        [],
+    )
+    calls = dict(target.reporting_calls)
+
+    def reported(node: ast.AST, field: str, index: int | None) -> bool:
+        if not isinstance(node, ast.Call) or index is None or _call_name(node) not in calls:
+            return False
+        positions = calls[_call_name(node)]
+        return positions is None or (field == "args" and index in positions)
+
+    return bool(differences) and all(
+        any(reported(node, field, index) for node, field, index in path)
+        for path, _before, _after in differences
+    )
+
+
 # --- a run --------------------------------------------------------------------------------------
 
 
@@ -523,9 +571,14 @@ def split_message_only(directory: Path, target: Target, names: list[str]) -> lis
     found = []
     for name in names:
         _source, original, mutant = _pair(directory, name)
-        if message_only(original, mutant, target):
+        if message_only(original, mutant, target) or reporting_only(original, mutant, target):
             found.append(name)
     return found
+
+
+def split_reporting_only(directory: Path, target: Target, names: list[str]) -> list[str]:
+    """The names of the reporting-only mutants among ``names`` (see ``reporting_only``)."""
+    return [n for n in names if reporting_only(*_pair(directory, n)[1:], target)]
 
 
 def summarize(target: Target, directory: Path, message: list[str]) -> dict[str, Any]:
@@ -541,38 +594,49 @@ def summarize(target: Target, directory: Path, message: list[str]) -> dict[str, 
     """
     results = read_results(directory, target)
     equivalents = load_equivalents()
-    set_aside = set(message)
+    reporting = set(split_reporting_only(directory, target, [r.name for r in results]))
+    set_aside = set(message) - reporting
     counts = {
         "generated": len(results),
         "killed": 0,
         "timeout": 0,
         "equivalent": 0,
         "message-only": 0,
+        "reporting-only": 0,
         "surviving": 0,
     }
     surviving: list[dict[str, Any]] = []
     listed: list[dict[str, Any]] = []
     stale: list[str] = []
     for result in results:
+        if result.name in reporting:
+            counts["reporting-only"] += 1
+            continue
         if result.name in set_aside:
             counts["equivalent"] += 1
             counts["message-only"] += 1
             continue
-        if result.status in {"killed", "timeout"}:
+        known = equivalents.get(result.name)
+        if result.status in {"killed", "timeout"} and known is None:
             counts["killed"] += 1
             counts["timeout"] += result.status == "timeout"
             continue
         diff = mutant_diff(directory, result.name)
-        known = equivalents.get(result.name)
         if known is not None and known["change"] == changed_lines(diff):
+            # Shown equivalent: counted so even if a judge failed for another reason.
             counts["equivalent"] += 1
             listed.append({"name": result.name, "status": result.status, "diff": diff})
+            continue
+        if result.status in {"killed", "timeout"}:
+            counts["killed"] += 1
+            counts["timeout"] += result.status == "timeout"
+            stale.append(result.name)
             continue
         if known is not None:
             stale.append(result.name)
         counts["surviving"] += 1
         surviving.append({"name": result.name, "status": result.status, "diff": diff})
-    judged = counts["generated"] - counts["equivalent"]
+    judged = counts["generated"] - counts["equivalent"] - counts["reporting-only"]
     score = counts["killed"] / judged if judged else 1.0
     return {
         "target": target.name,
@@ -584,7 +648,11 @@ def summarize(target: Target, directory: Path, message: list[str]) -> dict[str, 
         "equivalent": listed,
         "message_only": [
             {"name": name, "change": changed_lines(mutant_diff(directory, name))}
-            for name in message
+            for name in sorted(set(message) - reporting)
+        ],
+        "reporting_only": [
+            {"name": name, "change": changed_lines(mutant_diff(directory, name))}
+            for name in sorted(reporting)
         ],
         "stale_equivalents": stale,
     }
@@ -595,7 +663,8 @@ def _print_summary(part: dict[str, Any]) -> None:
     print(  # noqa: T201 -- the driver's report is its output
         f"{part['target']}: generated {c['generated']}, killed {c['killed']} "
         f"(of which timeouts {c['timeout']}), equivalent {c['equivalent']} "
-        f"(of which message-only {c['message-only']}), surviving {c['surviving']}, "
+        f"(of which message-only {c['message-only']}), reporting-only {c['reporting-only']}, "
+        f"surviving {c['surviving']}, "
         f"score {part['score']:.2%} (required {part['required_score']:.0%})"
         + (f", {part['seconds']} s" if "seconds" in part else "")
     )

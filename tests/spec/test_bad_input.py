@@ -209,6 +209,15 @@ CASES: list[tuple[str, str, tuple[Any, ...], Any, str, str]] = [
     ),
     ("objects-not-list", "inventory", ("objects",), {}, "inventory", "objects"),
     ("tenants-not-list", "inventory", ("tenants",), "t", "inventory", "tenants"),
+    ("tenant-not-a-table", "inventory", ("tenants", 1), "u", "inventory", "tenants[1]"),
+    (
+        "event-not-a-table",
+        "inventory",
+        ("tenants", 0, "events", 0),
+        [],
+        "inventory",
+        "tenants[0].events[0]",
+    ),
     ("refs-not-list", "inventory", ("objects", 0, "refs"), "db/b", "inventory", "objects[0].refs"),
     (
         "category-null",
@@ -389,6 +398,7 @@ def test_bad_input_is_rejected_with_its_field(  # noqa: PLR0913, PLR0917 -- one 
     )
     assert actual in str(info.value)
     assert "\n" not in str(info.value)
+    assert (True, True) == (isinstance(info.value.message, str), bool(info.value.message))
 
 
 def test_duplicate_object_identity_names_the_second(planner: ModuleType) -> None:
@@ -443,6 +453,7 @@ def test_every_malformed_instant_is_rejected(planner: ModuleType, as_of: str) ->
     with pytest.raises(planner.PlanInputError) as info:
         planner.plan(inventory, policy, "t", as_of)
     assert ("as_of", "as_of") == (info.value.source, info.value.field)
+    assert (True, True) == (isinstance(info.value.message, str), bool(info.value.message))
 
 
 @pytest.mark.parametrize("name", ["", 7])

@@ -1,0 +1,77 @@
+"""A fixed sample of mutants must be killed, so that the mutation setup cannot rot unnoticed.
+
+The full run is ``tox -e mutation`` (docs/fault-detection.md). This sample runs mutmut itself,
+through the same driver, on a few mutants per target: if mutmut, the staging, the judges or the
+sampled code change so that a mutant is no longer generated, no longer makes its change, or is no
+longer killed, this test fails. It never skips (a skip fails under CI=true, see conftest).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.mutation.driver import TARGETS, run_sample
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# Each sampled mutant's name and the change it makes (``driver.changed_lines``). When a planner
+# changes (spec-first), mutmut renumbers its mutants: pick new ones from the full run's report.
+SAMPLE: dict[str, dict[str, list[str]]] = {
+    "deleter_a": {
+        "deleter_a._lifecycle.x_cancellation__mutmut_10": [
+            "-return last_at if last_rank == _CANCELLED_RANK else None",
+            "+return last_at if last_rank != _CANCELLED_RANK else None",
+        ],
+        "deleter_a._reachability.x_shared_candidates__mutmut_10": [
+            "-if target in candidate_refs and target not in marked:",
+            "+if target not in candidate_refs and target not in marked:",
+        ],
+    },
+    "deleter_b": {
+        "deleter_b._lifecycle.x_cancellation__mutmut_15": [
+            "-if last is None or last[1] != _RANK[CANCELLED]:",
+            "+if last is None or last[1] == _RANK[CANCELLED]:",
+        ],
+        "deleter_b._retention.x_object_reason__mutmut_12": [
+            "-if as_of < until:",
+            "+if as_of <= until:",
+        ],
+        "deleter_b._closure.x_shared_candidates__mutmut_15": [
+            "-frontier = (reached & candidates) - shared",
+            "+frontier = (reached | candidates) - shared",
+        ],
+    },
+    "arbiter": {
+        "arbiter._execute.x__latest_lifecycle_is_cancellation__mutmut_11": [
+            '-if kind in {"subscribed", "cancelled", "reactivated"}',
+            '+if kind in {"XXsubscribedXX", "cancelled", "reactivated"}',
+        ],
+        "arbiter._execute.xǁPurgerǁ_check_batch__mutmut_3": [
+            "-if state is None:",
+            "+if state is not None:",
+        ],
+    },
+}
+
+# The arbiter's sample is judged by the test files that hold its comparison and guard tests, so
+# that the sample stays well inside its time budget; the full run uses all of tests/arbiter.
+SAMPLE_TESTS = {
+    "arbiter": (
+        "tests/arbiter/test_batch_guards.py",
+        "tests/arbiter/test_compare.py",
+        "tests/arbiter/test_arbitrate.py",
+        "tests/arbiter/test_shared_mistakes.py",
+    ),
+}
+
+
+@pytest.mark.parametrize("target", sorted(SAMPLE))
+def test_sampled_mutants_are_generated_and_killed(target: str, tmp_path: Path) -> None:
+    """Every sampled mutant is generated, makes its recorded change, and is killed."""
+    sample = SAMPLE[target]
+    outcome = run_sample(TARGETS[target], sample, tmp_path, tests=SAMPLE_TESTS.get(target))
+    expected = {name: ("killed", change) for name, change in sample.items()}
+    assert expected == outcome
