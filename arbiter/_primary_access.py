@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any, Self
 
 from arbiter._audit import AuditHead, AuditLog
 from arbiter._errors import InputError
-from arbiter._rows import insert_object, insert_tenant, object_exists, read_objects, read_tenants
+from arbiter._rows import (
+    insert_object,
+    insert_tenant,
+    object_exists,
+    read_objects,
+    read_slice,
+    read_tenants,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -119,17 +126,7 @@ class PrimaryReader:
     def read_slice(self, tenant: str) -> dict[str, Any]:
         """The tenant's slice, exactly as ``SqliteStore.read_slice`` gives it, in one snapshot."""
         with self._snapshot() as db:
-            if db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
-                return {"tenants": [], "objects": []}
-            own = read_objects(db, "tenant = ?", (tenant,))
-            foreign = read_objects(
-                db,
-                "tenant != ? AND (store, key) IN (SELECT r.from_store, r.from_key FROM refs r "
-                "JOIN objects t ON t.store = r.to_store AND t.key = r.to_key WHERE t.tenant = ?)",
-                (tenant, tenant),
-            )
-            owners = sorted({o["tenant"] for o in foreign} | {tenant})
-            return {"tenants": read_tenants(db, owners), "objects": own + foreign}
+            return read_slice(db, tenant)
 
     def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
         """(legal_hold, [(kind, at), ...]) of the tenant as stored now, or None."""

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import sqlite3
 
-__all__ = ["insert_object", "insert_tenant", "object_exists", "read_objects", "read_tenants"]
+__all__ = [
+    "insert_object",
+    "insert_tenant",
+    "object_exists",
+    "read_objects",
+    "read_slice",
+    "read_tenants",
+]
 
 _OBJECT_COLUMNS = "store, key, tenant, category, created_at, legal_hold"
 
@@ -68,6 +75,25 @@ def read_objects(db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> l
         }
         for store, key, tenant, category, created_at, legal_hold in rows
     ]
+
+
+def read_slice(db: sqlite3.Connection, tenant: str) -> dict[str, Any]:
+    """A tenant's slice: its objects, other tenants' objects that ref them, and their tenants.
+
+    The planners' verdict on the slice equals their verdict on the whole inventory; both
+    credential domains read it through this one query, so they can never see different slices.
+    """
+    if db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
+        return {"tenants": [], "objects": []}
+    own = read_objects(db, "tenant = ?", (tenant,))
+    foreign = read_objects(
+        db,
+        "tenant != ? AND (store, key) IN (SELECT r.from_store, r.from_key FROM refs r "
+        "JOIN objects t ON t.store = r.to_store AND t.key = r.to_key WHERE t.tenant = ?)",
+        (tenant, tenant),
+    )
+    owners = sorted({o["tenant"] for o in foreign} | {tenant})
+    return {"tenants": read_tenants(db, owners), "objects": own + foreign}
 
 
 def insert_tenant(db: sqlite3.Connection, tenant: dict[str, Any]) -> None:

@@ -18,7 +18,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from arbiter._protocols import ObjectState
-from arbiter._rows import insert_object, insert_tenant, object_exists, read_objects, read_tenants
+from arbiter._rows import (
+    insert_object,
+    insert_tenant,
+    object_exists,
+    read_objects,
+    read_slice,
+    read_tenants,
+)
 from arbiter._verdict import ObjectId
 
 if TYPE_CHECKING:
@@ -264,18 +271,7 @@ class SqliteStore:
     def read_slice(self, tenant: str) -> dict[str, Any]:
         """The tenant's slice (``InventoryReader.read_slice``), in one snapshot."""
         with self._read() as db:
-            exists = db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone()
-            if exists is None:
-                return {"tenants": [], "objects": []}
-            own = read_objects(db, "tenant = ?", (tenant,))
-            foreign = read_objects(
-                db,
-                "tenant != ? AND (store, key) IN (SELECT r.from_store, r.from_key FROM refs r "
-                "JOIN objects t ON t.store = r.to_store AND t.key = r.to_key WHERE t.tenant = ?)",
-                (tenant, tenant),
-            )
-            owners = sorted({o["tenant"] for o in foreign} | {tenant})
-            return {"tenants": read_tenants(db, owners), "objects": own + foreign}
+            return read_slice(db, tenant)
 
     # -- purging -------------------------------------------------------------------------------
 
