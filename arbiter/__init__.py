@@ -8,7 +8,7 @@ keep them apart: the primary purge modules never import the backup site, and the
 never import the primary purge (import-linter's contracts in ``pyproject.toml``).
 """
 
-from arbiter._alerts import (
+from arbiter.alerts.alerter import (
     Alert,
     Alerter,
     AlertOutcome,
@@ -17,20 +17,17 @@ from arbiter._alerts import (
     ReportFileSink,
     WebhookSink,
 )
-from arbiter._approvals import Approval, ApprovalCheck, check_approvals, generate_key
-from arbiter._arbiter import (
-    Agreement,
-    Planner,
-    arbitrate,
-    arbitrate_files,
-    default_planners,
-    fingerprint,
-    run_planner,
+from arbiter.audit.log import AuditHead, AuditLog, AuditRecord, FileHeadStore, HeadStore
+from arbiter.auth.approvals import Approval, ApprovalCheck, check_approvals, generate_key
+from arbiter.auth.credentials import (
+    BackupCredentials,
+    PrimaryCredentials,
+    generate_backup_credentials,
+    generate_primary_credentials,
+    load_backup_credentials,
+    load_primary_credentials,
 )
-from arbiter._archive import ArchiveContent, read_archive
-from arbiter._audit import AuditHead, AuditLog, AuditRecord, FileHeadStore, HeadStore
-from arbiter._backup import BackupSite, Generation, GenerationInfo
-from arbiter._backup_flows import (
+from arbiter.backup.flows import (
     BackupOutcome,
     BackupPurger,
     BackupPurgeReport,
@@ -48,9 +45,19 @@ from arbiter._backup_flows import (
     snapshot,
     write_restore_request,
 )
-from arbiter._blobs import BlobDirectory
-from arbiter._compare import DivergenceReport, FieldDifference, PlannerFailure, ReasonDifference
-from arbiter._config import (
+from arbiter.backup.primary_access import PrimaryReader, PrimaryRestorer
+from arbiter.backup.store import BackupSite, Generation, GenerationInfo
+from arbiter.core.arbitrate import (
+    Agreement,
+    Planner,
+    arbitrate,
+    arbitrate_files,
+    default_planners,
+    fingerprint,
+    run_planner,
+)
+from arbiter.core.compare import DivergenceReport, FieldDifference, PlannerFailure, ReasonDifference
+from arbiter.core.config import (
     AlertsConfig,
     AuditConfig,
     BackupConfig,
@@ -62,15 +69,7 @@ from arbiter._config import (
     WorkspaceConfig,
     load_config,
 )
-from arbiter._credentials import (
-    BackupCredentials,
-    PrimaryCredentials,
-    generate_backup_credentials,
-    generate_primary_credentials,
-    load_backup_credentials,
-    load_primary_credentials,
-)
-from arbiter._errors import (
+from arbiter.core.errors import (
     AlertDeliveryError,
     ApprovalError,
     ArchiveError,
@@ -87,9 +86,22 @@ from arbiter._errors import (
     TwinpurgeError,
     UsageError,
 )
-from arbiter._execute import FleetReport, PurgeOutcome, Purger, plan_digest
-from arbiter._loading import load_inventory, load_policy, parse_inventory_json, parse_policy_toml
-from arbiter._manual import (
+from arbiter.core.loading import (
+    load_inventory,
+    load_policy,
+    parse_inventory_json,
+    parse_policy_toml,
+)
+from arbiter.core.verdict import (
+    IneligibleReason,
+    KeptObject,
+    KeptReason,
+    ObjectId,
+    Verdict,
+    verdict_from_planner,
+    verdict_to_json,
+)
+from arbiter.manual.manual import (
     ManualPlan,
     PlanBody,
     PlanStatus,
@@ -102,25 +114,18 @@ from arbiter._manual import (
     restore_plan,
     write_plan,
 )
-from arbiter._primary_access import PrimaryReader, PrimaryRestorer
-from arbiter._protocols import (
+from arbiter.purge.archive import ArchiveContent, read_archive
+from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger, plan_digest
+from arbiter.stores.blobs import BlobDirectory
+from arbiter.stores.ports import (
     BlobTarget,
     InventoryReader,
     ObjectState,
     PurgeTarget,
     PurgeTransaction,
 )
-from arbiter._sqlite_store import SqliteStore
-from arbiter._verdict import (
-    IneligibleReason,
-    KeptObject,
-    KeptReason,
-    ObjectId,
-    Verdict,
-    verdict_from_planner,
-    verdict_to_json,
-)
-from arbiter._workspace import Workspace, validate_inventory
+from arbiter.stores.sqlite import SqliteStore
+from arbiter.workspace.workspace import Workspace, validate_inventory
 
 __version__ = "0.1.0"
 

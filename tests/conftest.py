@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from arbiter._credentials import reset_credential_domains_for_tests
+from arbiter.auth.credentials import reset_credential_domains_for_tests
 from tests import tally
 from tests.mutation import import_time
 from tests.webhook_server import webhook
@@ -74,14 +74,14 @@ _MUTATION_ORDER = (
     "tests/spec/",
     "tests/differential/test_differential.py",
     "tests/differential/",
-    "tests/arbiter/test_batch_guards.py",
-    "tests/arbiter/test_preflight_guards.py",
-    "tests/arbiter/test_compare.py",
-    "tests/arbiter/test_compare_report.py",
-    "tests/arbiter/test_arbitrate.py",
-    "tests/arbiter/test_refusal_report.py",
-    "tests/arbiter/test_shared_mistakes.py",
-    "tests/arbiter/test_execute.py",
+    "tests/arbiter/purge/test_batch_guards.py",
+    "tests/arbiter/purge/test_preflight_guards.py",
+    "tests/arbiter/core/test_compare.py",
+    "tests/arbiter/core/test_compare_report.py",
+    "tests/arbiter/core/test_arbitrate.py",
+    "tests/arbiter/core/test_refusal_report.py",
+    "tests/arbiter/purge/test_shared_mistakes.py",
+    "tests/arbiter/purge/test_execute.py",
 )
 
 

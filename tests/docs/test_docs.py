@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.arbiter.test_cli import installed_executable
+from tests.arbiter.cli.test_cli import installed_executable
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -135,28 +135,28 @@ TARGETS: dict[str, Target] = {
         name="arbiter",
         package="arbiter",
         files=(
-            "arbiter/_compare.py",
-            "arbiter/_verdict.py",
-            "arbiter/_arbiter.py",
-            "arbiter/_execute.py",
+            "arbiter/core/compare.py",
+            "arbiter/core/verdict.py",
+            "arbiter/core/arbitrate.py",
+            "arbiter/purge/purger.py",
         ),
         tests=("tests/arbiter",),
         scope=(
-            "arbiter._compare.x_compare_verdicts__mutmut_*",
-            "arbiter._verdict.x__check_instant__mutmut_*",
-            "arbiter._verdict.x__check_sorted_unique__mutmut_*",
-            "arbiter._verdict.xǁVerdictǁ__attrs_post_init____mutmut_*",
-            "arbiter._verdict.x_verdict_from_planner__mutmut_*",
-            "arbiter._arbiter.x_arbitrate__mutmut_*",
-            "arbiter._arbiter.x__run__mutmut_*",
-            "arbiter._arbiter.x__as_failure__mutmut_*",
-            "arbiter._execute.x__chunks__mutmut_*",
-            "arbiter._execute.x__latest_lifecycle_is_cancellation__mutmut_*",
-            "arbiter._execute.x__kept_categories__mutmut_*",
-            "arbiter._execute.xǁPurgerǁ_check_before__mutmut_*",
-            "arbiter._execute.xǁPurgerǁexecute_verdict__mutmut_*",
-            "arbiter._execute.xǁPurgerǁ_execute__mutmut_*",
-            "arbiter._execute.xǁPurgerǁ_check_batch__mutmut_*",
+            "arbiter.core.compare.x_compare_verdicts__mutmut_*",
+            "arbiter.core.verdict.x__check_instant__mutmut_*",
+            "arbiter.core.verdict.x__check_sorted_unique__mutmut_*",
+            "arbiter.core.verdict.xǁVerdictǁ__attrs_post_init____mutmut_*",
+            "arbiter.core.verdict.x_verdict_from_planner__mutmut_*",
+            "arbiter.core.arbitrate.x_arbitrate__mutmut_*",
+            "arbiter.core.arbitrate.x__run__mutmut_*",
+            "arbiter.core.arbitrate.x__as_failure__mutmut_*",
+            "arbiter.purge.purger.x__chunks__mutmut_*",
+            "arbiter.purge.purger.x__latest_lifecycle_is_cancellation__mutmut_*",
+            "arbiter.purge.purger.x__kept_categories__mutmut_*",
+            "arbiter.purge.purger.xǁPurgerǁ_check_before__mutmut_*",
+            "arbiter.purge.purger.xǁPurgerǁexecute_verdict__mutmut_*",
+            "arbiter.purge.purger.xǁPurgerǁ_execute__mutmut_*",
+            "arbiter.purge.purger.xǁPurgerǁ_check_batch__mutmut_*",
         ),
         message_calls=(
             ("GuardError", 2),
@@ -505,7 +505,7 @@ def reporting_only(original: ast.FunctionDef, mutant: ast.FunctionDef, target: T
     """Whether every change of a mutant lies inside the arguments of a reporting call.
 
     The audit log, the alerts and progress reports record what the guards decided; they are
-    tested on their own (tests/arbiter/test_audit.py, test_alerts.py) and are not guards.
+    tested on their own (tests/arbiter/audit/test_audit.py, test_alerts.py) and are not guards.
 
     Args:
         original: The original function.

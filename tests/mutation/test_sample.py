@@ -45,11 +45,11 @@ SAMPLE: dict[str, dict[str, list[str]]] = {
         ],
     },
     "arbiter": {
-        "arbiter._execute.x__latest_lifecycle_is_cancellation__mutmut_11": [
+        "arbiter.purge.purger.x__latest_lifecycle_is_cancellation__mutmut_11": [
             '-if kind in {"subscribed", "cancelled", "reactivated"}',
             '+if kind in {"XXsubscribedXX", "cancelled", "reactivated"}',
         ],
-        "arbiter._execute.xǁPurgerǁ_check_batch__mutmut_3": [
+        "arbiter.purge.purger.xǁPurgerǁ_check_batch__mutmut_3": [
             "-if state is None:",
             "+if state is not None:",
         ],
@@ -60,10 +60,10 @@ SAMPLE: dict[str, dict[str, list[str]]] = {
 # that the sample stays well inside its time budget; the full run uses all of tests/arbiter.
 SAMPLE_TESTS = {
     "arbiter": (
-        "tests/arbiter/test_batch_guards.py",
-        "tests/arbiter/test_compare.py",
-        "tests/arbiter/test_arbitrate.py",
-        "tests/arbiter/test_shared_mistakes.py",
+        "tests/arbiter/purge/test_batch_guards.py",
+        "tests/arbiter/core/test_compare.py",
+        "tests/arbiter/core/test_arbitrate.py",
+        "tests/arbiter/purge/test_shared_mistakes.py",
     ),
 }
 

@@ -1,0 +1,310 @@
+"""The workspace configuration file, ``twinpurge.toml``.
+
+Rules:
+
+1. Every path and setting lives in the file; relative paths are relative to the file's directory,
+   never to the current directory.
+2. Unknown keys are errors anywhere (``arbiter.core.convert``); every error names the file and
+   field.
+3. The ``[policy]`` table is the retention policy of docs/spec.md §4.2, passed to both planners as
+   it is; it is validated at load time by both planners, so a bad policy fails before any purge.
+4. Limits are positive: a blast-radius limit of zero or a batch size of zero is a mistake, not a
+   way to switch a guard off.
+5. The two-person rule cannot be configured away: ``approvals_required`` is at least 2, and no
+   two operators may share a public key.
+6. No credentials live here (``arbiter.auth.credentials``): the file names the backup site, never a
+   key. A backup retention lock that would outlast ``backup_due`` (a lock of
+   ``backup_lag_days`` days or more) is refused at load: it would block the scheduled backup
+   purge.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from arbiter.core.convert import error_fields, strict_converter
+from arbiter.core.errors import InputError
+
+__all__ = [
+    "CONFIG_NAME",
+    "AlertsConfig",
+    "AuditConfig",
+    "BackupConfig",
+    "LimitsConfig",
+    "ManualConfig",
+    "OperatorConfig",
+    "StoreConfig",
+    "WebhookConfig",
+    "WorkspaceConfig",
+    "load_config",
+    "render_config",
+]
+
+CONFIG_NAME = "twinpurge.toml"
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        msg = f"{attribute.name} must be positive, not {value}"
+        raise ValueError(msg)
+
+
+@attrs.frozen
+class StoreConfig:
+    """The embedded primary store: a SQLite database and a blob directory."""
+
+    database: str = "primary.sqlite3"
+    blobs: str = "blobs"
+    # Objects of these stores are files under ``blobs/<store>/<key>``; others are records.
+    blob_stores: tuple[str, ...] = ("blob",)
+
+
+@attrs.frozen
+class LimitsConfig:
+    """Blast-radius limits and batching, enforced by the arbiter whatever the planners say."""
+
+    max_objects_per_purge: int = attrs.field(default=100_000, validator=_positive)
+    max_store_fraction: float = attrs.field(default=0.25, validator=_positive)
+    # The fraction limit applies once a purge exceeds this many objects: in a small store, one
+    # tenant is legitimately a large share of everything.
+    fraction_floor: int = attrs.field(default=1000, validator=attrs.validators.ge(0))
+    batch_size: int = attrs.field(default=500, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        """A fraction above 1 would disable the guard."""
+        if self.max_store_fraction > 1:
+            msg = "max_store_fraction must be at most 1"
+            raise ValueError(msg)
+
+
+@attrs.frozen
+class AuditConfig:
+    """Where the hash-chained audit log lives."""
+
+    log: str = "audit.jsonl"
+
+
+@attrs.frozen
+class WebhookConfig:
+    """One HTTP webhook alert sink."""
+
+    url: str
+    timeout_seconds: float = attrs.field(default=5.0, validator=_positive)
+    retries: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    backoff_seconds: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+
+
+@attrs.frozen
+class AlertsConfig:
+    """Alert sinks: a JSON-lines log, a directory of report files, webhooks."""
+
+    log: str = "alerts.jsonl"
+    reports: str = "reports"
+    failures: str = "alert-failures.jsonl"
+    webhooks: tuple[WebhookConfig, ...] = ()
+
+
+@attrs.frozen
+class OperatorConfig:
+    """A registered operator: the base64 Ed25519 public key of its private key."""
+
+    public_key: str
+
+
+@attrs.frozen
+class ManualConfig:
+    """Manual purges: approval expiry, mandatory rehearsal, where plans and archives live."""
+
+    approvals_required: int = attrs.field(default=2, validator=attrs.validators.ge(2))
+    approval_expiry_hours: float = attrs.field(default=24.0, validator=_positive)
+    # Plans purging more objects than this cannot skip the rehearsal.
+    rehearsal_required_above: int = attrs.field(default=100, validator=attrs.validators.ge(0))
+    # An approved plan may exceed the automated purge's max_objects_per_purge, up to this.
+    max_objects_per_purge: int = attrs.field(default=100_000, validator=_positive)
+    archives: str = "archives"
+
+
+@attrs.frozen
+class BackupConfig:
+    """The backup site (``arbiter.backup.store``): where it is and how long generations are locked.
+
+    Attributes:
+        site: the site's directory (it stands for the remote site); relative to the workspace.
+        retention_lock_days: a generation cannot be deleted for this many days after it was
+            written (0: no lock). Must stay below the policy's ``backup_lag_days`` (rule 6).
+    """
+
+    site: str = "backup-site"
+    retention_lock_days: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+
+
+def retention_lock_problem(lock_days: object, lag_days: object) -> str | None:
+    """Rule 6: why a retention lock would block the scheduled backup purge, or None.
+
+    A generation written on the day of a primary purge must be deletable at the tenant's
+    ``backup_due``, ``backup_lag_days`` calendar days after ``primary_due``; a lock of that many
+    days or more keeps it past ``backup_due``. Ill-typed values are left to their own checks.
+    """
+    numbers = [v for v in (lock_days, lag_days) if isinstance(v, int) and not isinstance(v, bool)]
+    if len(numbers) != 2:  # noqa: PLR2004 -- both values
+        return None
+    lock, lag = numbers
+    if lock <= 0 or lock < lag:
+        return None
+    return (
+        f"backup.retention_lock_days = {lock} would outlast backup_due:"
+        f" policy.backup_lag_days = {lag}, so a backup generation written on the day of a"
+        " primary purge would still be locked when its tenant's backup_due comes and the"
+        " scheduled backup purge could not remove it; "
+        + (f"use a lock shorter than {lag} days (or 0 for none)" if lag > 1 else "set it to 0")
+    )
+
+
+@attrs.frozen
+class WorkspaceConfig:
+    """The whole ``twinpurge.toml``.
+
+    Attributes:
+        directory: the directory holding the file; relative paths resolve against it.
+    """
+
+    policy: dict[str, Any]
+    store: StoreConfig = StoreConfig()
+    limits: LimitsConfig = LimitsConfig()
+    audit: AuditConfig = AuditConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    manual: ManualConfig = ManualConfig()
+    operators: dict[str, OperatorConfig] = attrs.Factory(dict)
+    backup: BackupConfig = BackupConfig()
+    directory: Path = attrs.field(default=Path(), eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        """One person, one key (rule 5); no retention lock past backup_due (rule 6)."""
+        problem = retention_lock_problem(
+            self.backup.retention_lock_days, self.policy.get("backup_lag_days", 14)
+        )
+        if problem:
+            raise ValueError(problem)
+        seen: dict[str, str] = {}
+        for name, operator in self.operators.items():
+            if operator.public_key in seen:
+                msg = f"operators {seen[operator.public_key]!r} and {name!r} share a public key"
+                raise ValueError(msg)
+            seen[operator.public_key] = name
+
+    def path(self, relative: str) -> Path:
+        """Resolve a configured path against the workspace directory."""
+        return (self.directory / relative).resolve()
+
+
+_CONVERTER = strict_converter()
+
+
+def load_config(path: str | Path) -> WorkspaceConfig:
+    """Read and check ``twinpurge.toml``.
+
+    Args:
+        path: the config file, or the workspace directory holding it.
+
+    Returns:
+        The configuration, with ``directory`` set to the file's directory.
+
+    Raises:
+        InputError: unreadable, not TOML, unknown or ill-typed field; ``file`` and ``field``
+            name the fault.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path /= CONFIG_NAME
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(
+            source="config", file=str(path), field="", message=f"cannot read: {exc.strerror}"
+        ) from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(source="config", file=str(path), field="", message=str(exc)) from exc
+    if "policy" not in raw:
+        raise InputError(source="config", file=str(path), field="policy", message="required")
+    backup, policy = raw.get("backup"), raw["policy"]
+    if isinstance(backup, dict) and isinstance(policy, dict):
+        problem = retention_lock_problem(
+            backup.get("retention_lock_days", 0), policy.get("backup_lag_days", 14)
+        )
+        if problem:
+            raise InputError(
+                source="config", file=str(path), field="backup.retention_lock_days", message=problem
+            )
+    try:
+        config = _CONVERTER.structure(raw, WorkspaceConfig)
+    except Exception as exc:
+        fields = error_fields(exc) if isinstance(exc, cattrs.BaseValidationError) else []
+        field, message = fields[0] if fields else ("", str(exc))
+        raise InputError(source="config", file=str(path), field=field, message=message) from exc
+    return attrs.evolve(config, directory=path.parent.resolve())
+
+
+def render_config(config: WorkspaceConfig) -> str:
+    """Write a configuration as TOML text (used by ``twinpurge init``).
+
+    Args:
+        config: the configuration.
+
+    Returns:
+        TOML text that ``load_config`` reads back to an equal configuration.
+    """
+    data: dict[str, Any] = _CONVERTER.unstructure(config)
+    data.pop("directory")
+    return _toml(data)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    msg = f"cannot write {value!r} as a TOML value"
+    raise TypeError(msg)
+
+
+def _toml_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(c if c >= " " and c != "\x7f" else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'
+
+
+def _toml_key(key: str) -> str:
+    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
+    return key if bare else _toml_string(key)
+
+
+def _toml(data: dict[str, Any], prefix: str = "") -> str:
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, Any]]] = []
+    arrays: list[tuple[str, list[dict[str, Any]]]] = []
+    for key, value in data.items():
+        name = f"{prefix}{_toml_key(key)}"
+        if isinstance(value, dict):
+            tables.append((name, value))
+        elif isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
+            arrays.append((name, list(value)))
+        elif value is not None:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    out = "\n".join(lines)
+    for name, table in tables:
+        out += f"\n\n[{name}]\n" + _toml(table, prefix=f"{name}.")
+    for name, items in arrays:
+        for item in items:
+            out += f"\n\n[[{name}]]\n" + _toml(item, prefix=f"{name}.")
+    while "\n\n\n" in out:
+        out = out.replace("\n\n\n", "\n\n")
+    return out.strip("\n") + "\n"

@@ -1,0 +1,268 @@
+"""Errors raised by the arbiter, grouped by who is at fault.
+
+1. ``TwinpurgeError`` is the root: catching it catches everything the arbiter raises on purpose.
+2. ``InputError``: the operator's files or arguments are bad (spec §4.4, §9). Nothing is planned.
+3. ``UsageError``: the caller used the API wrongly (a programming mistake, not bad data).
+4. ``RefusedError``: the planners did not agree (spec §9). Nothing may be deleted; the error
+   carries the full divergence report.
+5. ``GuardError``: one of the arbiter's own guards refused a purge (the planners may agree and
+   still be wrong together).
+6. ``AuditError``/``AuditTamperedError``: the audit log is unusable or fails verification.
+7. ``AlertDeliveryError``: an alert sink could not deliver; never stops a refusal.
+8. ``ApprovalError``: a manual action lacks two distinct operators' valid approvals.
+9. ``StalePlanError``: the data changed since a manual plan was approved.
+10. ``ArchiveError``: a restore archive is missing or damaged.
+11. ``CredentialError``: credentials are missing, unreadable, readable by others, of the other
+    domain, or do not open what they are for; ``CredentialDomainError`` (one of them): a process
+    asked for the primary and the backup credential domains together.
+12. ``BackupTamperedError``: a backup file fails authentication (changed, moved or forged);
+    ``RetentionLockError``: a backup generation is still under its retention lock.
+5. ``AuditError``: the audit log cannot be written or read as asked (e.g. the data to record is
+   not plain JSON data).
+6. ``AuditTamperedError`` (an ``AuditError``): the audit log fails verification; it names the
+   first bad record.
+
+Every error carries its data as attributes; the message is for people.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from arbiter.core.compare import DivergenceReport
+
+__all__ = [
+    "AlertDeliveryError",
+    "ApprovalError",
+    "ArchiveError",
+    "AuditError",
+    "AuditTamperedError",
+    "BackupTamperedError",
+    "CredentialDomainError",
+    "CredentialError",
+    "GuardError",
+    "InputError",
+    "RefusedError",
+    "RetentionLockError",
+    "StalePlanError",
+    "TwinpurgeError",
+    "UsageError",
+]
+
+
+class TwinpurgeError(Exception):
+    """Root of every error twinpurge raises on purpose."""
+
+
+class InputError(TwinpurgeError):
+    """Bad input: a file, a field or an argument breaks the spec.
+
+    Attributes:
+        source: which input is at fault: ``"inventory"``, ``"policy"``, ``"tenant"`` or ``"as_of"``.
+        file: the file the input came from, when it came from one.
+        field: the path of the offending field inside the input (spec §8), or ``""`` for the
+            file as a whole (unreadable, not UTF-8, not JSON/TOML).
+        message: what is wrong, for people.
+    """
+
+    def __init__(self, *, source: str, field: str, message: str, file: str | None = None) -> None:
+        self.source = source
+        self.file = file
+        self.field = field
+        self.message = message
+        where = ": ".join(part for part in (file, field) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+    def with_file(self, file: str | None) -> InputError:
+        """The same error, naming the file the input came from.
+
+        Args:
+            file: the file, or None to leave the error as it is.
+
+        Returns:
+            A new error.
+        """
+        if file is None or self.file is not None:
+            return self
+        return InputError(source=self.source, field=self.field, message=self.message, file=file)
+
+
+class UsageError(TwinpurgeError):
+    """The API was called in a way it does not support."""
+
+
+class RefusedError(TwinpurgeError):
+    """The planners diverged; the plan is refused and nothing may be deleted.
+
+    Attributes:
+        report: what differs between the planners' verdicts.
+    """
+
+    def __init__(self, report: DivergenceReport) -> None:
+        self.report = report
+        super().__init__(report.summary())
+
+
+class AuditError(TwinpurgeError):
+    """The audit log cannot be written or read as asked."""
+
+
+class AuditTamperedError(AuditError):
+    """The audit log fails verification: edited, reordered, removed, forged or corrupt records.
+
+    Attributes:
+        seq: the sequence number the first bad record has or should have (its place in the
+            chain; every record before it is good), or None when no single record is at fault
+            (e.g. the head store has no head but the log has records).
+        line: the 1-based line of the first bad record in the log file, or None with ``seq``.
+        reason: what is wrong, for people.
+    """
+
+    def __init__(self, reason: str, *, seq: int | None = None, line: int | None = None) -> None:
+        self.seq = seq
+        self.line = line
+        self.reason = reason
+        where = "audit log" if seq is None else f"audit record {seq} (line {line})"
+        super().__init__(f"{where} fails verification: {reason}")
+
+
+class GuardError(TwinpurgeError):
+    """One of the arbiter's own guards refused a purge, whatever the planners said.
+
+    Attributes:
+        guard: which guard tripped (``future-as-of``, ``blast-radius``, ``foreign-object``,
+            ``object-hold``, ``tenant-hold``, ``tenant-not-cancelled``, ``shared``,
+            ``category-keep``, ``count-mismatch``, ``object-missing``, ``tenant-missing``,
+            ``stale``).
+        tenant: the tenant being purged.
+        details: plain data for the alert and the audit log.
+    """
+
+    def __init__(self, guard: str, tenant: str, message: str, details: dict[str, object]) -> None:
+        self.guard = guard
+        self.tenant = tenant
+        self.details = details
+        super().__init__(f"guard {guard} refused the purge of tenant {tenant!r}: {message}")
+
+
+class AlertDeliveryError(TwinpurgeError):
+    """An alert sink could not deliver an alert, after every attempt it was allowed.
+
+    Attributes:
+        sink: the sink's name.
+        attempts: how many delivery attempts were made.
+        reason: why the last attempt failed, for people.
+    """
+
+    def __init__(self, *, sink: str, attempts: int, reason: str) -> None:
+        self.sink = sink
+        self.attempts = attempts
+        self.reason = reason
+        plural = "" if attempts == 1 else "s"
+        super().__init__(f"alert sink {sink} failed after {attempts} attempt{plural}: {reason}")
+
+
+class ApprovalError(TwinpurgeError):
+    """A manual action lacks the approvals the two-person rule requires.
+
+    Attributes:
+        action: ``execute`` or ``restore``.
+        valid: the distinct operators whose approval counts.
+        required: how many are needed.
+        problems: why each other approval does not count.
+    """
+
+    def __init__(
+        self, action: str, valid: tuple[str, ...], required: int, problems: tuple[str, ...]
+    ) -> None:
+        self.action = action
+        self.valid = valid
+        self.required = required
+        self.problems = problems
+        counted = ", ".join(valid) or "none"
+        why = f"; not counted: {'; '.join(problems)}" if problems else ""
+        super().__init__(
+            f"{action} needs approvals from {required} distinct registered operators;"
+            f" valid: {counted}{why}"
+        )
+
+
+class StalePlanError(TwinpurgeError):
+    """The planners' verdict now differs from the approved one; nothing is deleted.
+
+    Attributes:
+        changes: one line per difference (approved vs now).
+    """
+
+    def __init__(self, plan_id: str, changes: tuple[str, ...]) -> None:
+        self.plan_id = plan_id
+        self.changes = changes
+        super().__init__(f"plan {plan_id} is stale: " + "; ".join(changes))
+
+
+class ArchiveError(TwinpurgeError):
+    """A restore archive is missing, damaged or not what the store recorded."""
+
+
+class CredentialError(TwinpurgeError):
+    """Credentials are missing, unusable, of the other domain, or do not fit what they open.
+
+    Nothing was read from the backup site and nothing was deleted when this is raised.
+
+    Attributes:
+        domain: the credential domain asked for, ``"primary"`` or ``"backup"``.
+        message: what is wrong and what to do, for people.
+    """
+
+    def __init__(self, domain: str, message: str) -> None:
+        self.domain = domain
+        self.message = message
+        super().__init__(f"{domain} credentials: {message}")
+
+
+class CredentialDomainError(CredentialError):
+    """A process asked for both credential domains: it may only ever hold one.
+
+    Attributes:
+        held: the domain the process already holds.
+        requested: the domain it asked for.
+    """
+
+    def __init__(self, *, held: str, requested: str) -> None:
+        self.held = held
+        self.requested = requested
+        super().__init__(
+            requested,
+            f"this process already holds {held} credentials; refusing to load {requested}"
+            f" credentials: the {held} and {requested} credential domains are never held by one"
+            f" process (run {requested} steps in a process of their own)",
+        )
+
+
+class BackupTamperedError(TwinpurgeError):
+    """A backup file fails authentication: it was changed, moved, renamed or forged.
+
+    Attributes:
+        path: the file.
+        reason: what failed, for people.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"backup file {path} fails authentication: {reason}")
+
+
+class RetentionLockError(TwinpurgeError):
+    """A backup generation is still under its retention lock and cannot be deleted yet.
+
+    Attributes:
+        generation: the generation id.
+        locked_until: the instant the lock ends.
+    """
+
+    def __init__(self, generation: str, locked_until: str) -> None:
+        self.generation = generation
+        self.locked_until = locked_until
+        super().__init__(f"backup generation {generation} is locked until {locked_until}")

@@ -1,0 +1,1 @@
+"""Manual purges: bound plan files, two-person approvals, execution, restore and status."""

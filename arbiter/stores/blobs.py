@@ -1,0 +1,106 @@
+"""The blob directory: files behind objects of blob stores, at ``<root>/<store>/<key>``.
+
+Rules:
+
+1. A key reaches the file system only after ``check_blob_name`` accepted it: no empty, ``.`` or
+   ``..`` segment, no absolute path, no backslash, no NUL or other control character. Import
+   refuses a bad key, so it never reaches this module in normal operation.
+2. Defence in depth: the resolved path must lie inside the root, or nothing is touched.
+3. Files are deleted only by the arbiter, after the rows' deletion committed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from arbiter.core.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from arbiter.core.verdict import ObjectId
+
+__all__ = ["BlobDirectory", "check_blob_name"]
+
+
+def check_blob_name(name: str, *, what: str, field: str, multi_segment: bool = True) -> None:
+    """Refuse a store name or key that could escape the blob directory.
+
+    Args:
+        name: the store name or key.
+        what: ``"key"`` or ``"store"``, for the message.
+        field: the inventory field, for the error.
+        multi_segment: whether ``/`` may separate segments (keys) or not (store names).
+
+    Raises:
+        InputError: the name is unsafe as a path.
+    """
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif any(ord(c) < 0x20 or c == "\x7f" for c in name):  # noqa: PLR2004 -- control characters
+        problem = "contains a control character"
+    elif "\\" in name:
+        problem = "contains a backslash"
+    elif name.startswith("/"):
+        problem = "is an absolute path"
+    elif not multi_segment and "/" in name:
+        problem = "contains '/'"
+    elif any(seg in {"", ".", ".."} for seg in name.split("/")):
+        problem = "has an empty, '.' or '..' segment"
+    if problem:
+        raise InputError(source="inventory", field=field, message=f"blob {what} {name!r} {problem}")
+
+
+class BlobDirectory:
+    """Files of blob stores under one root directory."""
+
+    def __init__(self, root: Path, blob_stores: tuple[str, ...]) -> None:
+        """Use ``root`` (created if missing) for the stores named in ``blob_stores``."""
+        self.root = root.resolve()
+        self.blob_stores = frozenset(blob_stores)
+
+    def is_blob_store(self, store: str) -> bool:
+        """Whether objects of ``store`` are files."""
+        return store in self.blob_stores
+
+    def path(self, obj: ObjectId) -> Path:
+        """The file of an object (rules 1 and 2).
+
+        Raises:
+            InputError: the store or key is unsafe.
+        """
+        check_blob_name(obj.store, what="store", field="store", multi_segment=False)
+        check_blob_name(obj.key, what="key", field="key")
+        path = (self.root / obj.store / obj.key).resolve()
+        if not path.is_relative_to(self.root):
+            raise InputError(
+                source="inventory", field="key", message=f"blob {obj} escapes the blob directory"
+            )
+        return path
+
+    def write(self, obj: ObjectId, data: bytes) -> None:
+        """Write an object's bytes durably (temp file, fsync, rename)."""
+        path = self.path(obj)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp-twinpurge")
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+
+    def read(self, obj: ObjectId) -> bytes | None:
+        """An object's bytes, or None when it has no file."""
+        path = self.path(obj)
+        return path.read_bytes() if path.is_file() else None
+
+    def delete(self, obj: ObjectId) -> bool:
+        """Delete an object's file; False if there was none."""
+        path = self.path(obj)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True

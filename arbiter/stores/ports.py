@@ -1,0 +1,135 @@
+"""The small protocols through which the arbiter reads and purges a service's stores.
+
+A retention service can plug in its own stores by implementing these; the SQLite store
+(``arbiter.stores.sqlite``) and the blob directory (``arbiter.stores.blobs``) are the first
+implementations. The arbiter's guards (``arbiter.purge.purger``) are written against these
+protocols only, so they hold for every implementation.
+
+Rules an implementation must keep:
+
+1. ``InventoryReader.read_slice`` reads inside one consistent snapshot: a concurrent writer
+   cannot make the slice a mix of two states.
+2. ``PurgeTarget.transaction`` yields a transaction that sees its own reads and writes
+   consistently, commits when the block ends normally and rolls back on any exception.
+3. ``PurgeTransaction.delete`` deletes only rows matching *both* the identity and the tenant,
+   and returns the number of rows it deleted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from arbiter.core.verdict import ObjectId
+
+__all__ = [
+    "Archiver",
+    "BlobTarget",
+    "InventoryReader",
+    "ObjectState",
+    "PurgeTarget",
+    "PurgeTransaction",
+]
+
+
+@attrs.frozen
+class ObjectState:
+    """What the store says of an object at delete time."""
+
+    tenant: str
+    category: str
+    legal_hold: bool
+
+
+class InventoryReader(Protocol):
+    """Reads what the planners need."""
+
+    def tenant_ids(self) -> list[str]:
+        """Every tenant id in the store, sorted."""
+        ...
+
+    def read_slice(self, tenant: str) -> dict[str, Any]:
+        """The portable inventory (spec §4.1) of everything that can affect ``tenant``'s verdict.
+
+        That is the tenant with its events and objects, plus every object of another tenant
+        holding a ref to one of them, and those objects' tenants. The planners' verdict on the
+        slice equals their verdict on the whole inventory.
+        """
+        ...
+
+
+class PurgeTransaction(Protocol):
+    """Primitive reads and the guarded delete, inside one write transaction."""
+
+    def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
+        """(legal_hold, [(kind, at), ...]) of the tenant, or None if it does not exist."""
+        ...
+
+    def objects(self, ids: list[ObjectId]) -> dict[ObjectId, ObjectState]:
+        """The state of each object that exists among ``ids``."""
+        ...
+
+    def referrers(self, ids: list[ObjectId]) -> set[ObjectId]:
+        """Every object holding a ref to one of ``ids``."""
+        ...
+
+    def delete(self, tenant: str, ids: list[ObjectId]) -> int:
+        """Delete the rows matching identity *and* tenant; return how many were deleted."""
+        ...
+
+    def rows(self, ids: list[ObjectId]) -> list[dict[str, Any]]:
+        """Full rows of the objects, for the restore archive.
+
+        Each row: ``store``, ``key``, ``tenant``, ``category``, ``created_at``, ``legal_hold``,
+        ``payload`` (bytes or None) and ``refs`` (the object's outgoing refs, in order).
+        """
+        ...
+
+
+class PurgeTarget(Protocol):
+    """Where purges happen."""
+
+    def total_objects(self) -> int:
+        """How many objects the store holds, all tenants together."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[PurgeTransaction]:
+        """A write transaction (rule 2)."""
+        ...
+
+
+class BlobTarget(Protocol):
+    """Files behind objects of blob stores."""
+
+    def is_blob_store(self, store: str) -> bool:
+        """Whether objects of ``store`` are files."""
+        ...
+
+    def delete(self, obj: ObjectId) -> bool:
+        """Delete the object's file; False if there was none."""
+        ...
+
+    def read(self, obj: ObjectId) -> bytes | None:
+        """The object's bytes, or None when it has no file."""
+        ...
+
+
+class Archiver(Protocol):
+    """Keeps restore archives (``arbiter.purge.archive``)."""
+
+    def archive(  # noqa: PLR0913 -- what an archive binds
+        self,
+        *,
+        tenant: str,
+        plan_digest: str,
+        backup_due: str | None,
+        rows: list[dict[str, Any]],
+        blobs: dict[tuple[str, str], bytes],
+        plan_id: str | None,
+    ) -> str:
+        """Write and verify an archive before any deletion; return its id."""
+        ...

@@ -1,0 +1,391 @@
+"""The embedded primary store: tenants, events, objects (with payloads) and refs in SQLite.
+
+Rules:
+
+1. The database runs in WAL mode, so readers see a consistent snapshot while a writer works, and
+   every multi-statement read happens inside one explicit transaction (``read_slice``).
+2. Write transactions start with ``BEGIN IMMEDIATE``: the write lock is taken before the first
+   read, so what a purge transaction reads cannot change before it commits.
+3. Deletes match identity *and* tenant (``DELETE ... WHERE store = ? AND key = ? AND tenant = ?``).
+4. Instants are stored as given, so that an export gives back what was imported.
+5. The audit log's head lives here (table ``meta``): the log alone cannot rewrite it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from arbiter.core.verdict import ObjectId
+from arbiter.stores.ports import ObjectState
+from arbiter.stores.rows import (
+    insert_object,
+    insert_tenant,
+    object_exists,
+    read_objects,
+    read_slice,
+    read_tenants,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+__all__ = ["SqliteStore"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    legal_hold INTEGER NOT NULL CHECK (legal_hold IN (0, 1)),
+    has_hold_field INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS events (
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    pos INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (tenant, pos)
+);
+CREATE TABLE IF NOT EXISTS objects (
+    store TEXT NOT NULL,
+    key TEXT NOT NULL,
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    category TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    legal_hold INTEGER NOT NULL CHECK (legal_hold IN (0, 1)),
+    payload BLOB,
+    PRIMARY KEY (store, key)
+);
+CREATE INDEX IF NOT EXISTS objects_by_tenant ON objects(tenant);
+CREATE TABLE IF NOT EXISTS refs (
+    from_store TEXT NOT NULL,
+    from_key TEXT NOT NULL,
+    pos INTEGER NOT NULL,
+    to_store TEXT NOT NULL,
+    to_key TEXT NOT NULL,
+    PRIMARY KEY (from_store, from_key, pos),
+    FOREIGN KEY (from_store, from_key) REFERENCES objects(store, key) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS refs_by_target ON refs(to_store, to_key);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS archives (
+    archive_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    plan_digest TEXT NOT NULL,
+    plan_id TEXT,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    objects INTEGER NOT NULL,
+    backup_due TEXT,
+    created_at TEXT NOT NULL,
+    restored_at TEXT,
+    removed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    path TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    executed_at TEXT,
+    executed_by TEXT,
+    archive_id TEXT,
+    restored_at TEXT,
+    restored_by TEXT
+);
+CREATE TABLE IF NOT EXISTS receipts (
+    tenant TEXT NOT NULL,
+    plan_digest TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    executed_at TEXT NOT NULL,
+    purged INTEGER NOT NULL,
+    backup_due TEXT,
+    PRIMARY KEY (tenant, plan_digest)
+);
+"""
+
+
+class _Transaction:
+    """A purge transaction on one connection (``PurgeTransaction``)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
+        row = self._db.execute("SELECT legal_hold FROM tenants WHERE id = ?", (tenant,)).fetchone()
+        if row is None:
+            return None
+        events = self._db.execute(
+            "SELECT kind, at FROM events WHERE tenant = ? ORDER BY pos", (tenant,)
+        ).fetchall()
+        return bool(row[0]), [(kind, at) for kind, at in events]
+
+    def objects(self, ids: list[ObjectId]) -> dict[ObjectId, ObjectState]:
+        found: dict[ObjectId, ObjectState] = {}
+        for obj in ids:
+            row = self._db.execute(
+                "SELECT tenant, category, legal_hold FROM objects WHERE store = ? AND key = ?",
+                (obj.store, obj.key),
+            ).fetchone()
+            if row is not None:
+                found[obj] = ObjectState(row[0], row[1], bool(row[2]))
+        return found
+
+    def referrers(self, ids: list[ObjectId]) -> set[ObjectId]:
+        found: set[ObjectId] = set()
+        for obj in ids:
+            rows = self._db.execute(
+                "SELECT from_store, from_key FROM refs WHERE to_store = ? AND to_key = ?",
+                (obj.store, obj.key),
+            ).fetchall()
+            found.update(ObjectId(s, k) for s, k in rows)
+        return found
+
+    def rows(self, ids: list[ObjectId]) -> list[dict[str, Any]]:
+        found = []
+        for obj in ids:
+            row = self._db.execute(
+                "SELECT store, key, tenant, category, created_at, legal_hold, payload FROM objects"
+                " WHERE store = ? AND key = ?",
+                (obj.store, obj.key),
+            ).fetchone()
+            if row is None:
+                continue
+            refs = self._db.execute(
+                "SELECT to_store, to_key FROM refs WHERE from_store = ? AND from_key = ?"
+                " ORDER BY pos",
+                (obj.store, obj.key),
+            ).fetchall()
+            keys = ("store", "key", "tenant", "category", "created_at", "legal_hold", "payload")
+            record = dict(zip(keys, row, strict=True))
+            record["legal_hold"] = bool(record["legal_hold"])
+            record["refs"] = [[s, k] for s, k in refs]
+            found.append(record)
+        return found
+
+    def restore(self, rows: list[dict[str, Any]]) -> list[ObjectId]:
+        """Insert archived rows that are missing; return the identities inserted."""
+        restored = []
+        for row in rows:
+            if object_exists(self._db, row["store"], row["key"]):
+                continue
+            insert_object(self._db, row, row["payload"])
+            restored.append(ObjectId(row["store"], row["key"]))
+        return restored
+
+    def delete(self, tenant: str, ids: list[ObjectId]) -> int:
+        deleted = 0
+        for obj in ids:
+            cursor = self._db.execute(
+                "DELETE FROM objects WHERE store = ? AND key = ? AND tenant = ?",
+                (obj.store, obj.key, tenant),
+            )
+            deleted += cursor.rowcount
+        return deleted
+
+
+class SqliteStore:
+    """The SQLite primary store (``InventoryReader``, ``PurgeTarget`` and the audit head)."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating if needed) the database at ``path``."""
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN")
+        try:
+            yield self._db
+        finally:
+            self._db.execute("COMMIT")
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def add_inventory(
+        self, inventory: Mapping[str, Any], payloads: Mapping[ObjectId, bytes] | None = None
+    ) -> None:
+        """Insert a validated portable inventory (spec §4.1) in one transaction.
+
+        Args:
+            inventory: plain data already accepted by both planners.
+            payloads: record payloads by object identity (blob bytes go to the blob directory).
+
+        Raises:
+            sqlite3.IntegrityError: an identity already exists; nothing is inserted.
+        """
+        payloads = payloads or {}
+        with self._write() as db:
+            for tenant in inventory["tenants"]:
+                insert_tenant(db, tenant)
+            for obj in inventory["objects"]:
+                insert_object(db, obj, payloads.get(ObjectId(obj["store"], obj["key"])))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def tenant_ids(self) -> list[str]:
+        """Every tenant id, sorted."""
+        return [row[0] for row in self._db.execute("SELECT id FROM tenants ORDER BY id")]
+
+    def total_objects(self) -> int:
+        """How many objects the store holds."""
+        return int(self._db.execute("SELECT COUNT(*) FROM objects").fetchone()[0])
+
+    def payload(self, obj: ObjectId) -> bytes | None:
+        """A record's payload, or None."""
+        row = self._db.execute(
+            "SELECT payload FROM objects WHERE store = ? AND key = ?", (obj.store, obj.key)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def export_inventory(self) -> dict[str, Any]:
+        """The whole store as a portable inventory (spec §4.1), in one snapshot."""
+        with self._read() as db:
+            return {
+                "tenants": read_tenants(
+                    db, [r[0] for r in db.execute("SELECT id FROM tenants ORDER BY id")]
+                ),
+                "objects": read_objects(db, "1 = 1", ()),
+            }
+
+    def read_slice(self, tenant: str) -> dict[str, Any]:
+        """The tenant's slice (``InventoryReader.read_slice``), in one snapshot."""
+        with self._read() as db:
+            return read_slice(db, tenant)
+
+    # -- purging -------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        """A write transaction (``PurgeTarget.transaction``); rolls back on any exception."""
+        with self._write() as db:
+            yield _Transaction(db)
+
+    def record_receipt(  # noqa: PLR0913 -- one column each
+        self,
+        *,
+        tenant: str,
+        plan_digest: str,
+        as_of: str,
+        executed_at: str,
+        purged: int,
+        backup_due: str | None,
+    ) -> None:
+        """Record that a tenant's primary purge completed (the backup purge waits for it)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO receipts VALUES (?, ?, ?, ?, ?, ?)",
+                (tenant, plan_digest, as_of, executed_at, purged, backup_due),
+            )
+
+    def receipts(self, tenant: str) -> list[dict[str, Any]]:
+        """The primary-purge receipts of a tenant."""
+        rows = self._db.execute(
+            "SELECT plan_digest, as_of, executed_at, purged, backup_due FROM receipts"
+            " WHERE tenant = ? ORDER BY executed_at",
+            (tenant,),
+        ).fetchall()
+        keys = ("plan_digest", "as_of", "executed_at", "purged", "backup_due")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    # -- restore archives and manual plans -----------------------------------------------------
+
+    def add_archive(self, record: dict[str, Any]) -> None:
+        """Record a restore archive."""
+        columns = ", ".join(record)
+        marks = ", ".join("?" for _ in record)
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO archives ({columns}) VALUES ({marks})",  # noqa: S608 -- our own keys
+                tuple(record.values()),
+            )
+
+    def archives(self) -> list[dict[str, Any]]:
+        """Every archive record, oldest first."""
+        cursor = self._db.execute("SELECT * FROM archives ORDER BY created_at, archive_id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def archive(self, archive_id: str) -> dict[str, Any] | None:
+        """One archive record."""
+        return next((a for a in self.archives() if a["archive_id"] == archive_id), None)
+
+    def mark_archive(self, archive_id: str, **changes: str) -> None:
+        """Set ``restored_at`` or ``removed_at`` of an archive."""
+        for column, value in changes.items():
+            if column not in {"restored_at", "removed_at"}:
+                msg = f"unknown archive column {column}"
+                raise ValueError(msg)
+            with self._write() as db:
+                db.execute(
+                    f"UPDATE archives SET {column} = ? WHERE archive_id = ?",  # noqa: S608 -- checked above
+                    (value, archive_id),
+                )
+
+    def add_plan(self, record: dict[str, Any]) -> None:
+        """Record a manual plan."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO plans (plan_id, tenant, path, digest, author, created_at)"
+                " VALUES (:plan_id, :tenant, :path, :digest, :author, :created_at)",
+                record,
+            )
+
+    def plan(self, plan_id: str) -> dict[str, Any] | None:
+        """One manual plan's record."""
+        cursor = self._db.execute("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
+        row = cursor.fetchone()
+        return (
+            None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+        )
+
+    def plans(self) -> list[dict[str, Any]]:
+        """Every manual plan's record, oldest first."""
+        cursor = self._db.execute("SELECT * FROM plans ORDER BY created_at, plan_id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def mark_plan(self, plan_id: str, **changes: str) -> None:
+        """Record a plan's execution or restore (who, when, which archive)."""
+        allowed = {"executed_at", "executed_by", "archive_id", "restored_at", "restored_by"}
+        with self._write() as db:
+            for column, value in changes.items():
+                if column not in allowed:
+                    msg = f"unknown plan column {column}"
+                    raise ValueError(msg)
+                db.execute(
+                    f"UPDATE plans SET {column} = ? WHERE plan_id = ?",  # noqa: S608 -- checked above
+                    (value, plan_id),
+                )
+
+    # -- the audit head (rule 5) ---------------------------------------------------------------
+
+    def get_meta(self, name: str) -> str | None:
+        """A value of the meta table."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Set a value of the meta table, durably."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))

@@ -1,0 +1,1 @@
+"""The workspace: ``twinpurge.toml`` and the store, blobs, audit log and alerts it names."""

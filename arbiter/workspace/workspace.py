@@ -1,0 +1,502 @@
+"""A workspace: ``twinpurge.toml`` plus the embedded store, blob directory, audit log and alerts.
+
+Rules:
+
+1. ``Workspace.create`` writes the config and creates an empty store; it refuses a directory that
+   already holds a config (nothing is overwritten).
+2. Loading an inventory validates it exactly as planning does: both planners must accept the store's
+   content together with the new inventory, under the workspace policy; blob keys are checked
+   against path traversal; then everything is inserted in one transaction, or nothing is.
+3. The workspace policy is validated by both planners when the workspace opens.
+4. Every import, plan, agreement, refusal, batch, guard and alert is appended to the audit log,
+   whose head is kept in the store.
+5. Deleting needs the primary credentials (``arbiter.auth.credentials``): ``create`` generates them,
+   writes them to their own owner-only file (never into ``twinpurge.toml``) and records their
+   SHA-256 in the store; ``open`` checks credentials it is given against that record. Without
+   them a workspace plans, dry-runs, exports and verifies, and every operation that can delete
+   or overwrite primary data (a purge, ``run_due``, a manual execution or restore, an import,
+   removing archives) raises ``CredentialError`` before touching anything. This module never
+   imports the backup site (import-linter enforces it).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from arbiter.alerts.alerter import Alerter
+from arbiter.alerts.configured import alerter_for
+from arbiter.audit.log import AuditHead, AuditLog
+from arbiter.auth.approvals import parse_public_key
+from arbiter.auth.credentials import (
+    PrimaryCredentials,
+    check_domain_available,
+    generate_primary_credentials,
+    require_primary,
+    verify_primary,
+)
+from arbiter.core.arbitrate import Planner, arbitrate
+from arbiter.core.config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
+from arbiter.core.errors import InputError, RefusedError, UsageError
+from arbiter.purge.archive import write_archive
+from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger, format_instant, utc_now
+from arbiter.stores.blobs import BlobDirectory, check_blob_name
+from arbiter.stores.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from arbiter.core.verdict import ObjectId
+
+__all__ = ["Workspace"]
+
+_HEAD = "audit_head"
+CREDENTIALS_META = "primary_credentials_sha256"
+_VALIDATION_AS_OF = "2000-01-01T00:00:00Z"
+
+
+class _Archives:
+    """Restore archives in the workspace's archive directory, recorded in the store."""
+
+    def __init__(self, directory: Path, store: SqliteStore, clock: Callable[[], datetime]) -> None:
+        self._directory = directory
+        self._store = store
+        self._clock = clock
+
+    def archive(  # noqa: PLR0913 -- what an archive binds
+        self,
+        *,
+        tenant: str,
+        plan_digest: str,
+        backup_due: str | None,
+        rows: list[dict[str, Any]],
+        blobs: dict[tuple[str, str], bytes],
+        plan_id: str | None,
+    ) -> str:
+        archive_id = uuid.uuid4().hex[:16]
+        created_at = format_instant(self._clock())
+        path = self._directory / f"{archive_id}.jsonl.gz"
+        header = {
+            "archive_id": archive_id,
+            "tenant": tenant,
+            "plan_digest": plan_digest,
+            "plan_id": plan_id,
+            "backup_due": backup_due,
+            "created_at": created_at,
+        }
+        sha = write_archive(path, header, rows, blobs)
+        self._store.add_archive(
+            {
+                "archive_id": archive_id,
+                "tenant": tenant,
+                "plan_digest": plan_digest,
+                "plan_id": plan_id,
+                "path": str(path),
+                "sha256": sha,
+                "objects": len(rows),
+                "backup_due": backup_due,
+                "created_at": created_at,
+            }
+        )
+        return archive_id
+
+
+class _StoreHeads:
+    """The audit log's head, kept in the store (rule 4)."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def read_audit_head(self) -> AuditHead | None:
+        raw = self._store.get_meta(_HEAD)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return AuditHead(seq=int(data["seq"]), hash=str(data["hash"]))
+
+    def write_audit_head(self, head: AuditHead) -> None:
+        self._store.set_meta(_HEAD, json.dumps({"seq": head.seq, "hash": head.hash}))
+
+
+def validate_inventory(
+    inventory: Mapping[str, Any],
+    policy: Mapping[str, Any],
+    *,
+    planners: tuple[Planner, Planner] | None = None,
+) -> None:
+    """Validate a whole inventory as both planners do (spec §4.4).
+
+    Args:
+        inventory: the portable inventory.
+        policy: the policy the planners will use.
+        planners: as for ``arbitrate``.
+
+    Raises:
+        InputError: bad input.
+        RefusedError: the planners disagree on whether the input is valid.
+    """
+    tenants = inventory.get("tenants")
+    probe = "\x00no-tenant"
+    if isinstance(tenants, list) and tenants and isinstance(tenants[0], dict):
+        first = tenants[0].get("id")
+        probe = first if isinstance(first, str) else probe
+    try:
+        arbitrate(inventory, policy, probe, _VALIDATION_AS_OF, planners=planners)
+    except InputError as exc:
+        if exc.source == "tenant" and not tenants:
+            objects = inventory.get("objects")
+            if isinstance(objects, list) and objects:
+                raise InputError(
+                    source="inventory", field="objects[0].tenant", message="no tenant is listed"
+                ) from None
+            return
+        raise
+
+
+@attrs.define
+class Workspace:
+    """An opened workspace. Use ``Workspace.create`` or ``Workspace.open``; ``close`` when done."""
+
+    config: WorkspaceConfig
+    store: SqliteStore
+    blobs: BlobDirectory
+    audit: AuditLog
+    alerter: Alerter
+    planners: tuple[Planner, Planner] | None = None
+    clock: Callable[[], datetime] = utc_now
+    # Called as (phase, done, total) while archiving, deleting and restoring (progress bars).
+    on_progress: Callable[[str, int, int], None] | None = None
+    # Delete-capable access (rule 5); None opens the workspace for reading and planning only.
+    credentials: PrimaryCredentials | None = None
+
+    @classmethod
+    def create(
+        cls,
+        directory: str | Path,
+        config: WorkspaceConfig,
+        *,
+        credentials_path: str | Path | None = None,
+    ) -> Workspace:
+        """Create a workspace: ``twinpurge.toml``, an empty store, primary credentials (rule 1, 5).
+
+        Args:
+            directory: where to create it (created if missing).
+            config: the configuration to write.
+            credentials_path: where to write the new primary credentials (mode 600); by default
+                ``DIRECTORY/credentials/primary.toml``. Keep the file where only the primary
+                purge's account can read it.
+
+        Returns:
+            The opened workspace, holding its primary credentials.
+
+        Raises:
+            UsageError: the directory already holds a workspace, or the credentials file exists.
+            InputError: the configuration's policy is rejected by the planners.
+            CredentialDomainError: this process holds backup credentials (nothing is written).
+        """
+        directory = Path(directory)
+        path = directory / CONFIG_NAME
+        secrets = Path(credentials_path or directory / "credentials" / "primary.toml")
+        if path.exists():
+            raise UsageError(f"{path} already exists; refusing to overwrite a workspace")
+        if secrets.exists():
+            raise UsageError(f"{secrets} already exists; refusing to overwrite credentials")
+        check_domain_available("primary")
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_config(config), encoding="utf-8")
+        workspace = cls.open(directory)
+        try:
+            credentials = generate_primary_credentials(secrets)
+            workspace.store.set_meta(CREDENTIALS_META, credentials.fingerprint)
+        except BaseException:
+            workspace.close()
+            raise
+        workspace.credentials = credentials
+        return workspace
+
+    @classmethod
+    def open(
+        cls,
+        directory: str | Path,
+        *,
+        planners: tuple[Planner, Planner] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        credentials: PrimaryCredentials | None = None,
+    ) -> Workspace:
+        """Open a workspace (rules 3 and 5).
+
+        Args:
+            directory: the workspace directory, or its ``twinpurge.toml``.
+            planners: substitute planners (tests only).
+            clock: the source of "now".
+            credentials: the primary credentials, checked against the store; without them the
+                workspace cannot delete anything.
+
+        Returns:
+            The opened workspace.
+
+        Raises:
+            InputError: the config file is bad; ``file`` and ``field`` name the fault.
+            CredentialError: ``credentials`` are not this workspace's primary credentials (or
+                are backup credentials).
+        """
+        if credentials is not None:
+            require_primary(credentials, purpose="opening a workspace with credentials")
+        config = load_config(directory)
+        config_file = str(config.directory / CONFIG_NAME)
+        try:
+            validate_inventory({"tenants": [], "objects": []}, config.policy, planners=planners)
+        except InputError as exc:
+            field = f"policy.{exc.field}" if exc.field else "policy"
+            raise InputError(
+                source="config", file=config_file, field=field, message=exc.message
+            ) from None
+        except RefusedError as exc:
+            raise InputError(
+                source="config",
+                file=config_file,
+                field="policy",
+                message=f"the planners disagree on the policy: {exc.report.summary()}",
+            ) from None
+        for name, operator in config.operators.items():
+            try:
+                parse_public_key(operator.public_key, field=f"operators.{name}.public_key")
+            except InputError as exc:
+                raise exc.with_file(config_file) from None
+        store = SqliteStore(config.path(config.store.database))
+        if credentials is not None:
+            try:
+                verify_primary(credentials, store.get_meta(CREDENTIALS_META), store=str(store.path))
+            except BaseException:
+                store.close()
+                raise
+        blobs = BlobDirectory(config.path(config.store.blobs), config.store.blob_stores)
+        audit = AuditLog(config.path(config.audit.log), _StoreHeads(store))
+        alerter = alerter_for(config)
+        return cls(config, store, blobs, audit, alerter, planners, clock, credentials=credentials)
+
+    def require_credentials(self, purpose: str) -> PrimaryCredentials:
+        """The primary credentials, checked against the store again (rule 5).
+
+        Args:
+            purpose: what needs them, for the message.
+
+        Raises:
+            CredentialError: the workspace was opened without them, or they no longer match.
+        """
+        credentials = require_primary(self.credentials, purpose=purpose)
+        verify_primary(
+            credentials, self.store.get_meta(CREDENTIALS_META), store=str(self.store.path)
+        )
+        return credentials
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> Workspace:  # noqa: PYI034 -- attrs class; Self adds nothing here
+        """Use as a context manager; closes on exit."""
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Close the store."""
+        self.close()
+
+    @property
+    def purger(self) -> Purger:
+        """The purger over this workspace's stores."""
+        return Purger(
+            reader=self.store,
+            target=self.store,
+            policy=self.config.policy,
+            limits=self.config.limits,
+            audit=self.audit,
+            alerter=self.alerter,
+            blobs=self.blobs,
+            planners=self.planners,
+            clock=self.clock,
+            on_receipt=self._receipt,
+            archiver=_Archives(
+                self.config.path(self.config.manual.archives), self.store, self.clock
+            ),
+            on_progress=self.on_progress,
+        )
+
+    def _receipt(
+        self, tenant: str, digest: str, as_of: str, purged: int, backup_due: str | None
+    ) -> None:
+        self.store.record_receipt(
+            tenant=tenant,
+            plan_digest=digest,
+            as_of=as_of,
+            executed_at=format_instant(self.clock()),
+            purged=purged,
+            backup_due=backup_due,
+        )
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def import_inventory(
+        self,
+        inventory: Mapping[str, Any],
+        payloads: Mapping[ObjectId, bytes] | None = None,
+        *,
+        actor: str = "operator",
+        file: str | None = None,
+    ) -> int:
+        """Load a portable inventory into the store (rule 2).
+
+        Args:
+            inventory: the inventory as plain data.
+            payloads: bytes per object: record payloads, or the files of blob objects.
+            actor: who loads it, for the audit log.
+            file: the file it came from, for error messages.
+
+        Returns:
+            The number of objects loaded.
+
+        Raises:
+            InputError: bad input (including a traversal key or a duplicate of a stored
+                identity); nothing is loaded.
+            RefusedError: the planners disagree on whether the input is valid.
+            CredentialError: no primary credentials (rule 5); nothing is loaded.
+        """
+        self.require_credentials("importing an inventory")
+        current = self.store.export_inventory()
+        merged = {
+            "tenants": [*current["tenants"], *_list(inventory, "tenants")],
+            "objects": [*current["objects"], *_list(inventory, "objects")],
+        }
+        try:
+            validate_inventory(inventory, self.config.policy, planners=self.planners)
+            validate_inventory(merged, self.config.policy, planners=self.planners)
+            for i, obj in enumerate(inventory["objects"]):
+                if self.blobs.is_blob_store(obj["store"]):
+                    check_blob_name(
+                        obj["store"], what="store", field=f"objects[{i}].store", multi_segment=False
+                    )
+                    check_blob_name(obj["key"], what="key", field=f"objects[{i}].key")
+        except InputError as exc:
+            raise exc.with_file(file) from None
+        payloads = payloads or {}
+        records = {k: v for k, v in payloads.items() if not self.blobs.is_blob_store(k.store)}
+        try:
+            self.store.add_inventory(inventory, records)
+        except sqlite3.IntegrityError as exc:
+            raise InputError(
+                source="inventory", file=file, field="", message=f"conflicts with the store: {exc}"
+            ) from None
+        for obj, data in payloads.items():
+            if self.blobs.is_blob_store(obj.store):
+                self.blobs.write(obj, data)
+        count = len(inventory["objects"])
+        self.audit.append(
+            "import",
+            {
+                "tenants": len(inventory["tenants"]),
+                "objects": count,
+                "file": file,
+                "payloads": len(payloads),
+            },
+            actor=actor,
+        )
+        return count
+
+    def export_inventory(self) -> dict[str, Any]:
+        """The store's content as a portable inventory."""
+        return self.store.export_inventory()
+
+    # -- purging -------------------------------------------------------------------------------
+
+    def purge_tenant(
+        self,
+        tenant: str,
+        as_of: str | None = None,
+        *,
+        dry_run: bool = False,
+        actor: str = "retention-service",
+    ) -> PurgeOutcome:
+        """Plan and purge one tenant (see ``Purger.purge_tenant``).
+
+        Raises:
+            CredentialError: not a dry run, and no primary credentials (rule 5).
+        """
+        if not dry_run:
+            self.require_credentials("purging a tenant")
+        return self.purger.purge_tenant(tenant, as_of, dry_run=dry_run, actor=actor)
+
+    def run_due(
+        self,
+        as_of: str | None = None,
+        *,
+        dry_run: bool = False,
+        progress: Callable[[str], None] | None = None,
+        actor: str = "retention-service",
+    ) -> FleetReport:
+        """Purge every due tenant (see ``Purger.run_due``), then remove expired archives.
+
+        Raises:
+            CredentialError: not a dry run, and no primary credentials (rule 5).
+        """
+        if not dry_run:
+            self.require_credentials("running the due purges")
+        report = self.purger.run_due(as_of, dry_run=dry_run, progress=progress, actor=actor)
+        if not dry_run:
+            self.expire_archives(actor=actor)
+        return report
+
+    def expire_archives(self, *, actor: str = "retention-service") -> list[str]:
+        """Remove restore archives whose tenant's backup_due has passed.
+
+        Rule 3 of ``arbiter.purge.archive``: an archive never outlives the backups of the data it
+        protects.
+
+        Returns:
+            The ids of the archives removed.
+
+        Raises:
+            CredentialError: no primary credentials (rule 5).
+        """
+        self.require_credentials("removing expired restore archives")
+        now = self.clock()
+        removed = []
+        for archive in self.store.archives():
+            due = archive["backup_due"]
+            if archive["removed_at"] or due is None or datetime.fromisoformat(due) > now:
+                continue
+            Path(archive["path"]).unlink(missing_ok=True)
+            self.store.mark_archive(archive["archive_id"], removed_at=format_instant(now))
+            self.audit.append(
+                "archive-removed",
+                {
+                    "archive_id": archive["archive_id"],
+                    "tenant": archive["tenant"],
+                    "backup_due": due,
+                },
+                actor=actor,
+            )
+            removed.append(archive["archive_id"])
+        return removed
+
+    def verify_audit(self) -> int:
+        """Verify the audit log against the head in the store.
+
+        Returns:
+            The number of records.
+
+        Raises:
+            AuditTamperedError: naming the first bad record.
+        """
+        return self.audit.verify()
+
+
+def _list(inventory: Mapping[str, Any], key: str) -> list[Any]:
+    value = inventory.get(key)
+    return value if isinstance(value, list) else []
