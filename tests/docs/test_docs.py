@@ -14,26 +14,55 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def spec_sections() -> set[str]:
-    """The section numbers that docs/spec.md defines (§N and §N.M headings)."""
-    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
-    return set(re.findall(r"^#{2,3} §(\d+(?:\.\d+)?)", text, flags=re.MULTILINE))
+    """The section numbers docs/spec.md defines: its headings, and the numbered rules within them.
+
+    ``§4.4`` is a heading; ``§4.4.10`` is rule 10 of §4.4's own numbered list; ``§5.1`` is rule 1
+    of §5. A rule counts only where its section's own text (before the next heading) numbers it.
+    """
+    defined: set[str] = set()
+    section = ""
+    for line in (ROOT / "docs" / "spec.md").read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"^#{2,3} §(\d+(?:\.\d+)?)\b", line)
+        if heading:
+            section = heading.group(1)
+            defined.add(section)
+            continue
+        rule = re.match(r"^(\d+)\. ", line)
+        if rule and section:
+            defined.add(f"{section}.{rule.group(1)}")
+    return defined
+
+
+def cited_sections() -> dict[str, set[str]]:
+    """Every ``§N`` cited in the code, the tests and the docs, with the files citing it."""
+    cited: dict[str, set[str]] = {}
+    for path in [
+        *ROOT.glob("tests/**/*.py"),
+        *ROOT.glob("deleter_*/**/*.py"),
+        *ROOT.glob("arbiter/**/*.py"),
+        *ROOT.glob("docs/*.md"),
+        ROOT / "README.md",
+    ]:
+        for number in re.findall(r"§(\d+(?:\.\d+)*)", path.read_text(encoding="utf-8")):
+            cited.setdefault(number, set()).add(str(path.relative_to(ROOT)))
+    return cited
+
+
+def test_spec_sections_are_read_exactly() -> None:
+    """Headings and numbered rules are sections; a rule number a section does not have is not."""
+    defined = spec_sections()
+    assert {"4.4", "4.4.1", "4.4.14", "5.1", "5.3", "7.5", "13"} <= defined
+    assert not {"4.4.15", "5.4", "7.9", "14"} & defined
 
 
 def test_every_cited_spec_section_exists() -> None:
-    """Every "spec §N" cited in code and tests names a section of docs/spec.md."""
-    cited: set[str] = set()
-    for path in [
-        *ROOT.glob("tests/**/*.py"),
-        *ROOT.glob("deleter_*/*.py"),
-        *ROOT.glob("arbiter/*.py"),
-    ]:
-        for number in re.findall(r"[Ss]pec §(\d+(?:\.\d+)?)", path.read_text(encoding="utf-8")):
-            cited.add(number)
-    assert cited, "no spec citation found at all"
-    missing = {
-        n for n in cited if n not in spec_sections() and n.split(".")[0] not in spec_sections()
-    }
-    assert set() == missing
+    """Every §N cited in code, tests and docs names a heading or a numbered rule of docs/spec.md."""
+    cited = cited_sections()
+    assert any(
+        path.startswith("arbiter/") and "/" in path[8:] for p in cited.values() for path in p
+    )
+    missing = {n: sorted(paths) for n, paths in cited.items() if n not in spec_sections()}
+    assert {} == missing
 
 
 def readme_command(prefix: str) -> str:
