@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 import pytest
@@ -102,3 +103,13 @@ def test_workspace_option_names_its_variable(path: tuple[str, ...]) -> None:
         assert (WORKSPACE_ENV, True) == (option.envvar, option.show_envvar)
     result = CliRunner().invoke(cli.main, [*path, "--help"])
     assert bool(options) == (f"env var: {WORKSPACE_ENV}" in " ".join(result.stdout.split()))
+
+
+def test_readme_exit_code_table_has_every_code() -> None:
+    """The README's exit-code table lists exactly the ExitCode members."""
+    root = Path(__file__).resolve().parents[3]
+    text = (root / "README.md").read_text(encoding="utf-8")
+    table = text.split("| exit code | meaning |", 1)[1].split("\n\n", 1)[0]
+    assert {int(c) for c in ExitCode} == {
+        int(m) for m in re.findall(r"^\| (\d) \|", table, re.MULTILINE)
+    }
