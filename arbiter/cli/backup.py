@@ -5,24 +5,21 @@ These commands load the backup credentials (``TWINPURGE_BACKUP_CREDENTIALS``) an
 primary ones: they read the primary store read-only and can delete nothing of it. This module
 imports none of the primary purge modules (import-linter enforces it).
 
-Exit codes add to the main ones: 4 when a backup file or the site's audit log fails
-verification, 5 when approvals are missing, 7 when credentials are missing, wrong, or of the
-other domain.
+Each command declares its exit codes (``arbiter.cli.exits``); errors are mapped and printed by
+``arbiter.cli.output``: 4 when a backup file or the site's audit log fails verification, 5 when
+approvals are missing, 7 when credentials are missing, wrong, or of the other domain.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import click
 
 from arbiter.auth.credentials import (
     BACKUP_ENV,
-    BackupCredentials,
     generate_backup_credentials,
     load_backup_credentials,
 )
@@ -38,113 +35,25 @@ from arbiter.backup.flows import (
     snapshot,
     write_restore_request,
 )
-from arbiter.core.config import WorkspaceConfig, load_config
-from arbiter.core.errors import (
-    ApprovalError,
-    AuditError,
-    BackupTamperedError,
-    CredentialError,
-    InputError,
-    UsageError,
-)
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from arbiter.cli.exits import ExitCode
+from arbiter.cli.output import FORMAT_OPTION as FORMAT
+from arbiter.cli.output import WORKSPACE_OPTION as WORKSPACE
+from arbiter.cli.output import Group, emit, refused_tenants
+from arbiter.core.config import load_config
+from arbiter.core.errors import UsageError
 
 __all__ = ["backup"]
 
-T = TypeVar("T")
-
-BAD_INPUT, REFUSED, INTEGRITY, MISSING_APPROVALS, CREDENTIALS = 2, 3, 4, 5, 7
-
-EXIT_CODES = """\b
-Exit codes:
-  0  done
-  1  internal error (a bug; nothing deleted)
-  2  bad input or usage (stderr names the file and field)
-  3  refused: divergence or a guard (nothing deleted); the backup purge alerted
-  4  a backup file or the backup site's audit log failed verification (tampering)
-  5  missing approvals: fewer than two distinct registered operators approved
-  7  credentials missing, wrong, or of the other domain (nothing read, nothing deleted)
-"""
-
-
-def _epilog(*examples: str) -> str:
-    lines = "".join(f"  {example}\n" for example in examples)
-    return f"\b\nExamples:\n{lines}\n{EXIT_CODES}"
-
-
-class _Failure(click.ClickException):
-    """A failure with its own exit code; JSON on stderr under --format json."""
-
-    def __init__(self, message: str, code: int, *, as_json: bool) -> None:
-        super().__init__(message)
-        self.code = code
-        self.as_json = as_json
-
-    def show(self, file: Any = None) -> None:  # noqa: ANN401 -- click's signature
-        """Print one line, or a JSON object under --format json."""
-        out = file if file is not None else sys.stderr
-        if self.as_json:
-            click.echo(json.dumps({"error": self.message, "exit_code": self.code}), file=out)
-        else:
-            click.echo(f"Error: {self.message}", file=out)
-
-
-_FAILURES: dict[int, type[_Failure]] = {}
-
-
-def _failure(message: str, code: int, *, as_json: bool) -> _Failure:
-    """A failure whose class carries ``code`` as click's ``exit_code``."""
-    cls = _FAILURES.setdefault(code, type(f"BackupFailure{code}", (_Failure,), {"exit_code": code}))
-    return cls(message, code, as_json=as_json)
-
-
-def _run(as_json: bool, action: Callable[[], T]) -> T:
-    """Run an action, mapping library errors to exit codes."""
-    try:
-        return action()
-    except CredentialError as exc:
-        raise _failure(str(exc), CREDENTIALS, as_json=as_json) from exc
-    except (BackupTamperedError, AuditError) as exc:
-        raise _failure(str(exc), INTEGRITY, as_json=as_json) from exc
-    except ApprovalError as exc:
-        raise _failure(str(exc), MISSING_APPROVALS, as_json=as_json) from exc
-    except (InputError, UsageError) as exc:
-        raise _failure(str(exc), BAD_INPUT, as_json=as_json) from exc
-
-
-def _config(workspace_dir: str, as_json: bool) -> WorkspaceConfig:
-    return _run(as_json, lambda: load_config(workspace_dir))
-
-
-def _credentials(as_json: bool) -> BackupCredentials:
-    return _run(as_json, load_backup_credentials)
-
-
-WORKSPACE = click.option(
-    "--workspace",
-    "workspace_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="The workspace directory (holding twinpurge.toml).",
-)
-FORMAT = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for machines.",
+REFUSED, VERIFICATION, MISSING_APPROVALS, CREDENTIALS = (
+    ExitCode.REFUSED,
+    ExitCode.VERIFICATION,
+    ExitCode.MISSING_APPROVALS,
+    ExitCode.CREDENTIALS,
 )
 OPERATOR = click.option("--operator", required=True, help="Your registered operator name.")
 
 
-def _emit(output_format: str, data: object, text: str) -> None:
-    click.echo(json.dumps(data, sort_keys=True) if output_format == "json" else text)
-
-
-@click.group()
+@click.group(cls=Group)
 def backup() -> None:
     """The backup site, in the backup credential domain: snapshot, list, purge, restore.
 
@@ -156,8 +65,9 @@ def backup() -> None:
 
 @backup.command(
     "init",
-    epilog=_epilog(
-        "twinpurge backup init --workspace ./tenants --credentials-out /etc/twinpurge/backup.toml"
+    exits=(VERIFICATION, CREDENTIALS),
+    examples=(
+        "twinpurge backup init --workspace ./tenants --credentials-out /etc/twinpurge/backup.toml",
     ),
 )
 @WORKSPACE
@@ -170,17 +80,14 @@ def backup() -> None:
 @FORMAT
 def init_command(workspace_dir: str, credentials_out: str | None, output_format: str) -> None:
     """Create the backup site and its key: the backup credential domain's own secret."""
-    as_json = output_format == "json"
-    config = _config(workspace_dir, as_json)
+    config = load_config(workspace_dir)
     path = Path(credentials_out or Path(workspace_dir) / "credentials" / "backup.toml")
     for existing in (config.path(config.backup.site) / "site.json", path):
         if existing.exists():
-            raise _failure(
-                f"{existing} exists; refusing to overwrite it", BAD_INPUT, as_json=as_json
-            )
-    credentials = _run(as_json, lambda: generate_backup_credentials(path))
-    site = _run(as_json, lambda: init_site(config, credentials))
-    _emit(
+            raise UsageError(f"{existing} exists; refusing to overwrite it")
+    credentials = generate_backup_credentials(path)
+    site = init_site(config, credentials)
+    emit(
         output_format,
         {"site": str(site.directory), "credentials": str(path)},
         f"backup site {site.directory} created; its key is in {path} (mode 600)\n"
@@ -188,21 +95,27 @@ def init_command(workspace_dir: str, credentials_out: str | None, output_format:
     )
 
 
-@backup.command("snapshot", epilog=_epilog("twinpurge backup snapshot --workspace ./tenants"))
+@backup.command(
+    "snapshot",
+    exits=(VERIFICATION, CREDENTIALS),
+    examples=(
+        "twinpurge backup snapshot --workspace ./tenants",
+        "TWINPURGE_WORKSPACE=./tenants twinpurge backup snapshot",
+    ),
+)
 @WORKSPACE
 @FORMAT
 def snapshot_command(workspace_dir: str, output_format: str) -> None:
     """Write a new generation of every tenant (the primary store is read read-only)."""
-    as_json = output_format == "json"
-    config = _config(workspace_dir, as_json)
-    credentials = _credentials(as_json)
-    report = _run(as_json, lambda: snapshot(config, credentials))
+    config = load_config(workspace_dir)
+    credentials = load_backup_credentials()
+    report = snapshot(config, credentials)
     data = {
         "at": report.at,
         "objects": report.objects,
         "generations": [[g.tenant, g.generation] for g in report.generations],
     }
-    _emit(
+    emit(
         output_format,
         data,
         f"snapshot at {report.at}: {len(report.generations)} generations,"
@@ -212,7 +125,8 @@ def snapshot_command(workspace_dir: str, output_format: str) -> None:
 
 @backup.command(
     "list",
-    epilog=_epilog(
+    exits=(VERIFICATION, CREDENTIALS),
+    examples=(
         "twinpurge backup list --workspace ./tenants",
         "twinpurge backup list --workspace ./tenants --tenant globex --format json",
     ),
@@ -222,16 +136,15 @@ def snapshot_command(workspace_dir: str, output_format: str) -> None:
 @FORMAT
 def list_command(workspace_dir: str, tenant: str | None, output_format: str) -> None:
     """Every generation in the site, each authenticated (exit 4 on a tampered file)."""
-    as_json = output_format == "json"
-    config = _config(workspace_dir, as_json)
-    credentials = _credentials(as_json)
-    found = _run(as_json, lambda: list_backups(config, credentials, tenant=tenant))
+    config = load_config(workspace_dir)
+    credentials = load_backup_credentials()
+    found = list_backups(config, credentials, tenant=tenant)
     lines = [
         f"{g['tenant']:<12} {g['generation']}  {g['objects']:>3} objects"
         f"  locked until {g['locked_until']}"
         for g in found
     ]
-    _emit(output_format, {"generations": found}, "\n".join(lines) or "no backups")
+    emit(output_format, {"generations": found}, "\n".join(lines) or "no backups")
 
 
 def outcome_line(outcome: BackupOutcome) -> str:
@@ -246,7 +159,8 @@ def outcome_line(outcome: BackupOutcome) -> str:
 
 @backup.command(
     "purge",
-    epilog=_epilog(
+    exits=(REFUSED, VERIFICATION, CREDENTIALS),
+    examples=(
         "twinpurge backup purge --workspace ./tenants --dry-run",
         "twinpurge backup purge --workspace ./tenants",
         "twinpurge backup purge --workspace ./tenants --as-of 2026-11-25T00:00:00Z",
@@ -264,11 +178,10 @@ def purge_command(workspace_dir: str, as_of: str | None, dry_run: bool, output_f
     Both planners decide through the arbiter; a divergence or a guard refuses the tenant with an
     alert. Exit 3 if any tenant was refused.
     """
-    as_json = output_format == "json"
-    config = _config(workspace_dir, as_json)
-    credentials = _credentials(as_json)
-    report = _run(as_json, lambda: purge_backups(config, credentials, as_of, dry_run=dry_run))
-    if as_json:
+    config = load_config(workspace_dir)
+    credentials = load_backup_credentials()
+    report = purge_backups(config, credentials, as_of, dry_run=dry_run)
+    if output_format == "json":
         data = {
             "as_of": report.as_of,
             "counts": report.counts(),
@@ -283,25 +196,29 @@ def purge_command(workspace_dir: str, as_of: str | None, dry_run: bool, output_f
             f"backups as of {report.as_of}: {counts or 'no tenant'};"
             f" {report.purged} generations deleted"
         )
-    if any(o.status in {"refused", "failed"} for o in report.outcomes):
-        raise SystemExit(REFUSED)
+    refused = [o.tenant for o in report.outcomes if o.status in {"refused", "failed"}]
+    if refused:
+        raise refused_tenants(refused, as_json=output_format == "json")
 
 
-@backup.command("verify", epilog=_epilog("twinpurge backup verify --workspace ./tenants"))
+@backup.command(
+    "verify",
+    exits=(VERIFICATION, CREDENTIALS),
+    examples=("twinpurge backup verify --workspace ./tenants",),
+)
 @WORKSPACE
 @FORMAT
 def verify_command(workspace_dir: str, output_format: str) -> None:
     """Authenticate every file of the site and check its audit log's chain (exit 4 if not)."""
-    as_json = output_format == "json"
-    config = _config(workspace_dir, as_json)
-    credentials = _credentials(as_json)
+    config = load_config(workspace_dir)
+    credentials = load_backup_credentials()
 
     def verify() -> tuple[int, int]:
         generations = len(list_backups(config, credentials))
         return generations, open_site(config, credentials).audit.verify()
 
-    generations, records = _run(as_json, verify)
-    _emit(
+    generations, records = verify()
+    emit(
         output_format,
         {"generations": generations, "audit_records": records, "intact": True},
         f"backup site verified: {generations} generations authenticate;"
@@ -311,8 +228,12 @@ def verify_command(workspace_dir: str, output_format: str) -> None:
 
 @backup.command(
     "restore-request",
-    epilog=_epilog(
-        "twinpurge backup restore-request --workspace ./tenants --tenant hooli --operator alice --out hooli.restore.json"
+    exits=(VERIFICATION, CREDENTIALS),
+    examples=(
+        (
+            "twinpurge backup restore-request --workspace ./tenants --tenant hooli --operator alice"
+            " --out hooli.restore.json"
+        ),
     ),
 )
 @WORKSPACE
@@ -332,18 +253,14 @@ def request_command(
     output_format: str,
 ) -> None:
     """Write a request to restore one generation; two operators must approve it."""
-    as_json = output_format == "json"
     if Path(out).exists():
-        raise _failure(f"{out} exists; refusing to overwrite a request", BAD_INPUT, as_json=as_json)
-    config = _config(workspace_dir, as_json)
-    credentials = _credentials(as_json)
-    request = _run(
-        as_json,
-        lambda: create_restore_request(config, credentials, tenant, generation, author=operator),
-    )
+        raise UsageError(f"{out} exists; refusing to overwrite a request")
+    config = load_config(workspace_dir)
+    credentials = load_backup_credentials()
+    request = create_restore_request(config, credentials, tenant, generation, author=operator)
     write_restore_request(Path(out), request)
     body = request.body
-    _emit(
+    emit(
         output_format,
         {**attrs.asdict(body), "digest": request.digest, "file": out},
         f"restore request {body.request_id}: tenant {tenant}, generation {body.generation},"
@@ -353,8 +270,12 @@ def request_command(
 
 @backup.command(
     "approve",
-    epilog=_epilog(
-        "twinpurge backup approve hooli.restore.json --workspace ./tenants --operator bob --key bob.key"
+    exits=(VERIFICATION,),
+    examples=(
+        (
+            "twinpurge backup approve hooli.restore.json --workspace ./tenants --operator bob"
+            " --key bob.key"
+        ),
     ),
 )
 @click.argument("request_file", type=click.Path(dir_okay=False, exists=True))
@@ -368,15 +289,11 @@ def approve_command(
     request_file: str, workspace_dir: str, operator: str, key_path: str, output_format: str
 ) -> None:
     """Sign a restore request with your key (no credentials needed: a signature, not an access)."""
-    as_json = output_format == "json"
-    config = _config(workspace_dir, as_json)
-    request = _run(
-        as_json,
-        lambda: approve_restore_request(
-            config, Path(request_file), operator=operator, key_path=Path(key_path)
-        ),
+    config = load_config(workspace_dir)
+    request = approve_restore_request(
+        config, Path(request_file), operator=operator, key_path=Path(key_path)
     )
-    _emit(
+    emit(
         output_format,
         {"request_id": request.body.request_id, "operator": operator, "digest": request.digest},
         f"{operator} approved restore request {request.body.request_id}"
@@ -386,8 +303,9 @@ def approve_command(
 
 @backup.command(
     "restore",
-    epilog=_epilog(
-        "twinpurge backup restore hooli.restore.json --workspace ./tenants --operator alice"
+    exits=(VERIFICATION, MISSING_APPROVALS, CREDENTIALS),
+    examples=(
+        "twinpurge backup restore hooli.restore.json --workspace ./tenants --operator alice",
     ),
 )
 @click.argument("request_file", type=click.Path(dir_okay=False, exists=True))
@@ -398,13 +316,10 @@ def restore_command(
     request_file: str, workspace_dir: str, operator: str, output_format: str
 ) -> None:
     """Restore the approved generation into the primary store: only what is missing comes back."""
-    as_json = output_format == "json"
-    config = _config(workspace_dir, as_json)
-    credentials = _credentials(as_json)
-    result = _run(
-        as_json, lambda: restore_backup(config, credentials, Path(request_file), operator=operator)
-    )
-    _emit(
+    config = load_config(workspace_dir)
+    credentials = load_backup_credentials()
+    result = restore_backup(config, credentials, Path(request_file), operator=operator)
+    emit(
         output_format,
         result,
         f"restored {result['restored']} objects of tenant {result['tenant']} from generation"

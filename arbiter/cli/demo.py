@@ -15,16 +15,21 @@ Tenants (policy time zone Asia/Tokyo, grace 30 days, backup lag 14 days):
 
 History and backups. The demo replays the past weeks before today's run, with the clock set to
 the instants it replays (the only place a clock is injected; every guard applies as usual, and
-no step acts "as of" a time later than its clock):
+no step acts "as of" a time later than its clock). The builder below names the tenants; the
+replay and the report read them back from the workspace (``choose_replay``, the store's
+receipts, the run's outcomes), so they hold for any fleet the builder makes:
 
-1. the day before globex's ``primary_due``: the nightly backup snapshot (backup domain);
-2. at globex's ``primary_due`` (about 24 days ago): the retention service's run, which purges
-   globex and records the primary purge receipt (primary domain);
-3. today, the backup purge run as of one second before globex's ``backup_due`` keeps its
+1. the replayed tenant is the one both planners agree is due with its ``backup_due`` already
+   past (with this fleet: globex); the day before its ``primary_due``: the nightly backup
+   snapshot (backup domain);
+2. at its ``primary_due`` (about 24 days ago): the retention service's run, which purges it and
+   records the primary purge receipt (primary domain);
+3. today, the backup purge run as of one second before the receipt's ``backup_due`` keeps its
    backups, and as of ``backup_due`` itself (14 days after the primary purge, in the past)
    deletes them; both are real past instants, so no clock is injected; then today's snapshot
    (backup domain);
-4. today's due purges (primary domain).
+4. today's due purges (primary domain); a tenant the blast-radius guard refuses is reported as
+   left to the manual procedure, any other refusal fails the demo (exit 3).
 
 The backup steps run in child processes (``python -m arbiter.cli.demo_step``) whose environment
 holds only the backup credentials; the demo's own process holds only the primary ones.
@@ -35,10 +40,11 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from arbiter.cli.exits import ExitCode, exit_code_for
 from arbiter.core.arbitrate import arbitrate
 from arbiter.core.config import (
     AlertsConfig,
@@ -48,10 +54,21 @@ from arbiter.core.config import (
     WorkspaceConfig,
     load_config,
 )
+from arbiter.core.errors import TwinpurgeError
+from arbiter.core.instants import format_instant
 from arbiter.core.verdict import ObjectId
-from arbiter.purge.purger import format_instant
 
-__all__ = ["DemoTimes", "backup_step", "demo_config", "demo_inventory", "demo_times"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "BACKUP_CREDENTIALS",
+    "Replay",
+    "backup_step",
+    "choose_replay",
+    "demo_config",
+    "demo_inventory",
+]
 
 BACKUP_CREDENTIALS = Path("credentials") / "backup.toml"
 
@@ -150,9 +167,17 @@ def demo_inventory(now: datetime) -> tuple[dict[str, Any], dict[ObjectId, bytes]
 
 
 @attrs.frozen
-class DemoTimes:
-    """The instants the demo replays (see the module docstring)."""
+class Replay:
+    """The tenant whose purges and backups the demo replays, and the instants it replays.
 
+    Attributes:
+        tenant: the tenant.
+        snapshot: the nightly snapshot before its primary purge.
+        primary_due: its primary purge.
+        backup_due: when its backups become due (in the past, so the backup purge can run).
+    """
+
+    tenant: str
     snapshot: datetime
     primary_due: datetime
     backup_due: datetime
@@ -162,22 +187,54 @@ def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def demo_times(now: datetime) -> DemoTimes:
-    """The dues of tenant globex as both planners agree on them today; the snapshot before."""
-    inventory, _ = demo_inventory(now)
-    verdict = arbitrate(inventory, demo_config().policy, "globex", format_instant(now)).verdict
-    primary_due = datetime.fromisoformat(verdict.primary_due or "")
-    backup_due = datetime.fromisoformat(verdict.backup_due or "")
-    return DemoTimes(primary_due - timedelta(days=1), primary_due, backup_due)
+def choose_replay(
+    inventory: Mapping[str, Any], policy: Mapping[str, Any], now: datetime
+) -> Replay | None:
+    """The tenant whose history is worth replaying: its backups are already due.
+
+    Of the tenants both planners agree are eligible now with a ``backup_due`` no later than
+    ``now``, the one purged first (ties by id); the snapshot replayed is the day before.
+
+    Args:
+        inventory: the workspace's store, as a portable inventory.
+        policy: the workspace's policy.
+        now: the instant the demo runs at.
+
+    Returns:
+        The replay, or None when no tenant's backups are due yet.
+    """
+    candidates = []
+    for tenant in sorted(t["id"] for t in inventory["tenants"]):
+        verdict = arbitrate(inventory, policy, tenant, format_instant(now)).verdict
+        if not verdict.eligible or verdict.primary_due is None or verdict.backup_due is None:
+            continue
+        primary_due = datetime.fromisoformat(verdict.primary_due)
+        backup_due = datetime.fromisoformat(verdict.backup_due)
+        if backup_due <= now:
+            candidates.append((primary_due, tenant, backup_due))
+    if not candidates:
+        return None
+    primary_due, tenant, backup_due = min(candidates)
+    return Replay(tenant, primary_due - timedelta(days=1), primary_due, backup_due)
 
 
 def backup_step(argv: list[str]) -> int:
-    """A backup-domain step of the demo, in a process of its own: ``PHASE DIRECTORY NOW``.
+    """A backup-domain step of the demo, in a process of its own; returns the exit code.
 
-    ``history`` creates the backup key and site and takes the snapshot the day before globex's
-    primary_due; ``today`` runs the backup purge one second before globex's backup_due and at
-    it, takes today's snapshot and verifies the site. Returns the exit code.
+    ``history DIRECTORY TENANT SNAPSHOT_AT`` creates the backup key and site and takes the
+    snapshot at SNAPSHOT_AT (the day before TENANT's primary purge); ``today DIRECTORY TENANT
+    BACKUP_DUE`` runs the backup purge one second before TENANT's BACKUP_DUE (from its primary
+    purge receipt) and at it, takes today's snapshot and verifies the site. A library error is
+    printed on stderr and ends the step with its mapped exit code.
     """
+    try:
+        return _backup_step(*argv)
+    except TwinpurgeError as exc:
+        sys.stderr.write(f"Error: {exc}\n")
+        return exit_code_for(exc)
+
+
+def _backup_step(phase: str, directory: str, tenant: str, instant: str) -> int:
     # This process holds the backup key only: it never loads the primary credentials.
     from arbiter.auth.credentials import (  # noqa: PLC0415 -- as above
         generate_backup_credentials,
@@ -192,25 +249,25 @@ def backup_step(argv: list[str]) -> int:
     )
     from arbiter.cli.backup import outcome_line  # noqa: PLC0415 -- as above
 
-    phase, directory, now_text = argv
-    times = demo_times(datetime.fromisoformat(now_text))
     config = load_config(directory)
+    at = datetime.fromisoformat(instant)
     if phase == "history":
         path = Path(directory) / BACKUP_CREDENTIALS
         credentials = generate_backup_credentials(path)
         site = init_site(config, credentials)
         _say(f"[backup]  backup site {site.directory} created; its key is in {path} (mode 600)")
-        report = snapshot(config, credentials, clock=lambda: times.snapshot)
+        report = snapshot(config, credentials, clock=lambda: at)
         _say(
-            f"[backup]  {report.at} (replayed: the nightly snapshot the day before globex's"
+            f"[backup]  {report.at} (replayed: the nightly snapshot the day before {tenant}'s"
             f" primary_due): {len(report.generations)} generations, {report.objects} objects,"
             f" each locked for {config.backup.retention_lock_days} days"
         )
         return 0
     credentials = load_backup_credentials()
+    lag = config.policy.get("backup_lag_days", 14)
     for as_of, label in (
-        (times.backup_due - timedelta(seconds=1), "one second before globex's backup_due"),
-        (times.backup_due, "globex's backup_due, 14 days after its primary purge"),
+        (at - timedelta(seconds=1), f"one second before {tenant}'s backup_due"),
+        (at, f"{tenant}'s backup_due, {lag} days after its primary purge"),
     ):
         _say(f"[backup]  the backup purge as of {format_instant(as_of)} ({label}):")
         purge = purge_backups(config, credentials, format_instant(as_of))
@@ -219,7 +276,7 @@ def backup_step(argv: list[str]) -> int:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(purge.counts().items()))
         _say(f"backups as of {purge.as_of}: {counts}; {purge.purged} generations deleted")
         if any(o.status in {"refused", "failed"} for o in purge.outcomes):
-            return 3
+            return ExitCode.REFUSED
     report = snapshot(config, credentials)
     _say(
         f"[backup]  {report.at}: today's snapshot: {len(report.generations)} generations,"

@@ -1,4 +1,4 @@
-"""``python -m arbiter.cli.demo_step PHASE DIRECTORY NOW``: a backup step of ``twinpurge demo``.
+"""``python -m arbiter.cli.demo_step PHASE DIRECTORY TENANT INSTANT``: a backup step of the demo.
 
 The demo runs its backup-domain steps here, in processes of their own whose environment holds
 only the backup credentials (``arbiter.cli.demo.backup_step``).

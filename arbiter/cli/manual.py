@@ -1,32 +1,27 @@
 """The manual-purge commands: ``twinpurge purge ...`` and ``twinpurge operator keygen``.
 
-A thin shell over ``arbiter.manual.manual``; registered on the main group by ``arbiter.cli``. Exit codes
-add to the main ones: 5 when approvals are missing, 6 when a plan is stale.
+A thin shell over ``arbiter.manual.manual``; registered on the main group by ``arbiter.cli``.
+Each command declares its exit codes (``arbiter.cli.exits``); errors are mapped and printed by
+``arbiter.cli.output``: 5 when approvals are missing, 6 when a plan is stale.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import click
 
 from arbiter.auth.approvals import generate_key
 from arbiter.auth.credentials import load_primary_credentials
-from arbiter.core.errors import (
-    ApprovalError,
-    ArchiveError,
-    CredentialError,
-    GuardError,
-    InputError,
-    RefusedError,
-    StalePlanError,
-    UsageError,
-)
+from arbiter.cli.exits import ExitCode
+from arbiter.cli.output import FORMAT_OPTION as FORMAT
+from arbiter.cli.output import WORKSPACE_OPTION as WORKSPACE
+from arbiter.cli.output import Group, emit
+from arbiter.core.errors import InputError, UsageError
 from arbiter.manual.manual import (
     approve_plan,
     create_plan,
@@ -39,122 +34,25 @@ from arbiter.manual.manual import (
 from arbiter.workspace.workspace import Workspace
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
 __all__ = ["operator", "purge"]
 
-T = TypeVar("T")
-
-BAD_INPUT, REFUSED, MISSING_APPROVALS, STALE, CREDENTIALS = 2, 3, 5, 6, 7
-
-EXIT_CODES = """\b
-Exit codes:
-  0  done
-  1  internal error (a bug; nothing deleted)
-  2  bad input or usage (stderr names the file and field)
-  3  refused: divergence, a guard, or a damaged archive (nothing more deleted)
-  5  missing approvals: fewer than two distinct registered operators approved
-  6  stale plan: the data changed since approval (stderr says what changed)
-  7  primary credentials missing or wrong (execute, restore: set TWINPURGE_PRIMARY_CREDENTIALS)
-"""
+REFUSED, MISSING_APPROVALS, STALE, CREDENTIALS = (
+    ExitCode.REFUSED,
+    ExitCode.MISSING_APPROVALS,
+    ExitCode.STALE_PLAN,
+    ExitCode.CREDENTIALS,
+)
 
 
-def _epilog(*examples: str) -> str:
-    lines = "".join(f"  {example}\n" for example in examples)
-    return f"\b\nExamples:\n{lines}\n{EXIT_CODES}"
-
-
-class _Failure(click.ClickException):
-    """A refusal with its own exit code; JSON on stderr under --format json."""
-
-    def __init__(
-        self, message: str, code: int, *, as_json: bool, data: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.as_json = as_json
-        self.data = data or {}
-
-    def show(self, file: Any = None) -> None:  # noqa: ANN401 -- click's signature
-        """Print one line, or a JSON object under --format json."""
-        out = file if file is not None else sys.stderr
-        if self.as_json:
-            click.echo(
-                json.dumps({"error": self.message, "exit_code": self.code, **self.data}),
-                file=out,
-            )
-        else:
-            click.echo(f"Error: {self.message}", file=out)
-
-
-def _failure(
-    message: str, code: int, *, as_json: bool, data: dict[str, Any] | None = None
-) -> _Failure:
-    """A failure whose class carries ``code`` as click's ``exit_code``."""
-    cls = _FAILURES.setdefault(code, type(f"Failure{code}", (_Failure,), {"exit_code": code}))
-    return cls(message, code, as_json=as_json, data=data)
-
-
-_FAILURES: dict[int, type[_Failure]] = {}
-
-
-def _open(workspace_dir: str, *, deleting: bool = False, as_json: bool = False) -> Workspace:
+def _open(workspace_dir: str, *, deleting: bool = False) -> Workspace:
     """Open a workspace; with ``deleting``, with the primary credentials from the environment."""
-    try:
-        credentials = load_primary_credentials() if deleting else None
-        return Workspace.open(workspace_dir, credentials=credentials)
-    except InputError as exc:
-        raise _failure(str(exc), BAD_INPUT, as_json=as_json) from exc
-    except CredentialError as exc:
-        raise _failure(str(exc), CREDENTIALS, as_json=as_json) from exc
+    credentials = load_primary_credentials() if deleting else None
+    return Workspace.open(workspace_dir, credentials=credentials)
 
 
-def _run(as_json: bool, action: Callable[[], T]) -> T:
-    """Run an action, mapping library errors to exit codes."""
-    try:
-        return action()
-    except CredentialError as exc:
-        raise _failure(str(exc), CREDENTIALS, as_json=as_json) from exc
-    except InputError as exc:
-        raise _failure(str(exc), BAD_INPUT, as_json=as_json, data={"field": exc.field}) from exc
-    except UsageError as exc:
-        raise _failure(str(exc), BAD_INPUT, as_json=as_json) from exc
-    except ApprovalError as exc:
-        data = {"valid": list(exc.valid), "problems": list(exc.problems)}
-        raise _failure(str(exc), MISSING_APPROVALS, as_json=as_json, data=data) from exc
-    except StalePlanError as exc:
-        raise _failure(
-            str(exc), STALE, as_json=as_json, data={"changes": list(exc.changes)}
-        ) from exc
-    except RefusedError as exc:
-        raise _failure(
-            exc.report.summary(), REFUSED, as_json=as_json, data={"report": exc.report.to_json()}
-        ) from exc
-    except GuardError as exc:
-        raise _failure(str(exc), REFUSED, as_json=as_json, data={"guard": exc.guard}) from exc
-    except ArchiveError as exc:
-        raise _failure(str(exc), REFUSED, as_json=as_json) from exc
-
-
-WORKSPACE = click.option(
-    "--workspace",
-    "workspace_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="The workspace directory (holding twinpurge.toml).",
-)
 OPERATOR = click.option("--operator", required=True, help="Your registered operator name.")
-FORMAT = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
-
-
-def _emit(output_format: str, data: dict[str, Any], text: str) -> None:
-    click.echo(json.dumps(data, sort_keys=True) if output_format == "json" else text)
 
 
 @contextmanager
@@ -180,15 +78,19 @@ def _progress(workspace: Workspace, output_format: str) -> Iterator[None]:
             bar.__exit__(None, None, None)
 
 
-@click.group()
+@click.group(cls=Group)
 def purge() -> None:
     """Manual purges: plan, approve (two operators), rehearse, execute, restore, status."""
 
 
 @purge.command(
     "plan",
-    epilog=_epilog(
-        "twinpurge purge plan --workspace ./tenants --tenant globex --operator alice --out globex.plan.json",
+    exits=(REFUSED,),
+    examples=(
+        (
+            "twinpurge purge plan --workspace ./tenants --tenant globex --operator alice"
+            " --out globex.plan.json"
+        ),
     ),
 )
 @WORKSPACE
@@ -206,15 +108,9 @@ def plan_command(
 ) -> None:
     """Run both planners and write a plan file binding their agreed verdict."""
     if Path(out).exists():
-        raise _failure(
-            f"{out} exists; refusing to overwrite a plan",
-            BAD_INPUT,
-            as_json=output_format == "json",
-        )
+        raise UsageError(f"{out} exists; refusing to overwrite a plan")
     with _open(workspace_dir) as workspace:
-        plan = _run(
-            output_format == "json", lambda: create_plan(workspace, tenant, as_of, author=operator)
-        )
+        plan = create_plan(workspace, tenant, as_of, author=operator)
         register_plan(workspace, plan, Path(out))
         data = {**summarize_plan(workspace, plan), "file": out}
     by_store, by_category = data["purge_by_store"], data["purge_by_category"]
@@ -231,14 +127,20 @@ def plan_command(
             "next: two registered operators run `twinpurge purge approve` on this file",
         ]
     )
-    _emit(output_format, data, text)
+    emit(output_format, data, text)
 
 
 @purge.command(
     "approve",
-    epilog=_epilog(
-        "twinpurge purge approve globex.plan.json --workspace ./tenants --operator bob --key ~/.twinpurge/bob.key",
-        "twinpurge purge approve globex.plan.json --workspace ./tenants --operator bob --key bob.key --restore",
+    examples=(
+        (
+            "twinpurge purge approve globex.plan.json --workspace ./tenants --operator bob"
+            " --key ~/.twinpurge/bob.key"
+        ),
+        (
+            "twinpurge purge approve globex.plan.json --workspace ./tenants --operator bob"
+            " --key bob.key --restore"
+        ),
     ),
 )
 @click.argument("plan_file", type=click.Path(dir_okay=False, exists=True))
@@ -266,15 +168,8 @@ def approve_command(
     """Sign the plan's digest with your key: one of the two approvals a manual action needs."""
     action: Literal["execute", "restore"] = "restore" if restore else "execute"
     with _open(workspace_dir) as workspace:
-        plan = _run(
-            output_format == "json",
-            lambda: approve_plan(
-                workspace,
-                Path(plan_file),
-                operator=operator,
-                key_path=Path(key_path),
-                action=action,
-            ),
+        plan = approve_plan(
+            workspace, Path(plan_file), operator=operator, key_path=Path(key_path), action=action
         )
     data = {
         "plan_id": plan.body.plan_id,
@@ -282,7 +177,7 @@ def approve_command(
         "operator": operator,
         "digest": plan.digest,
     }
-    _emit(
+    emit(
         output_format,
         data,
         f"{operator} approved {action} of plan {plan.body.plan_id} (digest {plan.digest[:16]})",
@@ -291,8 +186,12 @@ def approve_command(
 
 @purge.command(
     "execute",
-    epilog=_epilog(
-        "twinpurge purge execute globex.plan.json --workspace ./tenants --operator alice --rehearse",
+    exits=(REFUSED, MISSING_APPROVALS, STALE, CREDENTIALS),
+    examples=(
+        (
+            "twinpurge purge execute globex.plan.json --workspace ./tenants --operator alice"
+            " --rehearse"
+        ),
         "twinpurge purge execute globex.plan.json --workspace ./tenants --operator alice",
     ),
 )
@@ -313,20 +212,16 @@ def execute_command(
     output_format: str,
 ) -> None:
     """Execute an approved plan: re-plan, rehearse, archive, delete under every guard."""
-    as_json = output_format == "json"
     with (
-        _open(workspace_dir, deleting=True, as_json=as_json) as workspace,
+        _open(workspace_dir, deleting=True) as workspace,
         _progress(workspace, output_format),
     ):
-        result = _run(
-            output_format == "json",
-            lambda: execute_plan(
-                workspace,
-                Path(plan_file),
-                operator=operator,
-                rehearse_only=rehearse,
-                skip_rehearsal=skip_rehearsal,
-            ),
+        result = execute_plan(
+            workspace,
+            Path(plan_file),
+            operator=operator,
+            rehearse_only=rehearse,
+            skip_rehearsal=skip_rehearsal,
         )
     if rehearse:
         text = f"rehearsal of plan {result['plan_id']}: {result['rehearsed']} rows deleted and rolled back; store unchanged"
@@ -335,14 +230,13 @@ def execute_command(
             f"plan {result['plan_id']} executed by {operator}, approved by {', '.join(result['approvers'])}:"
             f" purged {result['purged']}; restore archive {result['archive_id']}"
         )
-    _emit(output_format, result, text)
+    emit(output_format, result, text)
 
 
 @purge.command(
     "restore",
-    epilog=_epilog(
-        "twinpurge purge restore globex.plan.json --workspace ./tenants --operator alice",
-    ),
+    exits=(REFUSED, MISSING_APPROVALS, CREDENTIALS),
+    examples=("twinpurge purge restore globex.plan.json --workspace ./tenants --operator alice",),
 )
 @click.argument("plan", metavar="PLAN_FILE_OR_ID")
 @WORKSPACE
@@ -350,33 +244,29 @@ def execute_command(
 @FORMAT
 def restore_command(plan: str, workspace_dir: str, operator: str, output_format: str) -> None:
     """Bring back what an executed plan deleted, from its archive (two restore approvals)."""
-    with _open(workspace_dir, deleting=True, as_json=output_format == "json") as workspace:
-        path = _plan_path(workspace, plan, output_format)
+    with _open(workspace_dir, deleting=True) as workspace:
+        path = _plan_path(workspace, plan)
         with _progress(workspace, output_format):
-            result = _run(
-                output_format == "json", lambda: restore_plan(workspace, path, operator=operator)
-            )
-    _emit(
+            result = restore_plan(workspace, path, operator=operator)
+    emit(
         output_format,
         result,
         f"plan {result['plan_id']}: restored {result['restored']} objects from archive {result['archive_id']}",
     )
 
 
-def _plan_path(workspace: Workspace, plan: str, output_format: str) -> Path:
+def _plan_path(workspace: Workspace, plan: str) -> Path:
     if Path(plan).is_file():
         return Path(plan)
     record = workspace.store.plan(plan)
     if record is None:
-        raise _failure(
-            f"{plan}: no such plan file or plan id", BAD_INPUT, as_json=output_format == "json"
-        )
+        raise InputError(source="plan", field="", message="no such plan file or plan id", file=plan)
     return Path(record["path"])
 
 
 @purge.command(
     "status",
-    epilog=_epilog(
+    examples=(
         "twinpurge purge status --workspace ./tenants",
         "twinpurge purge status globex.plan.json --workspace ./tenants --format json",
     ),
@@ -389,7 +279,7 @@ def status_command(plan: str | None, workspace_dir: str, output_format: str) -> 
     with _open(workspace_dir) as workspace:
         if plan is None:
             records = workspace.store.plans()
-            _emit(
+            emit(
                 output_format,
                 {"plans": records},
                 "\n".join(
@@ -400,8 +290,8 @@ def status_command(plan: str | None, workspace_dir: str, output_format: str) -> 
                 or "no plans",
             )
             return
-        path = _plan_path(workspace, plan, output_format)
-        status = _run(output_format == "json", lambda: plan_status(workspace, path))
+        path = _plan_path(workspace, plan)
+        status = plan_status(workspace, path)
     data = attrs.asdict(status)
     text = "\n".join(
         [
@@ -417,16 +307,16 @@ def status_command(plan: str | None, workspace_dir: str, output_format: str) -> 
             f"restored: {status.restored_at or 'no'}",
         ]
     )
-    _emit(output_format, data, text)
+    emit(output_format, data, text)
 
 
-@click.group()
+@click.group(cls=Group)
 def operator() -> None:
     """Operators' keys for two-person approvals."""
 
 
 @operator.command(
-    "keygen", epilog=_epilog("twinpurge operator keygen alice --out ~/.twinpurge/alice.key")
+    "keygen", examples=("twinpurge operator keygen alice --out ~/.twinpurge/alice.key",)
 )
 @click.argument("name")
 @click.option(
@@ -438,7 +328,7 @@ def operator() -> None:
 @FORMAT
 def keygen_command(name: str, out: str, output_format: str) -> None:
     """Write a private key readable only by you; print the public key to register."""
-    public = _run(output_format == "json", lambda: generate_key(Path(out)))
+    public = generate_key(Path(out))
     text = "\n".join(
         [
             f"private key written to {out} (mode 600; never share it)",
@@ -448,4 +338,4 @@ def keygen_command(name: str, out: str, output_format: str) -> None:
             f'public_key = "{public}"',
         ]
     )
-    _emit(output_format, {"operator": name, "public_key": public, "key_file": out}, text)
+    emit(output_format, {"operator": name, "public_key": public, "key_file": out}, text)

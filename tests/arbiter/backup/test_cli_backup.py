@@ -249,3 +249,36 @@ def test_a_lock_outlasting_backup_due_exits_2(tmp_path: Path) -> None:
             completed.returncode,
             "backup.retention_lock_days = 14 would outlast backup_due" in completed.stderr,
         ), completed.stderr
+
+
+def test_backup_json_errors_exit_4_and_7(demo: Path, tmp_path: Path) -> None:
+    """Backup commands under --format json: tampering exits 4, no key exits 7, both as JSON."""
+    import shutil  # noqa: PLC0415 -- only this test copies the workspace
+
+    from tests.arbiter.cli.test_cli_exits import declared  # noqa: PLC0415 -- a test helper
+
+    missing = twinpurge(demo, "backup", "list", "--workspace", "ws", "--format", "json")
+    error = json.loads(missing.stderr)
+    assert (7, 7, "CredentialError", "backup") == (
+        missing.returncode,
+        error["exit_code"],
+        error["kind"],
+        error["domain"],
+    )
+    shutil.copytree(demo / "ws", tmp_path / "ws", symlinks=True)
+    generation = next((tmp_path / "ws" / "backup-site" / "tenants").rglob("*.gen"))
+    data = bytearray(generation.read_bytes())
+    data[30] ^= 0x01
+    generation.write_bytes(bytes(data))
+    backup = {BACKUP_ENV: str(tmp_path / "ws" / "credentials" / "backup.toml")}
+    tampered = twinpurge(
+        tmp_path, "backup", "verify", "--workspace", "ws", "--format", "json", **backup
+    )
+    error = json.loads(tampered.stderr)
+    assert (4, "BackupTamperedError", True) == (
+        tampered.returncode,
+        error["kind"],
+        error["path"].endswith(generation.name),
+    )
+    for command in ("list", "verify"):
+        assert {4, 7} <= declared("backup", command)

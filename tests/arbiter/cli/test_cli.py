@@ -176,8 +176,9 @@ def test_divergence_exits_3_with_the_report(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(deleter_a, "plan", off_by_one)
     result = run(*plan_args("globex", "--format", "json"))
     assert (3, "") == (result.exit_code, result.stdout)
-    report = json.loads(result.stderr)["refused"]
-    assert ["primary_due", "backup_due"] == [d["field"] for d in report["fields"]]
+    error = json.loads(result.stderr)
+    assert (3, "RefusedError") == (error["exit_code"], error["kind"])
+    assert ["primary_due", "backup_due"] == [d["field"] for d in error["report"]["fields"]]
     text = run(*plan_args("globex"))
     assert (3, True) == (text.exit_code, text.stderr.startswith("REFUSED: planners diverge"))
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from arbiter import cli
 from arbiter.auth.credentials import PRIMARY_ENV
+from tests.arbiter.cli.test_cli_exits import declared
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -150,10 +151,14 @@ def test_stale_plan_exits_6(ops: Path) -> None:
     db.commit()
     db.close()
     result = run("purge", "execute", *args(ops, "--operator", "alice", "--format", "json"))
-    assert (6, True) == (
+    error = json.loads(result.stderr)
+    assert (6, 6, "StalePlanError", True) == (
         result.exit_code,
-        any("newly kept" in c for c in json.loads(result.stderr)["changes"]),
+        error["exit_code"],
+        error["kind"],
+        any("newly kept" in c for c in error["changes"]),
     )
+    assert {5, 6} <= declared("purge", "execute")
 
 
 def test_missing_approvals_json_lists_problems(ops: Path) -> None:
@@ -162,8 +167,9 @@ def test_missing_approvals_json_lists_problems(ops: Path) -> None:
     approve(ops, "alice")
     result = run("purge", "execute", *args(ops, "--operator", "alice", "--format", "json"))
     data = json.loads(result.stderr)
-    assert (5, ["alice"], ["alice: approved more than once; counts once"]) == (
+    assert (5, "ApprovalError", ["alice"], ["alice: approved more than once; counts once"]) == (
         result.exit_code,
+        data["kind"],
         data["valid"],
         data["problems"],
     )
@@ -195,21 +201,25 @@ def test_keygen_never_prints_the_private_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "command",
+    ("command", "needs_approvals"),
     [
-        ["purge", "plan"],
-        ["purge", "approve"],
-        ["purge", "execute"],
-        ["purge", "restore"],
-        ["purge", "status"],
-        ["operator", "keygen"],
+        (["purge", "plan"], False),
+        (["purge", "approve"], False),
+        (["purge", "execute"], True),
+        (["purge", "restore"], True),
+        (["purge", "status"], False),
+        (["operator", "keygen"], False),
     ],
 )
-def test_help_has_examples_and_exit_codes(command: list[str]) -> None:
-    """Every manual command's --help shows examples and the exit codes."""
+def test_help_has_examples_and_exit_codes(
+    command: list[str],
+    needs_approvals: bool,  # noqa: FBT001 -- a pytest parameter
+) -> None:
+    """Every manual command's --help shows examples; only execute and restore list exit 5."""
     result = run(*command, "--help")
-    assert (0, True, True) == (
+    assert (0, True, True, needs_approvals) == (
         result.exit_code,
         "Examples:" in result.stdout,
+        "Exit codes:" in result.stdout,
         "5  missing approvals" in result.stdout,
     )
