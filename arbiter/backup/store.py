@@ -221,7 +221,12 @@ class BackupSite:
     def __init__(
         self, directory: Path, credentials: BackupCredentials, clock: Callable[[], datetime]
     ) -> None:
-        """Use ``BackupSite.create`` or ``BackupSite.open``."""
+        """Use ``BackupSite.create`` or ``BackupSite.open``.
+
+        Raises:
+            CredentialError: ``credentials`` are not backup credentials (nothing is opened).
+        """
+        credentials = require_backup(credentials, purpose="a backup site")
         self.directory = directory
         self._credentials = credentials
         self._aead = AESGCM(credentials.key)

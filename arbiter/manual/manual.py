@@ -185,7 +185,7 @@ def create_plan(workspace: Workspace, tenant: str, as_of: str | None, *, author:
     """
     _require_operator(workspace, author)
     as_of = as_of or format_instant(workspace.clock())
-    purger = workspace.purger
+    purger = workspace.planner
     agreement, slice_fingerprint = purger.agree(tenant, as_of, actor=author)
     verdict = agreement.verdict
     if not verdict.eligible or not verdict.purge:
@@ -483,7 +483,7 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> dict[str
         UsageError: the plan was not executed, or was restored already.
         CredentialError: the workspace was opened without its primary credentials (rule 9).
     """
-    workspace.require_credentials("restoring a manual plan")
+    credentials = workspace.require_credentials("restoring a manual plan")
     plan = read_plan(path)
     body = plan.body
     approvers = _check_two_person(workspace, plan, "restore", operator)
@@ -506,7 +506,7 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> dict[str
         )
     content = read_archive(Path(archive["path"]), archive["sha256"])
     rows = [{k: v for k, v in o.items() if k != "blob"} for o in content.objects]
-    with workspace.store.transaction() as tx:
+    with workspace.store.transaction(credentials) as tx:
         restored = tx.restore(rows)
     if workspace.on_progress is not None:
         workspace.on_progress("restoring", len(restored), len(rows))

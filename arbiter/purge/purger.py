@@ -44,6 +44,7 @@ import attrs
 
 from arbiter.alerts.alerter import Alert, Alerter
 from arbiter.audit.log import AuditLog
+from arbiter.auth.credentials import PrimaryCredentials, require_primary
 from arbiter.core.arbitrate import Agreement, Planner, arbitrate, fingerprint
 from arbiter.core.config import LimitsConfig
 from arbiter.core.errors import GuardError, InputError, RefusedError
@@ -161,6 +162,12 @@ class Purger:
 
     Build one from a workspace (``Workspace.purger``) or from your own stores: anything that
     implements ``InventoryReader``, ``PurgeTarget`` and ``BlobTarget``.
+
+    Deleting needs ``credentials``: the constructor checks them against the target
+    (``PurgeTarget.verify_credentials``), and every method that can delete (``purge_tenant`` and
+    ``run_due`` unless a dry run, ``execute_verdict``, ``rehearse``) checks them again before it
+    reads anything, raising ``CredentialError`` when they are missing or no longer match. Built
+    without them, a purger plans and dry-runs only.
     """
 
     reader: InventoryReader
@@ -175,6 +182,28 @@ class Purger:
     on_receipt: Callable[[str, str, str, int, str | None], None] | None = None
     archiver: Archiver | None = None
     on_progress: Callable[[str, int, int], None] | None = None
+    credentials: PrimaryCredentials | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        """Given credentials must open the target (else ``CredentialError``, nothing built)."""
+        if self.credentials is not None:
+            self.require_credentials("building a purger")
+
+    def require_credentials(self, purpose: str) -> PrimaryCredentials:
+        """The purger's primary credentials, checked against the target again.
+
+        Args:
+            purpose: what needs them, for the message.
+
+        Returns:
+            The credentials.
+
+        Raises:
+            CredentialError: the purger was built without them, or the target refuses them.
+        """
+        credentials = require_primary(self.credentials, purpose=purpose)
+        self.target.verify_credentials(credentials)
+        return credentials
 
     def _audit(self, kind: str, data: Mapping[str, Any], actor: str) -> None:
         self.audit.append(kind, data, actor=actor)
@@ -252,7 +281,12 @@ class Purger:
 
         Returns:
             The outcome.
+
+        Raises:
+            CredentialError: not a dry run, and no valid primary credentials; nothing is read.
         """
+        if not dry_run:
+            self.require_credentials("purging a tenant")
         as_of = as_of or format_instant(self.clock())
         try:
             return self._purge(tenant, as_of, dry_run=dry_run, actor=actor)
@@ -467,7 +501,9 @@ class Purger:
         Raises:
             GuardError: a guard refused; ``details["purged_before"]`` counts what was deleted
                 before it tripped (zero unless it tripped after a committed batch).
+            CredentialError: no valid primary credentials; nothing is read.
         """
+        self.require_credentials("executing a verdict")
         self._check_before(tenant, verdict, slice_fingerprint, look_ahead=False)
         archive_id = self._archive(tenant, verdict, actor, plan_id)
         purged, batches = self._execute(tenant, verdict, actor)
@@ -483,7 +519,9 @@ class Purger:
 
         Raises:
             GuardError: a guard refused, or the count differs from the plan.
+            CredentialError: no valid primary credentials; nothing is read.
         """
+        self.require_credentials("rehearsing a purge")
         self._check_before(tenant, verdict, slice_fingerprint, look_ahead=False)
         ids = list(verdict.purge)
         deleted = 0
@@ -664,7 +702,12 @@ class Purger:
 
         Returns:
             The fleet report: one outcome per tenant.
+
+        Raises:
+            CredentialError: not a dry run, and no valid primary credentials; nothing is read.
         """
+        if not dry_run:
+            self.require_credentials("running the due purges")
         as_of = as_of or format_instant(self.clock())
         outcomes = []
         for tenant in self.reader.tenant_ids():

@@ -7,21 +7,34 @@ Rules:
    refuses a bad key, so it never reaches this module in normal operation.
 2. Defence in depth: the resolved path must lie inside the root, or nothing is touched.
 3. Files are deleted only by the arbiter, after the rows' deletion committed.
+4. Deleting is a capability (rule 4 of ``arbiter.stores.ports``): a ``BlobDirectory`` reads and
+   writes, and deletes only as the copy ``authorize`` returns for primary credentials that the
+   store accepts; that copy checks them with the store again before each file it deletes.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from arbiter.core.errors import InputError
+from arbiter.auth.credentials import PrimaryCredentials, require_primary
+from arbiter.core.errors import CredentialError, InputError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from arbiter.core.verdict import ObjectId
 
-__all__ = ["BlobDirectory", "check_blob_name"]
+
+class CredentialCheck(Protocol):
+    """Whatever records the primary credentials (the store): checks them at every delete."""
+
+    def verify_credentials(self, credentials: PrimaryCredentials) -> object:
+        """Raise ``CredentialError`` unless these are the recorded primary credentials."""
+        ...
+
+
+__all__ = ["BlobDirectory", "CredentialCheck", "check_blob_name"]
 
 
 def check_blob_name(name: str, *, what: str, field: str, multi_segment: bool = True) -> None:
@@ -60,6 +73,26 @@ class BlobDirectory:
         """Use ``root`` (created if missing) for the stores named in ``blob_stores``."""
         self.root = root.resolve()
         self.blob_stores = frozenset(blob_stores)
+        self._delete_access: tuple[CredentialCheck, PrimaryCredentials] | None = None
+
+    def authorize(self, credentials: PrimaryCredentials, store: CredentialCheck) -> BlobDirectory:
+        """A copy of this directory that may delete files (rule 4).
+
+        Args:
+            credentials: the primary credentials.
+            store: the store that recorded them; it checks them now and before every delete.
+
+        Returns:
+            The delete-capable copy; this directory itself stays read-and-write only.
+
+        Raises:
+            CredentialError: not primary credentials, or not the ones ``store`` recorded.
+        """
+        checked = require_primary(credentials, purpose="deleting blob files")
+        store.verify_credentials(checked)
+        copy = BlobDirectory(self.root, tuple(sorted(self.blob_stores)))
+        copy._delete_access = (store, checked)
+        return copy
 
     def is_blob_store(self, store: str) -> bool:
         """Whether objects of ``store`` are files."""
@@ -97,7 +130,19 @@ class BlobDirectory:
         return path.read_bytes() if path.is_file() else None
 
     def delete(self, obj: ObjectId) -> bool:
-        """Delete an object's file; False if there was none."""
+        """Delete an object's file; False if there was none (rule 4).
+
+        Raises:
+            CredentialError: this directory was not authorised, or the credentials no longer
+                match the store's record; no file is touched.
+            InputError: the store or key is unsafe.
+        """
+        if self._delete_access is None:
+            raise CredentialError(
+                "primary", "deleting blob files needs the primary credentials (authorize)"
+            )
+        store, credentials = self._delete_access
+        store.verify_credentials(credentials)
         path = self.path(obj)
         try:
             path.unlink()

@@ -13,6 +13,11 @@ Rules an implementation must keep:
    consistently, commits when the block ends normally and rolls back on any exception.
 3. ``PurgeTransaction.delete`` deletes only rows matching *both* the identity and the tenant,
    and returns the number of rows it deleted.
+4. Deleting is a capability. A ``PurgeTarget`` whose transactions can delete is handed out only
+   for primary credentials that match the ones the store recorded (``SqliteStore.purge_target``),
+   and checks them again at every transaction; ``verify_credentials`` raises ``CredentialError``
+   for any other credentials. Dry runs get a read-only target (``SqliteStore.read_target``):
+   its snapshots cannot write, and their ``delete`` raises ``CredentialError``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import attrs
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    from arbiter.auth.credentials import PrimaryCredentials
     from arbiter.core.verdict import ObjectId
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "BlobTarget",
     "InventoryReader",
     "ObjectState",
+    "PurgeReads",
     "PurgeTarget",
     "PurgeTransaction",
 ]
@@ -62,8 +69,8 @@ class InventoryReader(Protocol):
         ...
 
 
-class PurgeTransaction(Protocol):
-    """Primitive reads and the guarded delete, inside one write transaction."""
+class PurgeReads(Protocol):
+    """Primitive reads inside one consistent snapshot: what the guards re-check."""
 
     def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
         """(legal_hold, [(kind, at), ...]) of the tenant, or None if it does not exist."""
@@ -77,10 +84,6 @@ class PurgeTransaction(Protocol):
         """Every object holding a ref to one of ``ids``."""
         ...
 
-    def delete(self, tenant: str, ids: list[ObjectId]) -> int:
-        """Delete the rows matching identity *and* tenant; return how many were deleted."""
-        ...
-
     def rows(self, ids: list[ObjectId]) -> list[dict[str, Any]]:
         """Full rows of the objects, for the restore archive.
 
@@ -90,15 +93,27 @@ class PurgeTransaction(Protocol):
         ...
 
 
+class PurgeTransaction(PurgeReads, Protocol):
+    """The primitive reads and the guarded delete, inside one write transaction (rule 4)."""
+
+    def delete(self, tenant: str, ids: list[ObjectId]) -> int:
+        """Delete the rows matching identity *and* tenant; return how many were deleted."""
+        ...
+
+
 class PurgeTarget(Protocol):
-    """Where purges happen."""
+    """Where purges happen: delete-capable, so only handed out for the right credentials."""
 
     def total_objects(self) -> int:
         """How many objects the store holds, all tenants together."""
         ...
 
     def transaction(self) -> AbstractContextManager[PurgeTransaction]:
-        """A write transaction (rule 2)."""
+        """A write transaction (rule 2); checks the credentials again first (rule 4)."""
+        ...
+
+    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
+        """Raise ``CredentialError`` unless these are the store's primary credentials (rule 4)."""
         ...
 
 
@@ -110,7 +125,11 @@ class BlobTarget(Protocol):
         ...
 
     def delete(self, obj: ObjectId) -> bool:
-        """Delete the object's file; False if there was none."""
+        """Delete the object's file; False if there was none.
+
+        Rule 4 holds for files too: an implementation deletes only once authorised with the
+        primary credentials (``BlobDirectory.authorize``), and raises ``CredentialError`` before.
+        """
         ...
 
     def read(self, obj: ObjectId) -> bytes | None:

@@ -9,6 +9,17 @@ Rules:
 3. Deletes match identity *and* tenant (``DELETE ... WHERE store = ? AND key = ? AND tenant = ?``).
 4. Instants are stored as given, so that an export gives back what was imported.
 5. The audit log's head lives here (table ``meta``): the log alone cannot rewrite it.
+6. Deleting is a capability (rule 4 of ``arbiter.stores.ports``). The store records the SHA-256
+   of its primary credentials once (``record_primary_credentials``; ``set_meta`` cannot touch
+   it). A write transaction, the only place rows are deleted (``DELETE FROM`` appears in
+   ``_Transaction.delete`` alone), is opened only by ``transaction(credentials)`` and
+   ``purge_target(credentials)``, which check the credentials against that record at every
+   use and raise ``CredentialError`` before ``BEGIN``. Restoring archived rows (inserts) goes
+   through the same transaction, so it needs the credentials too. Without credentials the store
+   reads (``read_target``: snapshots on a ``query_only`` connection state, whose ``delete``
+   raises ``CredentialError``), imports nothing (``add_inventory`` inserts only, and
+   ``Workspace.import_inventory`` asks for the credentials) and keeps its bookkeeping (plans,
+   archive records, receipts, the audit head), none of which deletes a row.
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ import sqlite3
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from arbiter.auth.credentials import PrimaryCredentials, require_primary, verify_primary
+from arbiter.core.errors import CredentialError, UsageError
 from arbiter.core.verdict import ObjectId
 from arbiter.stores.ports import ObjectState
 from arbiter.stores.rows import (
@@ -30,9 +43,13 @@ from arbiter.stores.rows import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from contextlib import AbstractContextManager
     from pathlib import Path
 
-__all__ = ["SqliteStore"]
+__all__ = ["CREDENTIALS_META", "PurgeAccess", "ReadAccess", "SqliteStore"]
+
+# The meta row holding the SHA-256 of the store's primary credentials (rule 6).
+CREDENTIALS_META = "primary_credentials_sha256"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
@@ -107,8 +124,8 @@ CREATE TABLE IF NOT EXISTS receipts (
 """
 
 
-class _Transaction:
-    """A purge transaction on one connection (``PurgeTransaction``)."""
+class _Reads:
+    """The primitive reads of a transaction on one connection (``PurgeReads``)."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
@@ -165,6 +182,21 @@ class _Transaction:
             found.append(record)
         return found
 
+
+class _Snapshot(_Reads):
+    """A read-only snapshot for dry runs: the connection is ``query_only`` (rule 6)."""
+
+    def delete(self, tenant: str, ids: list[ObjectId]) -> int:
+        """Never deletes: a snapshot opened without credentials cannot."""
+        del tenant, ids
+        raise CredentialError(
+            "primary", "deleting needs the primary credentials; this snapshot only reads"
+        )
+
+
+class _Transaction(_Reads):
+    """A delete-capable write transaction (``PurgeTransaction``), opened for checked credentials."""
+
     def restore(self, rows: list[dict[str, Any]]) -> list[ObjectId]:
         """Insert archived rows that are missing; return the identities inserted."""
         restored = []
@@ -219,6 +251,63 @@ class SqliteStore:
             yield self._db
         finally:
             self._db.execute("COMMIT")
+
+    # -- the primary credentials (rule 6) ------------------------------------------------------
+
+    def record_primary_credentials(self, credentials: PrimaryCredentials) -> None:
+        """Record the SHA-256 of the store's primary credentials, once.
+
+        Args:
+            credentials: the new store's primary credentials.
+
+        Raises:
+            CredentialError: ``credentials`` are not primary credentials.
+            UsageError: the store records credentials already; they are never replaced.
+        """
+        credentials = require_primary(credentials, purpose="recording primary credentials")
+        with self._write() as db:
+            if self.get_meta(CREDENTIALS_META) is not None:
+                raise UsageError(
+                    f"{self.path} records primary credentials already; they are never replaced"
+                )
+            db.execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?)",
+                (CREDENTIALS_META, credentials.fingerprint),
+            )
+
+    def verify_credentials(self, credentials: object) -> PrimaryCredentials:
+        """Check credentials against the SHA-256 the store recorded (rule 6).
+
+        Args:
+            credentials: what the caller holds (``None`` or backup credentials are refused).
+
+        Returns:
+            The credentials, as primary credentials.
+
+        Raises:
+            CredentialError: missing, of the backup domain, not recorded, or another secret.
+        """
+        checked = require_primary(credentials, purpose="deleting from the primary store")
+        verify_primary(checked, self.get_meta(CREDENTIALS_META), store=str(self.path))
+        return checked
+
+    def purge_target(self, credentials: PrimaryCredentials) -> PurgeAccess:
+        """The delete-capable ``PurgeTarget`` of this store, for its primary credentials.
+
+        Args:
+            credentials: the store's primary credentials; checked now and at every transaction.
+
+        Returns:
+            The target to build a ``Purger`` with.
+
+        Raises:
+            CredentialError: not this store's primary credentials.
+        """
+        return PurgeAccess(self, self.verify_credentials(credentials))
+
+    def read_target(self) -> ReadAccess:
+        """A read-only ``PurgeTarget`` for dry runs: it cannot delete (rule 6)."""
+        return ReadAccess(self)
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -276,10 +365,31 @@ class SqliteStore:
     # -- purging -------------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[_Transaction]:
-        """A write transaction (``PurgeTarget.transaction``); rolls back on any exception."""
+    def transaction(self, credentials: PrimaryCredentials) -> Iterator[_Transaction]:
+        """A delete-capable write transaction; rolls back on any exception (rules 2 and 6).
+
+        Args:
+            credentials: the store's primary credentials, checked before ``BEGIN``.
+
+        Yields:
+            The transaction.
+
+        Raises:
+            CredentialError: not this store's primary credentials; nothing was opened.
+        """
+        self.verify_credentials(credentials)
         with self._write() as db:
             yield _Transaction(db)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_Snapshot]:
+        """A read-only snapshot (rules 1 and 6): the connection refuses writes while it lasts."""
+        self._db.execute("PRAGMA query_only = ON")
+        try:
+            with self._read() as db:
+                yield _Snapshot(db)
+        finally:
+            self._db.execute("PRAGMA query_only = OFF")
 
     def record_receipt(  # noqa: PLR0913 -- one column each
         self,
@@ -386,6 +496,58 @@ class SqliteStore:
         return None if row is None else str(row[0])
 
     def set_meta(self, name: str, value: str) -> None:
-        """Set a value of the meta table, durably."""
+        """Set a value of the meta table, durably.
+
+        Raises:
+            UsageError: ``name`` is the credentials record (``record_primary_credentials``).
+        """
+        if name == CREDENTIALS_META:
+            raise UsageError(f"{name} is set once, by record_primary_credentials")
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+
+class PurgeAccess:
+    """The store's delete-capable ``PurgeTarget`` (rule 6): built for checked credentials only."""
+
+    def __init__(self, store: SqliteStore, credentials: PrimaryCredentials) -> None:
+        """Use ``SqliteStore.purge_target``; the credentials are checked here too.
+
+        Raises:
+            CredentialError: not the store's primary credentials.
+        """
+        self._store = store
+        self._credentials = store.verify_credentials(credentials)
+
+    def total_objects(self) -> int:
+        """How many objects the store holds."""
+        return self._store.total_objects()
+
+    def transaction(self) -> AbstractContextManager[_Transaction]:
+        """A write transaction; the credentials are checked again first."""
+        return self._store.transaction(self._credentials)
+
+    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
+        """Raise ``CredentialError`` unless these are the store's primary credentials."""
+        self._store.verify_credentials(credentials)
+
+
+class ReadAccess:
+    """A read-only ``PurgeTarget`` for dry runs and planning (rule 6): it never deletes."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        """Use ``SqliteStore.read_target``."""
+        self._store = store
+
+    def total_objects(self) -> int:
+        """How many objects the store holds."""
+        return self._store.total_objects()
+
+    def transaction(self) -> AbstractContextManager[_Snapshot]:
+        """A read-only snapshot; its ``delete`` raises ``CredentialError``."""
+        return self._store.snapshot()
+
+    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
+        """Always raises: a read-only target gives no delete access, whatever the credentials."""
+        del credentials
+        raise CredentialError("primary", "a read-only target cannot be used to delete")

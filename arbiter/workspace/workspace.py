@@ -17,6 +17,10 @@ Rules:
    or overwrite primary data (a purge, ``run_due``, a manual execution or restore, an import,
    removing archives) raises ``CredentialError`` before touching anything. This module never
    imports the backup site (import-linter enforces it).
+6. The delete-capable objects are capabilities, handed out only for checked credentials:
+   ``purger`` (a ``Purger`` over ``SqliteStore.purge_target`` and ``BlobDirectory.authorize``)
+   raises ``CredentialError`` without them; ``planner`` is the credential-free ``Purger`` for
+   planning and dry runs, over a read-only target and a blob directory that cannot delete.
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ from arbiter.auth.credentials import (
     check_domain_available,
     generate_primary_credentials,
     require_primary,
-    verify_primary,
 )
 from arbiter.core.arbitrate import Planner, arbitrate
 from arbiter.core.config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
@@ -48,17 +51,16 @@ from arbiter.core.errors import InputError, RefusedError, UsageError
 from arbiter.purge.archive import write_archive
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger, format_instant, utc_now
 from arbiter.stores.blobs import BlobDirectory, check_blob_name
-from arbiter.stores.sqlite import SqliteStore
+from arbiter.stores.sqlite import CREDENTIALS_META, SqliteStore
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from arbiter.core.verdict import ObjectId
 
-__all__ = ["Workspace"]
+__all__ = ["CREDENTIALS_META", "Workspace"]
 
 _HEAD = "audit_head"
-CREDENTIALS_META = "primary_credentials_sha256"
 _VALIDATION_AS_OF = "2000-01-01T00:00:00Z"
 
 
@@ -214,7 +216,7 @@ class Workspace:
         workspace = cls.open(directory)
         try:
             credentials = generate_primary_credentials(secrets)
-            workspace.store.set_meta(CREDENTIALS_META, credentials.fingerprint)
+            workspace.store.record_primary_credentials(credentials)
         except BaseException:
             workspace.close()
             raise
@@ -273,7 +275,7 @@ class Workspace:
         store = SqliteStore(config.path(config.store.database))
         if credentials is not None:
             try:
-                verify_primary(credentials, store.get_meta(CREDENTIALS_META), store=str(store.path))
+                store.verify_credentials(credentials)
             except BaseException:
                 store.close()
                 raise
@@ -292,9 +294,7 @@ class Workspace:
             CredentialError: the workspace was opened without them, or they no longer match.
         """
         credentials = require_primary(self.credentials, purpose=purpose)
-        verify_primary(
-            credentials, self.store.get_meta(CREDENTIALS_META), store=str(self.store.path)
-        )
+        self.store.verify_credentials(credentials)
         return credentials
 
     def close(self) -> None:
@@ -311,10 +311,37 @@ class Workspace:
 
     @property
     def purger(self) -> Purger:
-        """The purger over this workspace's stores."""
+        """The delete-capable purger over this workspace's stores (rule 6).
+
+        Raises:
+            CredentialError: the workspace was opened without its primary credentials, or they
+                no longer match the store's record.
+        """
+        credentials = self.require_credentials("a purger that can delete")
         return Purger(
             reader=self.store,
-            target=self.store,
+            target=self.store.purge_target(credentials),
+            policy=self.config.policy,
+            limits=self.config.limits,
+            audit=self.audit,
+            alerter=self.alerter,
+            blobs=self.blobs.authorize(credentials, self.store),
+            planners=self.planners,
+            clock=self.clock,
+            on_receipt=self._receipt,
+            archiver=_Archives(
+                self.config.path(self.config.manual.archives), self.store, self.clock
+            ),
+            on_progress=self.on_progress,
+            credentials=credentials,
+        )
+
+    @property
+    def planner(self) -> Purger:
+        """A purger that plans and dry-runs only, needing no credentials (rule 6)."""
+        return Purger(
+            reader=self.store,
+            target=self.store.read_target(),
             policy=self.config.policy,
             limits=self.config.limits,
             audit=self.audit,
@@ -322,10 +349,6 @@ class Workspace:
             blobs=self.blobs,
             planners=self.planners,
             clock=self.clock,
-            on_receipt=self._receipt,
-            archiver=_Archives(
-                self.config.path(self.config.manual.archives), self.store, self.clock
-            ),
             on_progress=self.on_progress,
         )
 
@@ -428,9 +451,10 @@ class Workspace:
         Raises:
             CredentialError: not a dry run, and no primary credentials (rule 5).
         """
-        if not dry_run:
-            self.require_credentials("purging a tenant")
-        return self.purger.purge_tenant(tenant, as_of, dry_run=dry_run, actor=actor)
+        if dry_run:
+            return self.planner.purge_tenant(tenant, as_of, dry_run=True, actor=actor)
+        self.require_credentials("purging a tenant")
+        return self.purger.purge_tenant(tenant, as_of, actor=actor)
 
     def run_due(
         self,
@@ -445,11 +469,11 @@ class Workspace:
         Raises:
             CredentialError: not a dry run, and no primary credentials (rule 5).
         """
-        if not dry_run:
-            self.require_credentials("running the due purges")
-        report = self.purger.run_due(as_of, dry_run=dry_run, progress=progress, actor=actor)
-        if not dry_run:
-            self.expire_archives(actor=actor)
+        if dry_run:
+            return self.planner.run_due(as_of, dry_run=True, progress=progress, actor=actor)
+        self.require_credentials("running the due purges")
+        report = self.purger.run_due(as_of, progress=progress, actor=actor)
+        self.expire_archives(actor=actor)
         return report
 
     def expire_archives(self, *, actor: str = "retention-service") -> list[str]:

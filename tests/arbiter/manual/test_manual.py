@@ -306,23 +306,23 @@ def test_a_plan_changed_after_signing_is_refused(setup: Setup, data: st.DataObje
 
 
 def _hold(ws: Workspace) -> None:
-    with ws.store.transaction() as tx:
+    with ws.store.transaction(ws.require_credentials("a test write")) as tx:
         tx._db.execute("UPDATE tenants SET legal_hold = 1 WHERE id = 't'")  # noqa: SLF001 -- a concurrent change
 
 
 def _reactivate(ws: Workspace) -> None:
-    with ws.store.transaction() as tx:
+    with ws.store.transaction(ws.require_credentials("a test write")) as tx:
         tx._db.execute("INSERT INTO events VALUES ('t', 9, 'reactivated', '2026-02-03T00:00:00Z')")  # noqa: SLF001 -- a concurrent change
 
 
 def _new_object(ws: Workspace) -> None:
     ws.import_inventory({"tenants": [tenant("w")], "objects": [obj("w1", "w")]})
-    with ws.store.transaction() as tx:
+    with ws.store.transaction(ws.require_credentials("a test write")) as tx:
         tx._db.execute("UPDATE objects SET tenant = 't' WHERE key = 'w1'")  # noqa: SLF001 -- a concurrent change
 
 
 def _object_hold(ws: Workspace) -> None:
-    with ws.store.transaction() as tx:
+    with ws.store.transaction(ws.require_credentials("a test write")) as tx:
         tx._db.execute("UPDATE objects SET legal_hold = 1 WHERE key = 'r1'")  # noqa: SLF001 -- a concurrent change
 
 
@@ -526,7 +526,10 @@ def test_reactivation_after_as_of_is_refused_by_the_guard(setup: Setup) -> None:
     """A reactivation recorded after the plan's as_of: the planners still agree, the guard refuses."""
     path = new_plan(setup)
     approve(setup, path, "alice", "bob")
-    with setup.open() as ws, ws.store.transaction() as tx:
+    with (
+        setup.open() as ws,
+        ws.store.transaction(ws.require_credentials("a test write")) as tx,
+    ):
         tx._db.execute("INSERT INTO events VALUES ('t', 9, 'reactivated', '2026-02-08T00:00:00Z')")  # noqa: SLF001 -- a concurrent change
     before = snapshot(setup)
     with pytest.raises(arbiter.GuardError) as info:

@@ -119,15 +119,18 @@ def test_a_batch_that_trips_no_guard_passes() -> None:
 class _ShortDelete:
     """A purge target whose delete reports one row fewer than it deleted."""
 
-    def __init__(self, store: Any) -> None:
-        self.store = store
+    def __init__(self, store: Any, credentials: Any) -> None:
+        self.store, self.credentials = store, credentials
 
     def total_objects(self) -> int:
         return int(self.store.total_objects())
 
+    def verify_credentials(self, credentials: Any) -> None:
+        self.store.verify_credentials(credentials)
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        with self.store.transaction() as tx:
+        with self.store.transaction(self.credentials) as tx:
             real = tx.delete
             tx.delete = lambda tenant, batch: real(tenant, batch) - 1
             yield tx
@@ -141,13 +144,15 @@ def test_a_count_mismatch_is_reported_for_its_tenant_with_both_counts(tmp_path: 
     }
     ws = workspace(tmp_path / "ws", inventory)
     try:
+        credentials = ws.require_credentials("a test purger")
         purger = Purger(
             reader=ws.store,
-            target=_ShortDelete(ws.store),
+            target=_ShortDelete(ws.store, credentials),
             policy=ws.config.policy,
             limits=ws.config.limits,
             audit=ws.audit,
             alerter=ws.alerter,
+            credentials=credentials,
         )
         outcome = purger.purge_tenant("t", "2026-03-01T00:00:00Z")
         guards = [r.data for r in ws.audit.records() if r.kind == "guard"]

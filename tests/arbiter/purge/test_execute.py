@@ -16,7 +16,7 @@ import pytest
 
 import arbiter
 import deleter_a
-from arbiter import LimitsConfig, ObjectId, Planner, PurgeOutcome, Workspace
+from arbiter import LimitsConfig, ObjectId, Planner, PrimaryCredentials, PurgeOutcome, Workspace
 from tests.builders import event, obj, tenant, workspace
 
 if TYPE_CHECKING:
@@ -321,14 +321,17 @@ def test_blast_radius_by_share_of_the_store(tmp_path: Path, webhook: Webhook) ->
 class _Writer:
     """A planner wrapper that lets a second connection write while planning is under way."""
 
-    def __init__(self, directory: Path, sql: str, args: tuple[Any, ...]) -> None:
+    def __init__(
+        self, directory: Path, sql: str, args: tuple[Any, ...], credentials: PrimaryCredentials
+    ) -> None:
         self.directory, self.sql, self.args, self.done = directory, sql, args, False
+        self.credentials = credentials
 
     def plan(self, inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str) -> object:
         if not self.done and (t, at) == ("t", AS_OF):
             self.done = True
             store = arbiter.SqliteStore(self.directory / "primary.sqlite3")
-            with store.transaction() as tx:
+            with store.transaction(self.credentials) as tx:
                 tx_db = tx._db  # noqa: SLF001 -- the test writes the way a concurrent service would
                 tx_db.execute(self.sql, self.args)
             store.close()
@@ -352,7 +355,8 @@ def test_concurrent_write_during_planning_is_noticed(
     ws: Workspace, webhook: Webhook, sql: str, args: tuple[Any, ...]
 ) -> None:
     """A write committed while the planners run: the plan is stale; nothing is deleted."""
-    writer = _Writer(Path(ws.config.directory), sql, args)
+    credentials = ws.require_credentials("a concurrent writer")
+    writer = _Writer(Path(ws.config.directory), sql, args, credentials)
     ws = reopen(ws, (Planner("a", A.version, writer.plan, deleter_a.PlanInputError), B))
     try:
         before = (ids(ws), files(ws))
@@ -366,15 +370,18 @@ def test_concurrent_write_during_planning_is_noticed(
 class _HoldBetweenBatches:
     """A purge target that places a hold on an object right after the first batch committed."""
 
-    def __init__(self, store: arbiter.SqliteStore) -> None:
-        self.store, self.deletes = store, 0
+    def __init__(self, store: arbiter.SqliteStore, credentials: PrimaryCredentials) -> None:
+        self.store, self.deletes, self.credentials = store, 0, credentials
 
     def total_objects(self) -> int:
         return self.store.total_objects()
 
+    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
+        self.store.verify_credentials(credentials)
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        with self.store.transaction() as tx:
+        with self.store.transaction(self.credentials) as tx:
             real = tx.delete
 
             def counting(tenant: str, batch: list[ObjectId]) -> int:
@@ -384,13 +391,14 @@ class _HoldBetweenBatches:
             tx.delete = counting  # type: ignore[method-assign, assignment]
             yield tx
         if self.deletes == 1:
-            with self.store.transaction() as other:
+            with self.store.transaction(self.credentials) as other:
                 other._db.execute("UPDATE objects SET legal_hold = 1 WHERE key = 'r2'")  # noqa: SLF001 -- a concurrent writer
 
 
 def test_hold_placed_between_batches_stops_the_purge(ws: Workspace, webhook: Webhook) -> None:
     """Holds are re-read in each batch's transaction: a hold placed mid-purge stops it there."""
-    target = _HoldBetweenBatches(ws.store)
+    credentials = ws.require_credentials("a test purger")
+    target = _HoldBetweenBatches(ws.store, credentials)
     purger = arbiter.Purger(
         reader=ws.store,
         target=target,
@@ -398,7 +406,8 @@ def test_hold_placed_between_batches_stops_the_purge(ws: Workspace, webhook: Web
         limits=ws.config.limits,
         audit=ws.audit,
         alerter=ws.alerter,
-        blobs=ws.blobs,
+        blobs=ws.blobs.authorize(credentials, ws.store),
+        credentials=credentials,
     )
     outcome = purger.purge_tenant("t", AS_OF)
     assert ("refused", "object-hold", 2) == (outcome.status, outcome.guard, outcome.purged)
@@ -410,15 +419,18 @@ def test_hold_placed_between_batches_stops_the_purge(ws: Workspace, webhook: Web
 class _ShortDelete:
     """A purge target whose delete reports one row fewer: the count guard must roll back."""
 
-    def __init__(self, store: arbiter.SqliteStore) -> None:
-        self.store = store
+    def __init__(self, store: arbiter.SqliteStore, credentials: PrimaryCredentials) -> None:
+        self.store, self.credentials = store, credentials
 
     def total_objects(self) -> int:
         return self.store.total_objects()
 
+    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
+        self.store.verify_credentials(credentials)
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        with self.store.transaction() as tx:
+        with self.store.transaction(self.credentials) as tx:
             real = tx.delete
 
             def short(tenant: str, batch: list[ObjectId]) -> int:
@@ -431,14 +443,16 @@ class _ShortDelete:
 def test_count_mismatch_rolls_the_batch_back(ws: Workspace, webhook: Webhook) -> None:
     """A delete count different from the batch rolls it back: nothing deleted, alert sent."""
     before = (ids(ws), files(ws))
+    credentials = ws.require_credentials("a test purger")
     purger = arbiter.Purger(
         reader=ws.store,
-        target=_ShortDelete(ws.store),
+        target=_ShortDelete(ws.store, credentials),
         policy=ws.config.policy,
         limits=ws.config.limits,
         audit=ws.audit,
         alerter=ws.alerter,
-        blobs=ws.blobs,
+        blobs=ws.blobs.authorize(credentials, ws.store),
+        credentials=credentials,
     )
     outcome = purger.purge_tenant("t", AS_OF)
     assert ("count-mismatch", 0) == (outcome.guard, outcome.purged)
@@ -447,7 +461,7 @@ def test_count_mismatch_rolls_the_batch_back(ws: Workspace, webhook: Webhook) ->
 
 def test_ownership_is_part_of_every_delete(ws: Workspace) -> None:
     """The store's delete matches identity and tenant: another tenant's row is never deleted."""
-    with ws.store.transaction() as tx:
+    with ws.store.transaction(ws.require_credentials("a test delete")) as tx:
         deleted = tx.delete("t", [ObjectId("db", "u1"), ObjectId("db", "r1")])
     assert 1 == deleted
     assert ObjectId("db", "u1") in ids(ws)

@@ -122,6 +122,7 @@ def test_slice_is_one_snapshot_under_a_concurrent_writer(tmp_path: Path) -> None
     """A writer adding object-and-ref pairs in one transaction never shows half a pair to a reader."""
     with workspace(tmp_path / "ws", BASE) as ws:
         database = Path(ws.config.path(ws.config.store.database))
+        credentials = ws.require_credentials("a concurrent writer")
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -129,7 +130,7 @@ def test_slice_is_one_snapshot_under_a_concurrent_writer(tmp_path: Path) -> None
         store = SqliteStore(database)
         try:
             for i in range(150):
-                with store.transaction() as tx:
+                with store.transaction(credentials) as tx:
                     db = tx._db  # noqa: SLF001 -- a second service writing to the same store
                     db.execute(
                         "INSERT INTO objects VALUES ('db', ?, 'u', 'default', '2020-01-01T00:00:00Z', 0, NULL)",

@@ -1,0 +1,1 @@
+"""Tests of arbiter.workspace: the workspace and its credential capability."""
