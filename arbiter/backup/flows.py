@@ -27,12 +27,10 @@ The backup purge, per tenant with generations in the site, in this order:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -49,14 +47,9 @@ from arbiter.auth.approvals import (
 )
 from arbiter.auth.credentials import BackupCredentials, require_backup
 from arbiter.backup.primary_access import PrimaryReader, PrimaryRestorer
-from arbiter.backup.store import (
-    BackupSite,
-    Generation,
-    GenerationInfo,
-    format_instant,
-    parse_instant,
-)
+from arbiter.backup.store import BackupSite, Generation, GenerationInfo
 from arbiter.core.arbitrate import Planner, arbitrate, fingerprint
+from arbiter.core.canonical import canonical_digest
 from arbiter.core.convert import strict_converter
 from arbiter.core.errors import (
     ApprovalError,
@@ -67,7 +60,9 @@ from arbiter.core.errors import (
     RetentionLockError,
     UsageError,
 )
+from arbiter.core.instants import format_instant, parse_instant, utc_now
 from arbiter.core.loading import read_json_file
+from arbiter.durable.files import atomic_write
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,15 +96,11 @@ ACTOR = "backup-service"
 REQUEST_FORMAT = "twinpurge-backup-restore-1"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def open_site(
     config: WorkspaceConfig,
     credentials: BackupCredentials,
     *,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> BackupSite:
     """The workspace's backup site, opened with the backup key (checked first)."""
     return BackupSite.open(config.path(config.backup.site), credentials, clock=clock)
@@ -119,7 +110,7 @@ def init_site(
     config: WorkspaceConfig,
     credentials: BackupCredentials,
     *,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> BackupSite:
     """Create the workspace's (empty) backup site for ``credentials``' key."""
     return BackupSite.create(config.path(config.backup.site), credentials, clock=clock)
@@ -141,7 +132,7 @@ def snapshot(
     config: WorkspaceConfig,
     credentials: BackupCredentials,
     *,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
     actor: str = ACTOR,
 ) -> SnapshotReport:
     """Write a new generation of every tenant, read read-only from the primary store.
@@ -281,7 +272,7 @@ class BackupPurger:
     policy: Mapping[str, Any]
     alerter: Alerter
     planners: tuple[Planner, Planner] | None = None
-    clock: Callable[[], datetime] = _utc_now
+    clock: Callable[[], datetime] = utc_now
 
     def _alert(  # noqa: PLR0913 -- every alert names its kind, message, tenant, instant, data, actor
         self,
@@ -577,7 +568,7 @@ def purge_backups(  # noqa: PLR0913 -- the call, the clock and the test seams
     *,
     dry_run: bool = False,
     planners: tuple[Planner, Planner] | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
     actor: str = ACTOR,
 ) -> BackupPurgeReport:
     """The scheduled backup purge over the workspace's site (this module's rules).
@@ -627,8 +618,7 @@ class RestoreRequest:
     @property
     def digest(self) -> str:
         """SHA-256 of the body's canonical JSON."""
-        text = json.dumps(_CONVERTER.unstructure(self.body), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return canonical_digest(_CONVERTER.unstructure(self.body))
 
 
 _CONVERTER = strict_converter()
@@ -637,12 +627,7 @@ _CONVERTER = strict_converter()
 def write_restore_request(path: Path, request: RestoreRequest) -> None:
     """Write a request file atomically."""
     text = json.dumps(_CONVERTER.unstructure(request), indent=2, sort_keys=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    atomic_write(path, text + "\n")
 
 
 def read_restore_request(path: Path) -> RestoreRequest:
@@ -671,7 +656,7 @@ def create_restore_request(  # noqa: PLR0913 -- the tenant, the generation, who 
     generation: str | None = None,
     *,
     author: str,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> RestoreRequest:
     """A request to restore one generation of a tenant (the latest unless named).
 
@@ -706,7 +691,7 @@ def approve_restore_request(
     *,
     operator: str,
     key_path: Path,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> RestoreRequest:
     """Sign a restore request with the operator's key; the approval is stored in the file.
 
@@ -749,7 +734,7 @@ def restore_backup(
     path: Path,
     *,
     operator: str,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> dict[str, Any]:
     """Restore the requested generation into the primary store (two-person rule).
 

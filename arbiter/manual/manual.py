@@ -27,9 +27,7 @@ Rules:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +45,7 @@ from arbiter.auth.approvals import (
     sign_approval,
 )
 from arbiter.core.arbitrate import fingerprint
+from arbiter.core.canonical import canonical_digest
 from arbiter.core.compare import compare_verdicts
 from arbiter.core.convert import strict_converter
 from arbiter.core.errors import (
@@ -57,10 +56,12 @@ from arbiter.core.errors import (
     StalePlanError,
     UsageError,
 )
+from arbiter.core.instants import format_instant, parse_instant
 from arbiter.core.loading import read_json_file
 from arbiter.core.verdict import ObjectId, Verdict, verdict_from_planner, verdict_to_json
+from arbiter.durable.files import atomic_write
 from arbiter.purge.archive import read_archive
-from arbiter.purge.purger import format_instant, plan_digest
+from arbiter.purge.purger import plan_digest
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -111,9 +112,7 @@ class ManualPlan:
     @property
     def digest(self) -> str:
         """SHA-256 of the body's canonical JSON."""
-        data = _CONVERTER.unstructure(self.body)
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return canonical_digest(_CONVERTER.unstructure(self.body))
 
     @property
     def verdict(self) -> Verdict:
@@ -127,12 +126,7 @@ _CONVERTER = strict_converter()
 def write_plan(path: Path, plan: ManualPlan) -> None:
     """Write a plan file atomically."""
     text = json.dumps(_CONVERTER.unstructure(plan), indent=2, sort_keys=True, ensure_ascii=False)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    atomic_write(path, text + "\n")
 
 
 def read_plan(path: Path) -> ManualPlan:
@@ -581,10 +575,8 @@ def plan_status(workspace: Workspace, path: Path) -> PlanStatus:
         )
         approvals[action] = list(check.valid)
         problems[action] = list(check.problems)
-        from datetime import datetime  # noqa: PLC0415 -- only the expiry needs parsing here
-
         times = sorted(
-            datetime.fromisoformat(a.approved_at)
+            parse_instant(a.approved_at)
             for a in plan.approvals
             if a.action == action and a.operator in check.valid
         )

@@ -34,10 +34,8 @@ The planners are trusted for nothing. Rules, in the order they are applied:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -45,15 +43,19 @@ import attrs
 from arbiter.alerts.alerter import Alert, Alerter
 from arbiter.audit.log import AuditLog
 from arbiter.core.arbitrate import Agreement, Planner, arbitrate, fingerprint
+from arbiter.core.canonical import canonical_digest
 from arbiter.core.config import LimitsConfig
 from arbiter.core.errors import GuardError, InputError, RefusedError
+from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
 from arbiter.stores.ports import Archiver, BlobTarget, InventoryReader, PurgeTarget
 
 if TYPE_CHECKING:
     from arbiter.stores.ports import PurgeTransaction
 
-__all__ = ["FleetReport", "PurgeOutcome", "Purger", "plan_digest", "utc_now"]
+# ``format_instant`` and ``utc_now`` are re-exported for older importers; they live in
+# ``arbiter.core.instants``.
+__all__ = ["FleetReport", "PurgeOutcome", "Purger", "format_instant", "plan_digest", "utc_now"]
 
 Status = Literal["executed", "dry-run", "not-eligible", "refused", "failed"]
 
@@ -62,22 +64,9 @@ class _Rollback(Exception):  # noqa: N818 -- a control-flow signal, not an error
     """Raised inside a transaction to roll it back on purpose (rehearsal)."""
 
 
-def utc_now() -> datetime:
-    """The current instant, in UTC."""
-    return datetime.now(UTC)
-
-
-def format_instant(moment: datetime) -> str:
-    """An instant in the output form of spec §2.2."""
-    moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
-
-
 def plan_digest(verdict: Verdict) -> str:
     """SHA-256 of the verdict's canonical JSON: what an approval or a receipt refers to."""
-    text = json.dumps(verdict_to_json(verdict), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return canonical_digest(verdict_to_json(verdict))
 
 
 @attrs.frozen

@@ -11,10 +11,10 @@ Rules:
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from arbiter.core.errors import InputError
+from arbiter.durable.files import atomic_write, remove
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -81,15 +81,8 @@ class BlobDirectory:
         return path
 
     def write(self, obj: ObjectId, data: bytes) -> None:
-        """Write an object's bytes durably (temp file, fsync, rename)."""
-        path = self.path(obj)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp-twinpurge")
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
+        """Write an object's bytes durably, whole or not at all (``durable.files``)."""
+        atomic_write(self.path(obj), data)
 
     def read(self, obj: ObjectId) -> bytes | None:
         """An object's bytes, or None when it has no file."""
@@ -98,9 +91,4 @@ class BlobDirectory:
 
     def delete(self, obj: ObjectId) -> bool:
         """Delete an object's file; False if there was none."""
-        path = self.path(obj)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            return False
-        return True
+        return remove(self.path(obj))
