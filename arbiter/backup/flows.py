@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from arbiter.alerts.alerter import Alert, Alerter
+from arbiter.alerts.alerter import Alerter
 from arbiter.alerts.configured import alerter_for
 from arbiter.auth.approvals import (
     Approval,
@@ -56,13 +56,14 @@ from arbiter.core.errors import (
     BackupTamperedError,
     GuardError,
     InputError,
-    RefusedError,
     RetentionLockError,
     UsageError,
 )
 from arbiter.core.instants import format_instant, parse_instant, utc_now
 from arbiter.core.loading import read_json_file
 from arbiter.durable.files import atomic_write
+from arbiter.purge import guards
+from arbiter.purge.refusal import RefusalHandler, status_counts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -242,25 +243,12 @@ class BackupPurgeReport:
 
     def counts(self) -> dict[str, int]:
         """How many tenants ended in each status."""
-        found: dict[str, int] = {}
-        for outcome in self.outcomes:
-            found[outcome.status] = found.get(outcome.status, 0) + 1
-        return found
+        return status_counts(o.status for o in self.outcomes)
 
     @property
     def purged(self) -> int:
         """Generations deleted across the site."""
         return sum(len(o.generations) for o in self.outcomes if o.status == "executed")
-
-
-def _latest_lifecycle_is_cancellation(events: list[tuple[str, str]]) -> bool:
-    # The arbiter's own reading of spec §5, without as_of: a later reactivation keeps the backups.
-    lifecycle = [
-        (parse_instant(at), 0 if kind == "cancelled" else 1)
-        for kind, at in events
-        if kind in {"subscribed", "cancelled", "reactivated"}
-    ]
-    return bool(lifecycle) and max(lifecycle)[1] == 0
 
 
 @attrs.define
@@ -274,35 +262,10 @@ class BackupPurger:
     planners: tuple[Planner, Planner] | None = None
     clock: Callable[[], datetime] = utc_now
 
-    def _alert(  # noqa: PLR0913 -- every alert names its kind, message, tenant, instant, data, actor
-        self,
-        kind: str,
-        message: str,
-        *,
-        tenant: str,
-        as_of: str,
-        details: dict[str, Any],
-        actor: str,
-    ) -> str | None:
-        outcome = self.alerter.alert(
-            Alert.create(
-                kind, message, tenant=tenant, as_of=as_of, details={"domain": "backup", **details}
-            )
-        )
-        self.site.audit.append(
-            "alert",
-            {
-                "alert_id": outcome.alert.alert_id,
-                "kind": kind,
-                "tenant": tenant,
-                "message": message,
-                "delivered": list(outcome.delivered),
-                "failed": [list(f) for f in outcome.failed],
-            },
-            actor=actor,
-        )
-        locations = outcome.locations
-        return locations.get("report-file") or next(iter(locations.values()), None)
+    @property
+    def _refusals(self) -> RefusalHandler:
+        """The one refusal handler (``arbiter.purge.refusal``), over the site's audit log."""
+        return RefusalHandler(self.site.audit, self.alerter, domain="backup")
 
     def purge_tenant(
         self, tenant: str, as_of: str, *, dry_run: bool = False, actor: str = ACTOR
@@ -312,72 +275,19 @@ class BackupPurger:
         Returns:
             The outcome; a refusal deleted nothing, alerted every sink and is in the audit log.
         """
-        audit = self.site.audit
         try:
             return self._purge(tenant, as_of, dry_run=dry_run, actor=actor)
-        except RefusedError as exc:
-            summary = exc.report.summary()
-            audit.append(
-                "refusal", {"tenant": tenant, "as_of": as_of, "summary": summary}, actor=actor
-            )
-            path = self._alert(
-                "divergence",
-                f"backup purge refused: {summary}",
-                tenant=tenant,
-                as_of=as_of,
-                details=exc.report.to_json(),
-                actor=actor,
-            )
-            return BackupOutcome(tenant, as_of, "refused", summary, report_path=path)
-        except InputError as exc:
-            message = f"bad input: {exc}"
-            audit.append(
-                "refusal", {"tenant": tenant, "as_of": as_of, "bad_input": str(exc)}, actor=actor
-            )
-            path = self._alert(
-                "bad-input",
-                f"backup purge refused: {message}",
-                tenant=tenant,
-                as_of=as_of,
-                details={"source": exc.source, "field": exc.field, "message": exc.message},
-                actor=actor,
-            )
-            return BackupOutcome(tenant, as_of, "refused", message, report_path=path)
-        except GuardError as exc:
-            audit.append(
-                "guard",
-                {"tenant": tenant, "as_of": as_of, "guard": exc.guard, "details": exc.details},
-                actor=actor,
-            )
-            path = self._alert(
-                "guard",
-                f"backup purge: {exc}",
-                tenant=tenant,
-                as_of=as_of,
-                details={"guard": exc.guard, **exc.details},
-                actor=actor,
-            )
+        except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
+            refusal = self._refusals.refuse(exc, tenant=tenant, as_of=as_of, actor=actor)
             return BackupOutcome(
                 tenant,
                 as_of,
-                "refused",
-                str(exc),
-                backup_due=_str_or_none(exc.details.get("backup_due")),
-                guard=exc.guard,
-                report_path=path,
+                refusal.status,
+                refusal.message,
+                backup_due=_str_or_none(refusal.details.get("backup_due")),
+                guard=refusal.guard,
+                report_path=refusal.report_path,
             )
-        except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
-            message = f"{type(exc).__name__}: {exc}"
-            audit.append("error", {"tenant": tenant, "as_of": as_of, "error": message}, actor=actor)
-            path = self._alert(
-                "error",
-                f"backup purge failed: {message}",
-                tenant=tenant,
-                as_of=as_of,
-                details={"error": message},
-                actor=actor,
-            )
-            return BackupOutcome(tenant, as_of, "failed", message, report_path=path)
 
     def _purge(self, tenant: str, as_of: str, *, dry_run: bool, actor: str) -> BackupOutcome:
         inventory = self.reader.read_slice(tenant)
@@ -437,16 +347,18 @@ class BackupPurger:
                         "locked_until": exc.locked_until,
                         "deleted_before": deleted,
                     },
+                    purged_before=deleted,
                 ) from exc
             deleted += 1
         remaining = {g.generation for g in self.site.generations(tenant)}
-        if deleted != len(ids) or remaining & set(ids):
-            raise GuardError(
-                "count-mismatch",
-                tenant,
-                f"deleted {deleted} generations of {len(ids)}",
-                {"deleted": deleted, "planned": len(ids)},
-            )
+        # A generation still there was not deleted, whatever the count says.
+        guards.check_count(
+            tenant,
+            deleted - len(remaining & set(ids)),
+            len(ids),
+            f"deleted {deleted} generations of {len(ids)}",
+            {"deleted": deleted, "planned": len(ids)},
+        )
         self.site.audit.append(
             "backup-purged",
             {
@@ -475,27 +387,8 @@ class BackupPurger:
         due: dict[str, object] = {"backup_due": verdict.backup_due}
         now = self.clock()
         moment = parse_instant(as_of)
-        if not dry_run and moment > now:
-            raise GuardError(
-                "future-as-of",
-                tenant,
-                f"as_of {as_of} is after now ({format_instant(now)});"
-                " only a dry run may look ahead",
-                {**due, "now": format_instant(now)},
-            )
-        state = self.reader.tenant_state(tenant)
-        if state is None:
-            raise GuardError("tenant-missing", tenant, "the tenant no longer exists", due)
-        legal_hold, events = state
-        if legal_hold:
-            raise GuardError("tenant-hold", tenant, "the tenant is under legal hold now", due)
-        if not _latest_lifecycle_is_cancellation(events):
-            raise GuardError(
-                "tenant-not-cancelled",
-                tenant,
-                "the tenant's latest lifecycle event is not a cancellation",
-                due,
-            )
+        guards.check_not_ahead(tenant, as_of, now, look_ahead=dry_run, details=due)
+        guards.check_tenant_state(tenant, self.reader.tenant_state(tenant), due)
         primary_due = parse_instant(verdict.primary_due or "")
         receipts = [
             r
