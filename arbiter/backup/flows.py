@@ -77,6 +77,7 @@ __all__ = [
     "BackupOutcome",
     "BackupPurgeReport",
     "BackupPurger",
+    "BackupRestoreResult",
     "RestoreRequest",
     "RestoreRequestBody",
     "SnapshotReport",
@@ -621,6 +622,35 @@ def _operators(config: WorkspaceConfig) -> dict[str, Ed25519PublicKey]:
     }
 
 
+@attrs.frozen
+class BackupRestoreResult:
+    """What ``restore_backup`` brought back into the primary store.
+
+    Attributes:
+        request_id: the restore request carried out.
+        tenant: its tenant.
+        generation: the generation restored from.
+        restored: objects inserted (those missing; anything present stays as it is).
+        approvers: the distinct operators whose restore approvals counted.
+    """
+
+    request_id: str
+    tenant: str
+    generation: str
+    restored: int
+    approvers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain JSON data (audit records and the CLI's ``--format json``)."""
+        return {
+            "request_id": self.request_id,
+            "tenant": self.tenant,
+            "generation": self.generation,
+            "restored": self.restored,
+            "approvers": list(self.approvers),
+        }
+
+
 def restore_backup(
     config: WorkspaceConfig,
     credentials: BackupCredentials,
@@ -628,13 +658,13 @@ def restore_backup(
     *,
     operator: str,
     clock: Callable[[], datetime] = utc_now,
-) -> dict[str, Any]:
+) -> BackupRestoreResult:
     """Restore the requested generation into the primary store (two-person rule).
 
     Inserts what is missing (the tenant, rows, blob files); anything present stays as it is.
 
     Returns:
-        ``request_id``, ``tenant``, ``generation``, ``restored`` (objects), ``approvers``.
+        What was restored.
 
     Raises:
         ApprovalError: fewer than ``approvals_required`` distinct valid restore approvals.
@@ -685,13 +715,9 @@ def restore_backup(
     generation = site.read(info)
     with PrimaryRestorer(config) as restorer:
         restored = restorer.insert_missing(generation.tenant_record, list(generation.objects))
-        summary = {
-            "request_id": body.request_id,
-            "tenant": body.tenant,
-            "generation": body.generation,
-            "restored": len(restored),
-            "approvers": list(check.valid),
-        }
-        restorer.audit.append("backup-restore", summary, actor=operator)
-    site.audit.append("restore", {**summary, "objects": restored}, actor=operator)
-    return summary
+        result = BackupRestoreResult(
+            body.request_id, body.tenant, body.generation, len(restored), tuple(check.valid)
+        )
+        restorer.audit.append("backup-restore", result.to_json(), actor=operator)
+    site.audit.append("restore", {**result.to_json(), "objects": restored}, actor=operator)
+    return result

@@ -406,7 +406,7 @@ def restore_command(
     )
     _emit(
         output_format,
-        result,
-        f"restored {result['restored']} objects of tenant {result['tenant']} from generation"
-        f" {result['generation']}, approved by {', '.join(result['approvers'])}",
+        result.to_json(),
+        f"restored {result.restored} objects of tenant {result.tenant} from generation"
+        f" {result.generation}, approved by {', '.join(result.approvers)}",
     )

@@ -329,13 +329,13 @@ def execute_command(
             ),
         )
     if rehearse:
-        text = f"rehearsal of plan {result['plan_id']}: {result['rehearsed']} rows deleted and rolled back; store unchanged"
+        text = f"rehearsal of plan {result.plan_id}: {result.rehearsed} rows deleted and rolled back; store unchanged"
     else:
         text = (
-            f"plan {result['plan_id']} executed by {operator}, approved by {', '.join(result['approvers'])}:"
-            f" purged {result['purged']}; restore archive {result['archive_id']}"
+            f"plan {result.plan_id} executed by {operator}, approved by {', '.join(result.approvers)}:"
+            f" purged {result.purged}; restore archive {result.archive_id}"
         )
-    _emit(output_format, result, text)
+    _emit(output_format, result.to_json(), text)
 
 
 @purge.command(
@@ -358,8 +358,8 @@ def restore_command(plan: str, workspace_dir: str, operator: str, output_format:
             )
     _emit(
         output_format,
-        result,
-        f"plan {result['plan_id']}: restored {result['restored']} objects from archive {result['archive_id']}",
+        result.to_json(),
+        f"plan {result.plan_id}: restored {result.restored} objects from archive {result.archive_id}",
     )
 
 
