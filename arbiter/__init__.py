@@ -31,6 +31,7 @@ from arbiter.backup.flows import (
     BackupOutcome,
     BackupPurger,
     BackupPurgeReport,
+    BackupRestoreResult,
     RestoreRequest,
     RestoreRequestBody,
     SnapshotReport,
@@ -56,7 +57,13 @@ from arbiter.core.arbitrate import (
     fingerprint,
     run_planner,
 )
-from arbiter.core.compare import DivergenceReport, FieldDifference, PlannerFailure, ReasonDifference
+from arbiter.core.compare import (
+    DivergenceReport,
+    FieldDifference,
+    PlannerFailure,
+    ReasonDifference,
+    VerdictDifferences,
+)
 from arbiter.core.config import (
     AlertsConfig,
     AuditConfig,
@@ -102,8 +109,10 @@ from arbiter.core.verdict import (
     verdict_to_json,
 )
 from arbiter.manual.manual import (
+    ExecuteResult,
     ManualPlan,
     PlanBody,
+    PlanRestoreResult,
     PlanStatus,
     approve_plan,
     create_plan,
@@ -153,6 +162,7 @@ __all__ = [
     "BackupOutcome",
     "BackupPurgeReport",
     "BackupPurger",
+    "BackupRestoreResult",
     "BackupSite",
     "BackupTamperedError",
     "BlobDirectory",
@@ -160,6 +170,7 @@ __all__ = [
     "CredentialDomainError",
     "CredentialError",
     "DivergenceReport",
+    "ExecuteResult",
     "FieldDifference",
     "FileHeadStore",
     "FleetReport",
@@ -180,6 +191,7 @@ __all__ = [
     "ObjectState",
     "OperatorConfig",
     "PlanBody",
+    "PlanRestoreResult",
     "PlanStatus",
     "Planner",
     "PlannerFailure",
@@ -203,6 +215,7 @@ __all__ = [
     "TwinpurgeError",
     "UsageError",
     "Verdict",
+    "VerdictDifferences",
     "WebhookConfig",
     "WebhookSink",
     "Workspace",

@@ -27,17 +27,15 @@ The backup purge, per tenant with generations in the site, in this order:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from arbiter.alerts.alerter import Alert, Alerter
+from arbiter.alerts.alerter import Alerter
 from arbiter.alerts.configured import alerter_for
 from arbiter.auth.approvals import (
     Approval,
@@ -49,25 +47,23 @@ from arbiter.auth.approvals import (
 )
 from arbiter.auth.credentials import BackupCredentials, require_backup
 from arbiter.backup.primary_access import PrimaryReader, PrimaryRestorer
-from arbiter.backup.store import (
-    BackupSite,
-    Generation,
-    GenerationInfo,
-    format_instant,
-    parse_instant,
-)
+from arbiter.backup.store import BackupSite, Generation, GenerationInfo
 from arbiter.core.arbitrate import Planner, arbitrate, fingerprint
+from arbiter.core.canonical import canonical_digest
 from arbiter.core.convert import strict_converter
 from arbiter.core.errors import (
     ApprovalError,
     BackupTamperedError,
     GuardError,
     InputError,
-    RefusedError,
     RetentionLockError,
     UsageError,
 )
+from arbiter.core.instants import format_instant, parse_instant, utc_now
 from arbiter.core.loading import read_json_file
+from arbiter.durable.files import atomic_write
+from arbiter.purge import guards
+from arbiter.purge.refusal import RefusalHandler, status_counts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -81,6 +77,7 @@ __all__ = [
     "BackupOutcome",
     "BackupPurgeReport",
     "BackupPurger",
+    "BackupRestoreResult",
     "RestoreRequest",
     "RestoreRequestBody",
     "SnapshotReport",
@@ -101,15 +98,11 @@ ACTOR = "backup-service"
 REQUEST_FORMAT = "twinpurge-backup-restore-1"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def open_site(
     config: WorkspaceConfig,
     credentials: BackupCredentials,
     *,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> BackupSite:
     """The workspace's backup site, opened with the backup key (checked first)."""
     return BackupSite.open(config.path(config.backup.site), credentials, clock=clock)
@@ -119,7 +112,7 @@ def init_site(
     config: WorkspaceConfig,
     credentials: BackupCredentials,
     *,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> BackupSite:
     """Create the workspace's (empty) backup site for ``credentials``' key."""
     return BackupSite.create(config.path(config.backup.site), credentials, clock=clock)
@@ -141,7 +134,7 @@ def snapshot(
     config: WorkspaceConfig,
     credentials: BackupCredentials,
     *,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
     actor: str = ACTOR,
 ) -> SnapshotReport:
     """Write a new generation of every tenant, read read-only from the primary store.
@@ -251,25 +244,12 @@ class BackupPurgeReport:
 
     def counts(self) -> dict[str, int]:
         """How many tenants ended in each status."""
-        found: dict[str, int] = {}
-        for outcome in self.outcomes:
-            found[outcome.status] = found.get(outcome.status, 0) + 1
-        return found
+        return status_counts(o.status for o in self.outcomes)
 
     @property
     def purged(self) -> int:
         """Generations deleted across the site."""
         return sum(len(o.generations) for o in self.outcomes if o.status == "executed")
-
-
-def _latest_lifecycle_is_cancellation(events: list[tuple[str, str]]) -> bool:
-    # The arbiter's own reading of spec §5, without as_of: a later reactivation keeps the backups.
-    lifecycle = [
-        (parse_instant(at), 0 if kind == "cancelled" else 1)
-        for kind, at in events
-        if kind in {"subscribed", "cancelled", "reactivated"}
-    ]
-    return bool(lifecycle) and max(lifecycle)[1] == 0
 
 
 @attrs.define
@@ -281,37 +261,12 @@ class BackupPurger:
     policy: Mapping[str, Any]
     alerter: Alerter
     planners: tuple[Planner, Planner] | None = None
-    clock: Callable[[], datetime] = _utc_now
+    clock: Callable[[], datetime] = utc_now
 
-    def _alert(  # noqa: PLR0913 -- every alert names its kind, message, tenant, instant, data, actor
-        self,
-        kind: str,
-        message: str,
-        *,
-        tenant: str,
-        as_of: str,
-        details: dict[str, Any],
-        actor: str,
-    ) -> str | None:
-        outcome = self.alerter.alert(
-            Alert.create(
-                kind, message, tenant=tenant, as_of=as_of, details={"domain": "backup", **details}
-            )
-        )
-        self.site.audit.append(
-            "alert",
-            {
-                "alert_id": outcome.alert.alert_id,
-                "kind": kind,
-                "tenant": tenant,
-                "message": message,
-                "delivered": list(outcome.delivered),
-                "failed": [list(f) for f in outcome.failed],
-            },
-            actor=actor,
-        )
-        locations = outcome.locations
-        return locations.get("report-file") or next(iter(locations.values()), None)
+    @property
+    def _refusals(self) -> RefusalHandler:
+        """The one refusal handler (``arbiter.purge.refusal``), over the site's audit log."""
+        return RefusalHandler(self.site.audit, self.alerter, domain="backup")
 
     def purge_tenant(
         self, tenant: str, as_of: str, *, dry_run: bool = False, actor: str = ACTOR
@@ -321,72 +276,19 @@ class BackupPurger:
         Returns:
             The outcome; a refusal deleted nothing, alerted every sink and is in the audit log.
         """
-        audit = self.site.audit
         try:
             return self._purge(tenant, as_of, dry_run=dry_run, actor=actor)
-        except RefusedError as exc:
-            summary = exc.report.summary()
-            audit.append(
-                "refusal", {"tenant": tenant, "as_of": as_of, "summary": summary}, actor=actor
-            )
-            path = self._alert(
-                "divergence",
-                f"backup purge refused: {summary}",
-                tenant=tenant,
-                as_of=as_of,
-                details=exc.report.to_json(),
-                actor=actor,
-            )
-            return BackupOutcome(tenant, as_of, "refused", summary, report_path=path)
-        except InputError as exc:
-            message = f"bad input: {exc}"
-            audit.append(
-                "refusal", {"tenant": tenant, "as_of": as_of, "bad_input": str(exc)}, actor=actor
-            )
-            path = self._alert(
-                "bad-input",
-                f"backup purge refused: {message}",
-                tenant=tenant,
-                as_of=as_of,
-                details={"source": exc.source, "field": exc.field, "message": exc.message},
-                actor=actor,
-            )
-            return BackupOutcome(tenant, as_of, "refused", message, report_path=path)
-        except GuardError as exc:
-            audit.append(
-                "guard",
-                {"tenant": tenant, "as_of": as_of, "guard": exc.guard, "details": exc.details},
-                actor=actor,
-            )
-            path = self._alert(
-                "guard",
-                f"backup purge: {exc}",
-                tenant=tenant,
-                as_of=as_of,
-                details={"guard": exc.guard, **exc.details},
-                actor=actor,
-            )
+        except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
+            refusal = self._refusals.refuse(exc, tenant=tenant, as_of=as_of, actor=actor)
             return BackupOutcome(
                 tenant,
                 as_of,
-                "refused",
-                str(exc),
-                backup_due=_str_or_none(exc.details.get("backup_due")),
-                guard=exc.guard,
-                report_path=path,
+                refusal.status,
+                refusal.message,
+                backup_due=_str_or_none(refusal.details.get("backup_due")),
+                guard=refusal.guard,
+                report_path=refusal.report_path,
             )
-        except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
-            message = f"{type(exc).__name__}: {exc}"
-            audit.append("error", {"tenant": tenant, "as_of": as_of, "error": message}, actor=actor)
-            path = self._alert(
-                "error",
-                f"backup purge failed: {message}",
-                tenant=tenant,
-                as_of=as_of,
-                details={"error": message},
-                actor=actor,
-            )
-            return BackupOutcome(tenant, as_of, "failed", message, report_path=path)
 
     def _purge(self, tenant: str, as_of: str, *, dry_run: bool, actor: str) -> BackupOutcome:
         inventory = self.reader.read_slice(tenant)
@@ -446,16 +348,18 @@ class BackupPurger:
                         "locked_until": exc.locked_until,
                         "deleted_before": deleted,
                     },
+                    purged_before=deleted,
                 ) from exc
             deleted += 1
         remaining = {g.generation for g in self.site.generations(tenant)}
-        if deleted != len(ids) or remaining & set(ids):
-            raise GuardError(
-                "count-mismatch",
-                tenant,
-                f"deleted {deleted} generations of {len(ids)}",
-                {"deleted": deleted, "planned": len(ids)},
-            )
+        # A generation still there was not deleted, whatever the count says.
+        guards.check_count(
+            tenant,
+            deleted - len(remaining & set(ids)),
+            len(ids),
+            f"deleted {deleted} generations of {len(ids)}",
+            {"deleted": deleted, "planned": len(ids)},
+        )
         self.site.audit.append(
             "backup-purged",
             {
@@ -484,27 +388,8 @@ class BackupPurger:
         due: dict[str, object] = {"backup_due": verdict.backup_due}
         now = self.clock()
         moment = parse_instant(as_of)
-        if not dry_run and moment > now:
-            raise GuardError(
-                "future-as-of",
-                tenant,
-                f"as_of {as_of} is after now ({format_instant(now)});"
-                " only a dry run may look ahead",
-                {**due, "now": format_instant(now)},
-            )
-        state = self.reader.tenant_state(tenant)
-        if state is None:
-            raise GuardError("tenant-missing", tenant, "the tenant no longer exists", due)
-        legal_hold, events = state
-        if legal_hold:
-            raise GuardError("tenant-hold", tenant, "the tenant is under legal hold now", due)
-        if not _latest_lifecycle_is_cancellation(events):
-            raise GuardError(
-                "tenant-not-cancelled",
-                tenant,
-                "the tenant's latest lifecycle event is not a cancellation",
-                due,
-            )
+        guards.check_not_ahead(tenant, as_of, now, look_ahead=dry_run, details=due)
+        guards.check_tenant_state(tenant, self.reader.tenant_state(tenant), due)
         primary_due = parse_instant(verdict.primary_due or "")
         receipts = [
             r
@@ -577,7 +462,7 @@ def purge_backups(  # noqa: PLR0913 -- the call, the clock and the test seams
     *,
     dry_run: bool = False,
     planners: tuple[Planner, Planner] | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
     actor: str = ACTOR,
 ) -> BackupPurgeReport:
     """The scheduled backup purge over the workspace's site (this module's rules).
@@ -627,8 +512,7 @@ class RestoreRequest:
     @property
     def digest(self) -> str:
         """SHA-256 of the body's canonical JSON."""
-        text = json.dumps(_CONVERTER.unstructure(self.body), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return canonical_digest(_CONVERTER.unstructure(self.body))
 
 
 _CONVERTER = strict_converter()
@@ -637,12 +521,7 @@ _CONVERTER = strict_converter()
 def write_restore_request(path: Path, request: RestoreRequest) -> None:
     """Write a request file atomically."""
     text = json.dumps(_CONVERTER.unstructure(request), indent=2, sort_keys=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    atomic_write(path, text + "\n")
 
 
 def read_restore_request(path: Path) -> RestoreRequest:
@@ -671,7 +550,7 @@ def create_restore_request(  # noqa: PLR0913 -- the tenant, the generation, who 
     generation: str | None = None,
     *,
     author: str,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> RestoreRequest:
     """A request to restore one generation of a tenant (the latest unless named).
 
@@ -706,7 +585,7 @@ def approve_restore_request(
     *,
     operator: str,
     key_path: Path,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> RestoreRequest:
     """Sign a restore request with the operator's key; the approval is stored in the file.
 
@@ -743,20 +622,49 @@ def _operators(config: WorkspaceConfig) -> dict[str, Ed25519PublicKey]:
     }
 
 
+@attrs.frozen
+class BackupRestoreResult:
+    """What ``restore_backup`` brought back into the primary store.
+
+    Attributes:
+        request_id: the restore request carried out.
+        tenant: its tenant.
+        generation: the generation restored from.
+        restored: objects inserted (those missing; anything present stays as it is).
+        approvers: the distinct operators whose restore approvals counted.
+    """
+
+    request_id: str
+    tenant: str
+    generation: str
+    restored: int
+    approvers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain JSON data (audit records and the CLI's ``--format json``)."""
+        return {
+            "request_id": self.request_id,
+            "tenant": self.tenant,
+            "generation": self.generation,
+            "restored": self.restored,
+            "approvers": list(self.approvers),
+        }
+
+
 def restore_backup(
     config: WorkspaceConfig,
     credentials: BackupCredentials,
     path: Path,
     *,
     operator: str,
-    clock: Callable[[], datetime] = _utc_now,
-) -> dict[str, Any]:
+    clock: Callable[[], datetime] = utc_now,
+) -> BackupRestoreResult:
     """Restore the requested generation into the primary store (two-person rule).
 
     Inserts what is missing (the tenant, rows, blob files); anything present stays as it is.
 
     Returns:
-        ``request_id``, ``tenant``, ``generation``, ``restored`` (objects), ``approvers``.
+        What was restored.
 
     Raises:
         ApprovalError: fewer than ``approvals_required`` distinct valid restore approvals.
@@ -807,13 +715,9 @@ def restore_backup(
     generation = site.read(info)
     with PrimaryRestorer(config) as restorer:
         restored = restorer.insert_missing(generation.tenant_record, list(generation.objects))
-        summary = {
-            "request_id": body.request_id,
-            "tenant": body.tenant,
-            "generation": body.generation,
-            "restored": len(restored),
-            "approvers": list(check.valid),
-        }
-        restorer.audit.append("backup-restore", summary, actor=operator)
-    site.audit.append("restore", {**summary, "objects": restored}, actor=operator)
-    return summary
+        result = BackupRestoreResult(
+            body.request_id, body.tenant, body.generation, len(restored), tuple(check.valid)
+        )
+        restorer.audit.append("backup-restore", result.to_json(), actor=operator)
+    site.audit.append("restore", {**result.to_json(), "objects": restored}, actor=operator)
+    return result

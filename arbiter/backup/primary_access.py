@@ -16,14 +16,15 @@ The backup domain's processes hold the backup key and never the primary credenti
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import sqlite3
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self
 
 from arbiter.audit.log import AuditHead, AuditLog
 from arbiter.core.errors import InputError
+from arbiter.durable.files import create
 from arbiter.stores.rows import (
     insert_object,
     insert_tenant,
@@ -275,12 +276,6 @@ class PrimaryRestorer:
 
     @staticmethod
     def _write_new_file(path: Path, data: bytes) -> None:
-        if path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp-twinpurge")
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
+        # Insert-only: a file already there stays as it is (``create`` never replaces one).
+        with contextlib.suppress(FileExistsError):
+            create(path, data)

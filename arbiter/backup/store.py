@@ -22,8 +22,8 @@ Rules:
    the name reveals nothing, cannot traverse a path, and only the key's holder can find it.
    Generation ids match ``YYYYMMDDTHHMMSSffffffZ-xxxxxxxx`` (the instant written, a random
    suffix); nothing else ever becomes a path.
-4. A generation is written whole or not at all (temporary file, fsync, rename) and never
-   overwrites another.
+4. A generation is written whole or not at all and never overwrites another
+   (``arbiter.durable.files.create``); every file of the site is readable by its owner only.
 5. Retention lock: a generation carries ``locked_until`` (written time plus
    ``retention_lock_days``) inside its authenticated content, and ``delete`` refuses it before
    then (``RetentionLockError``). ``delete`` authenticates the file before removing it.
@@ -45,7 +45,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +55,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from arbiter.audit.log import AuditHead, AuditLog
 from arbiter.auth.credentials import BackupCredentials, require_backup
+from arbiter.core.canonical import canonical_json
 from arbiter.core.errors import (
     AuditTamperedError,
     BackupTamperedError,
@@ -63,10 +63,14 @@ from arbiter.core.errors import (
     RetentionLockError,
     UsageError,
 )
+from arbiter.core.instants import format_instant, parse_instant, utc_now
+from arbiter.durable.files import atomic_write, create, remove
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+# ``format_instant`` and ``parse_instant`` are re-exported for older importers; they live in
+# ``arbiter.core.instants``.
 __all__ = ["BackupSite", "Generation", "GenerationInfo", "format_instant", "parse_instant"]
 
 SITE_FORMAT = "twinpurge-backup-site-1"
@@ -76,57 +80,7 @@ _NONCE = 12
 _GENERATION = re.compile(r"\A(\d{8}T\d{12}Z)-[0-9a-f]{8}\Z")
 _TENANT_DIR = re.compile(r"\A[0-9a-f]{32}\Z")
 _SUFFIX = ".gen"
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_instant(moment: datetime) -> str:
-    """An instant in the output form of spec §2.2."""
-    moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
-
-
-def parse_instant(text: str) -> datetime:
-    """An instant of spec §2.1 (or §2.2) as an aware datetime."""
-    return datetime.fromisoformat(text)
-
-
-def _canonical(data: object) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_new(path: Path, data: bytes, *, replace: bool = False) -> None:
-    """Rule 4: whole or not at all; never over an existing file unless ``replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if replace:
-            temporary.replace(path)
-        else:
-            os.link(temporary, path)  # fails if ``path`` exists
-            temporary.unlink()
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+_MODE = 0o600  # the site's files are the backup domain's alone
 
 
 @attrs.frozen
@@ -185,12 +139,9 @@ class _SealedHead:
 
     def write_audit_head(self, head: AuditHead) -> None:
         nonce = os.urandom(_NONCE)
-        plain = _canonical({"seq": head.seq, "hash": head.hash})
-        _write_new(
-            self._path,
-            nonce + self._aead.encrypt(nonce, plain, b"twinpurge/audit-head"),
-            replace=True,
-        )
+        plain = canonical_json({"seq": head.seq, "hash": head.hash})
+        sealed = nonce + self._aead.encrypt(nonce, plain, b"twinpurge/audit-head")
+        atomic_write(self._path, sealed, mode=_MODE)
 
 
 def _encode_rows(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -241,7 +192,7 @@ class BackupSite:
         directory: str | Path,
         credentials: BackupCredentials,
         *,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> BackupSite:
         """Create an empty site whose key check is ``credentials``' key.
 
@@ -262,7 +213,7 @@ class BackupSite:
             "created_at": format_instant(clock()),
             "key_check": base64.b64encode(check).decode("ascii"),
         }
-        _write_new(path, json.dumps(site, indent=2).encode("utf-8") + b"\n")
+        create(path, json.dumps(site, indent=2).encode("utf-8") + b"\n", mode=_MODE)
         opened = cls(directory, credentials, clock)
         opened.audit.append("site-created", {"site": str(directory)}, actor="backup-service")
         return opened
@@ -273,7 +224,7 @@ class BackupSite:
         directory: str | Path,
         credentials: BackupCredentials,
         *,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> BackupSite:
         """Open a site, checking the key before anything else (rule 2).
 
@@ -314,7 +265,9 @@ class BackupSite:
 
     @staticmethod
     def _aad(tenant: str, generation: str) -> bytes:
-        return _canonical({"format": GENERATION_FORMAT, "generation": generation, "tenant": tenant})
+        return canonical_json(
+            {"format": GENERATION_FORMAT, "generation": generation, "tenant": tenant}
+        )
 
     def _seal(self, plain: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(_NONCE)
@@ -426,7 +379,7 @@ class BackupSite:
         tenant_file = directory / "tenant.sealed"
         if not tenant_file.exists():
             aad = f"twinpurge/tenant/{directory.name}".encode()
-            _write_new(tenant_file, self._seal(tenant.encode("utf-8"), aad))
+            create(tenant_file, self._seal(tenant.encode("utf-8"), aad), mode=_MODE)
         body = {
             "format": GENERATION_FORMAT,
             "tenant": tenant,
@@ -439,7 +392,7 @@ class BackupSite:
             },
         }
         path = directory / f"{generation}{_SUFFIX}"
-        _write_new(path, self._seal(_canonical(body), self._aad(tenant, generation)))
+        create(path, self._seal(canonical_json(body), self._aad(tenant, generation)), mode=_MODE)
         return GenerationInfo(tenant, generation, format_instant(moment), path, path.stat().st_size)
 
     def delete(self, info: GenerationInfo, *, now: datetime) -> None:
@@ -452,7 +405,6 @@ class BackupSite:
         generation = self.read(info)
         if parse_instant(generation.locked_until) > now:
             raise RetentionLockError(info.generation, generation.locked_until)
-        info.path.unlink()
-        _fsync_dir(info.path.parent)
+        remove(info.path)
         if not self.generations(info.tenant):
             shutil.rmtree(info.path.parent)  # the sealed tenant id goes with its last backup

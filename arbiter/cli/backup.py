@@ -321,7 +321,7 @@ def restore_command(
     result = restore_backup(config, credentials, Path(request_file), operator=operator)
     emit(
         output_format,
-        result,
-        f"restored {result['restored']} objects of tenant {result['tenant']} from generation"
-        f" {result['generation']}, approved by {', '.join(result['approvers'])}",
+        result.to_json(),
+        f"restored {result.restored} objects of tenant {result.tenant} from generation"
+        f" {result.generation}, approved by {', '.join(result.approvers)}",
     )

@@ -224,13 +224,13 @@ def execute_command(
             skip_rehearsal=skip_rehearsal,
         )
     if rehearse:
-        text = f"rehearsal of plan {result['plan_id']}: {result['rehearsed']} rows deleted and rolled back; store unchanged"
+        text = f"rehearsal of plan {result.plan_id}: {result.rehearsed} rows deleted and rolled back; store unchanged"
     else:
         text = (
-            f"plan {result['plan_id']} executed by {operator}, approved by {', '.join(result['approvers'])}:"
-            f" purged {result['purged']}; restore archive {result['archive_id']}"
+            f"plan {result.plan_id} executed by {operator}, approved by {', '.join(result.approvers)}:"
+            f" purged {result.purged}; restore archive {result.archive_id}"
         )
-    emit(output_format, result, text)
+    emit(output_format, result.to_json(), text)
 
 
 @purge.command(
@@ -250,8 +250,8 @@ def restore_command(plan: str, workspace_dir: str, operator: str, output_format:
             result = restore_plan(workspace, path, operator=operator)
     emit(
         output_format,
-        result,
-        f"plan {result['plan_id']}: restored {result['restored']} objects from archive {result['archive_id']}",
+        result.to_json(),
+        f"plan {result.plan_id}: restored {result.restored} objects from archive {result.archive_id}",
     )
 
 

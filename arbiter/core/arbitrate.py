@@ -24,7 +24,12 @@ import attrs
 
 import deleter_a
 import deleter_b
-from arbiter.core.compare import DivergenceReport, PlannerFailure, compare_verdicts
+from arbiter.core.compare import (
+    DivergenceReport,
+    PlannerFailure,
+    VerdictDifferences,
+    compare_verdicts,
+)
 from arbiter.core.errors import InputError, RefusedError, UsageError
 from arbiter.core.loading import load_inventory, load_policy
 from arbiter.core.verdict import Verdict, verdict_from_planner
@@ -185,11 +190,11 @@ def arbitrate(
         raise outcome_a
     if isinstance(outcome_a, Verdict) and isinstance(outcome_b, Verdict):
         differences = compare_verdicts(outcome_a, outcome_b)
-        if not differences:
+        if differences.agree:
             return Agreement(outcome_a, versions, fingerprints)
         failures: tuple[PlannerFailure, ...] = ()
     else:
-        differences = {}
+        differences = VerdictDifferences()
         failures = tuple(
             _as_failure(planner, outcome)
             for planner, outcome in ((first, outcome_a), (second, outcome_b))
@@ -202,7 +207,12 @@ def arbitrate(
             versions=versions,
             fingerprints=fingerprints,
             failures=failures,
-            **differences,
+            fields=differences.fields,
+            purge_only_in_a=differences.purge_only_in_a,
+            purge_only_in_b=differences.purge_only_in_b,
+            kept_only_in_a=differences.kept_only_in_a,
+            kept_only_in_b=differences.kept_only_in_b,
+            kept_reason_differs=differences.kept_reason_differs,
         )
     )
 

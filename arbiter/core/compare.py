@@ -25,6 +25,7 @@ __all__ = [
     "FieldDifference",
     "PlannerFailure",
     "ReasonDifference",
+    "VerdictDifferences",
     "compare_verdicts",
 ]
 
@@ -138,39 +139,65 @@ def _describe(item: ObjectId | KeptObject) -> str:
     return f"{item.store}/{item.key}"
 
 
-def compare_verdicts(a: Verdict, b: Verdict) -> dict[str, Any]:
+@attrs.frozen
+class VerdictDifferences:
+    """What differs between two verdicts, in every key of spec §7.5 (rules 1 and 3).
+
+    Attributes:
+        fields: scalar fields that differ, with both values.
+        purge_only_in_a: objects only the first verdict purges, sorted.
+        purge_only_in_b: objects only the second verdict purges, sorted.
+        kept_only_in_a: objects only the first verdict keeps, in its order.
+        kept_only_in_b: objects only the second verdict keeps, in its order.
+        kept_reason_differs: objects both keep, for different reasons.
+    """
+
+    fields: tuple[FieldDifference, ...] = ()
+    purge_only_in_a: tuple[ObjectId, ...] = ()
+    purge_only_in_b: tuple[ObjectId, ...] = ()
+    kept_only_in_a: tuple[KeptObject, ...] = ()
+    kept_only_in_b: tuple[KeptObject, ...] = ()
+    kept_reason_differs: tuple[ReasonDifference, ...] = ()
+
+    @property
+    def agree(self) -> bool:
+        """Whether nothing differs."""
+        return self == _NO_DIFFERENCE
+
+
+_NO_DIFFERENCE = VerdictDifferences()
+
+
+def compare_verdicts(a: Verdict, b: Verdict) -> VerdictDifferences:
     """Compare two verdicts in every key of spec §7.5.
 
     Args:
-        a: planner A's verdict.
-        b: planner B's verdict.
+        a: planner A's verdict (or the approved one).
+        b: planner B's verdict (or the current one).
 
     Returns:
-        The differences as keyword arguments for ``DivergenceReport`` (``fields``,
-        ``purge_only_in_a``, ...); an empty dict when the verdicts agree.
+        The differences; ``agree`` is true when there are none.
     """
-    diff: dict[str, Any] = {}
     fields = tuple(
         FieldDifference(name, getattr(a, name), getattr(b, name))
         for name in SCALAR_FIELDS
         if getattr(a, name) != getattr(b, name)
     )
-    if fields:
-        diff["fields"] = fields
     purge_a, purge_b = a.purge_ids, b.purge_ids
-    if purge_a != purge_b:
-        diff["purge_only_in_a"] = tuple(sorted(purge_a - purge_b))
-        diff["purge_only_in_b"] = tuple(sorted(purge_b - purge_a))
     kept_a, kept_b = a.kept_reasons, b.kept_reasons
-    if kept_a != kept_b:
-        diff["kept_only_in_a"] = tuple(k for k in a.kept if k.id not in kept_b)
-        diff["kept_only_in_b"] = tuple(k for k in b.kept if k.id not in kept_a)
-        diff["kept_reason_differs"] = tuple(
+    differences = VerdictDifferences(
+        fields=fields,
+        purge_only_in_a=tuple(sorted(purge_a - purge_b)),
+        purge_only_in_b=tuple(sorted(purge_b - purge_a)),
+        kept_only_in_a=tuple(k for k in a.kept if k.id not in kept_b),
+        kept_only_in_b=tuple(k for k in b.kept if k.id not in kept_a),
+        kept_reason_differs=tuple(
             ReasonDifference(k.store, k.key, k.reason, kept_b[k.id])
             for k in a.kept
             if k.id in kept_b and kept_b[k.id] != k.reason
-        )
-    # Invariant 1: equal dataclasses but no recorded difference is impossible; guard anyway.
-    if not diff and a != b:
-        diff["fields"] = (FieldDifference("verdict", repr(a), repr(b)),)
-    return {k: v for k, v in diff.items() if v}
+        ),
+    )
+    # Invariant 1: unequal verdicts with no recorded difference is impossible; guard anyway.
+    if differences.agree and a != b:
+        return VerdictDifferences(fields=(FieldDifference("verdict", repr(a), repr(b)),))
+    return differences

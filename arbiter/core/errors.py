@@ -136,14 +136,40 @@ class GuardError(TwinpurgeError):
             ``category-keep``, ``count-mismatch``, ``object-missing``, ``tenant-missing``,
             ``stale``).
         tenant: the tenant being purged.
+        message: why, for people (the error's text adds the guard and the tenant).
         details: plain data for the alert and the audit log.
+        purged_before: objects (or backup generations) deleted, each under every guard, before
+            this guard tripped: zero unless it tripped after a committed batch.
     """
 
-    def __init__(self, guard: str, tenant: str, message: str, details: dict[str, object]) -> None:
+    def __init__(
+        self,
+        guard: str,
+        tenant: str,
+        message: str,
+        details: dict[str, object],
+        *,
+        purged_before: int = 0,
+    ) -> None:
         self.guard = guard
         self.tenant = tenant
+        self.message = message
         self.details = details
+        self.purged_before = purged_before
         super().__init__(f"guard {guard} refused the purge of tenant {tenant!r}: {message}")
+
+    def after(self, purged: int) -> GuardError:
+        """The same refusal, tripped after ``purged`` objects were deleted.
+
+        Args:
+            purged: what was deleted before the guard tripped.
+
+        Returns:
+            A new error; this one is left as it is.
+        """
+        return GuardError(
+            self.guard, self.tenant, self.message, dict(self.details), purged_before=purged
+        )
 
 
 class AlertDeliveryError(TwinpurgeError):

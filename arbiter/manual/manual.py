@@ -27,9 +27,7 @@ Rules:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -47,7 +45,8 @@ from arbiter.auth.approvals import (
     sign_approval,
 )
 from arbiter.core.arbitrate import fingerprint
-from arbiter.core.compare import compare_verdicts
+from arbiter.core.canonical import canonical_digest
+from arbiter.core.compare import VerdictDifferences, compare_verdicts
 from arbiter.core.convert import strict_converter
 from arbiter.core.errors import (
     ApprovalError,
@@ -57,10 +56,18 @@ from arbiter.core.errors import (
     StalePlanError,
     UsageError,
 )
+from arbiter.core.instants import format_instant, parse_instant
 from arbiter.core.loading import read_json_file
-from arbiter.core.verdict import ObjectId, Verdict, verdict_from_planner, verdict_to_json
+from arbiter.core.verdict import (
+    KeptObject,
+    ObjectId,
+    Verdict,
+    verdict_from_planner,
+    verdict_to_json,
+)
+from arbiter.durable.files import atomic_write
 from arbiter.purge.archive import read_archive
-from arbiter.purge.purger import format_instant, plan_digest
+from arbiter.purge.purger import plan_digest
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -68,8 +75,10 @@ if TYPE_CHECKING:
     from arbiter.workspace.workspace import Workspace
 
 __all__ = [
+    "ExecuteResult",
     "ManualPlan",
     "PlanBody",
+    "PlanRestoreResult",
     "PlanStatus",
     "approve_plan",
     "create_plan",
@@ -111,9 +120,7 @@ class ManualPlan:
     @property
     def digest(self) -> str:
         """SHA-256 of the body's canonical JSON."""
-        data = _CONVERTER.unstructure(self.body)
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return canonical_digest(_CONVERTER.unstructure(self.body))
 
     @property
     def verdict(self) -> Verdict:
@@ -124,15 +131,68 @@ class ManualPlan:
 _CONVERTER = strict_converter()
 
 
+@attrs.frozen
+class ExecuteResult:
+    """What ``execute_plan`` did.
+
+    Attributes:
+        plan_id: the plan.
+        tenant: its tenant.
+        approvers: the distinct operators whose approvals counted.
+        rehearsed: rows the rehearsal deleted and rolled back, or None when it was skipped.
+        purged: objects deleted (0 for a rehearsal only).
+        archive_id: the restore archive written before deleting, if one was.
+    """
+
+    plan_id: str
+    tenant: str
+    approvers: tuple[str, ...]
+    rehearsed: int | None = None
+    purged: int = 0
+    archive_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain JSON data (the CLI's ``--format json``)."""
+        return {
+            "plan_id": self.plan_id,
+            "tenant": self.tenant,
+            "approvers": list(self.approvers),
+            "rehearsed": self.rehearsed,
+            "purged": self.purged,
+            "archive_id": self.archive_id,
+        }
+
+
+@attrs.frozen
+class PlanRestoreResult:
+    """What ``restore_plan`` brought back.
+
+    Attributes:
+        plan_id: the plan.
+        archive_id: the archive restored from.
+        restored: objects restored (those missing; anything present stays as it is).
+        approvers: the distinct operators whose restore approvals counted.
+    """
+
+    plan_id: str
+    archive_id: str
+    restored: int
+    approvers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain JSON data (the CLI's ``--format json``)."""
+        return {
+            "plan_id": self.plan_id,
+            "archive_id": self.archive_id,
+            "restored": self.restored,
+            "approvers": list(self.approvers),
+        }
+
+
 def write_plan(path: Path, plan: ManualPlan) -> None:
     """Write a plan file atomically."""
     text = json.dumps(_CONVERTER.unstructure(plan), indent=2, sort_keys=True, ensure_ascii=False)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    atomic_write(path, text + "\n")
 
 
 def read_plan(path: Path) -> ManualPlan:
@@ -339,17 +399,17 @@ def execute_plan(
     operator: str,
     rehearse_only: bool = False,
     skip_rehearsal: bool = False,
-) -> dict[str, Any]:
+) -> ExecuteResult:
     """Execute (or only rehearse) an approved plan (rules 3 to 6).
 
     Returns:
-        What happened: ``plan_id``, ``tenant``, ``rehearsed`` (rows), ``purged``, ``archive_id``,
-        ``approvers``.
+        What happened.
 
     Raises:
         ApprovalError: fewer than the required distinct valid approvals.
         StalePlanError: the planners' verdict now differs from the approved one.
-        GuardError: a guard refused (nothing more deleted).
+        GuardError: a guard refused (nothing more deleted); its ``purged_before`` counts what
+            was deleted, each batch under every guard, before it tripped.
         UsageError: the plan was executed already, or a large plan tried to skip the rehearsal.
         CredentialError: the workspace was opened without its primary credentials (rule 9).
     """
@@ -371,7 +431,7 @@ def execute_plan(
     purger = attrs.evolve(workspace.purger, limits=limits)
     agreement, slice_fingerprint = purger.agree(body.tenant, body.as_of, actor=operator)
     changes = compare_verdicts(approved, agreement.verdict)
-    if changes:
+    if not changes.agree:
         lines = _describe_changes(changes)
         workspace.audit.append(
             "stale-plan", {"plan_id": body.plan_id, "changes": lines}, actor=operator
@@ -383,19 +443,11 @@ def execute_plan(
             f"a plan of {size} objects cannot skip the rehearsal"
             f" (rehearsal_required_above = {workspace.config.manual.rehearsal_required_above})"
         )
-    result: dict[str, Any] = {
-        "plan_id": body.plan_id,
-        "tenant": body.tenant,
-        "approvers": list(approvers),
-        "rehearsed": None,
-        "purged": 0,
-        "archive_id": None,
-    }
+    result = ExecuteResult(body.plan_id, body.tenant, tuple(approvers))
     try:
         if not skip_rehearsal:
-            result["rehearsed"] = purger.rehearse(
-                body.tenant, approved, slice_fingerprint, actor=operator
-            )
+            rehearsed = purger.rehearse(body.tenant, approved, slice_fingerprint, actor=operator)
+            result = attrs.evolve(result, rehearsed=rehearsed)
         if rehearse_only:
             return result
         purged, _batches, archive_id = purger.execute_verdict(
@@ -404,7 +456,12 @@ def execute_plan(
     except GuardError as exc:
         workspace.audit.append(
             "guard",
-            {"plan_id": body.plan_id, "guard": exc.guard, "details": exc.details},
+            {
+                "plan_id": body.plan_id,
+                "guard": exc.guard,
+                "details": exc.details,
+                "purged_before": exc.purged_before,
+            },
             actor=operator,
         )
         raise
@@ -433,8 +490,7 @@ def execute_plan(
         },
         actor=operator,
     )
-    result.update(purged=purged, archive_id=archive_id)
-    return result
+    return attrs.evolve(result, purged=purged, archive_id=archive_id)
 
 
 def register_existing(workspace: Workspace, plan: ManualPlan, path: Path) -> None:
@@ -452,30 +508,27 @@ def register_existing(workspace: Workspace, plan: ManualPlan, path: Path) -> Non
     )
 
 
-def _describe_changes(changes: dict[str, Any]) -> list[str]:
-    lines = [f"{d.field}: approved {d.a!r}, now {d.b!r}" for d in changes.get("fields", ())]
-    for name, label in (
-        ("purge_only_in_a", "no longer to purge"),
-        ("purge_only_in_b", "newly to purge"),
-        ("kept_only_in_a", "no longer kept"),
-        ("kept_only_in_b", "newly kept"),
-    ):
-        items = changes.get(name, ())
+def _describe_changes(changes: VerdictDifferences) -> list[str]:
+    lines = [f"{d.field}: approved {d.a!r}, now {d.b!r}" for d in changes.fields]
+    listed: tuple[tuple[tuple[ObjectId | KeptObject, ...], str], ...] = (
+        (changes.purge_only_in_a, "no longer to purge"),
+        (changes.purge_only_in_b, "newly to purge"),
+        (changes.kept_only_in_a, "no longer kept"),
+        (changes.kept_only_in_b, "newly kept"),
+    )
+    for items, label in listed:
         if items:
             first = ", ".join(f"{i.store}/{i.key}" for i in items[:5])
             lines.append(f"{len(items)} {label}: {first}")
-    lines += [
-        f"{d.store}/{d.key} kept as {d.a}, now {d.b}"
-        for d in changes.get("kept_reason_differs", ())
-    ]
+    lines += [f"{d.store}/{d.key} kept as {d.a}, now {d.b}" for d in changes.kept_reason_differs]
     return lines
 
 
-def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> dict[str, Any]:
+def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> PlanRestoreResult:
     """Restore what an executed plan deleted, from its archive (rule 7).
 
     Returns:
-        ``plan_id``, ``archive_id``, ``restored`` (objects), ``approvers``.
+        What was restored.
 
     Raises:
         ApprovalError: fewer than the required distinct valid restore approvals.
@@ -532,12 +585,7 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> dict[str
         },
         actor=operator,
     )
-    return {
-        "plan_id": body.plan_id,
-        "archive_id": archive["archive_id"],
-        "restored": len(restored),
-        "approvers": list(approvers),
-    }
+    return PlanRestoreResult(body.plan_id, archive["archive_id"], len(restored), tuple(approvers))
 
 
 @attrs.frozen
@@ -581,10 +629,8 @@ def plan_status(workspace: Workspace, path: Path) -> PlanStatus:
         )
         approvals[action] = list(check.valid)
         problems[action] = list(check.problems)
-        from datetime import datetime  # noqa: PLC0415 -- only the expiry needs parsing here
-
         times = sorted(
-            datetime.fromisoformat(a.approved_at)
+            parse_instant(a.approved_at)
             for a in plan.approvals
             if a.action == action and a.operator in check.valid
         )

@@ -19,12 +19,13 @@ import base64
 import gzip
 import hashlib
 import json
-import os
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from arbiter.core.canonical import canonical_json
 from arbiter.core.errors import ArchiveError
+from arbiter.durable.files import create
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,12 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["ArchiveContent", "read_archive", "write_archive"]
 
 FORMAT = "twinpurge-archive-1"
-
-
-def _canonical(data: object) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
 
 
 @attrs.frozen
@@ -53,14 +48,14 @@ def _encode(row: dict[str, Any], blob: bytes | None) -> dict[str, Any]:
     payload = record.pop("payload", None)
     record["payload_b64"] = None if payload is None else base64.b64encode(payload).decode("ascii")
     record["blob_b64"] = None if blob is None else base64.b64encode(blob).decode("ascii")
-    record["sha256"] = hashlib.sha256(_canonical(record)).hexdigest()
+    record["sha256"] = hashlib.sha256(canonical_json(record)).hexdigest()
     return record
 
 
 def _decode(record: dict[str, Any]) -> dict[str, Any]:
     row = dict(record)
     digest = row.pop("sha256")
-    if hashlib.sha256(_canonical(row)).hexdigest() != digest:
+    if hashlib.sha256(canonical_json(row)).hexdigest() != digest:
         msg = f"object {row.get('store')}/{row.get('key')} does not match its checksum"
         raise ArchiveError(msg)
     payload = row.pop("payload_b64")
@@ -91,24 +86,17 @@ def write_archive(
     Raises:
         ArchiveError: the archive could not be written or does not read back identically.
     """
-    lines = [_canonical({"format": FORMAT, **header})]
+    lines = [canonical_json({"format": FORMAT, **header})]
     digest = hashlib.sha256()
     for row in rows:
-        line = _canonical(_encode(row, blobs.get((row["store"], row["key"]))))
+        line = canonical_json(_encode(row, blobs.get((row["store"], row["key"]))))
         digest.update(line)
         lines.append(line)
-    lines.append(_canonical({"count": len(rows), "digest": digest.hexdigest()}))
+    lines.append(canonical_json({"count": len(rows), "digest": digest.hexdigest()}))
     data = gzip.compress(b"\n".join(lines) + b"\n", mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        with tmp.open("xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.rename(path)
+        create(path, data)  # never over another archive
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         msg = f"cannot write archive {path}: {exc}"
         raise ArchiveError(msg) from exc
     sha = hashlib.sha256(data).hexdigest()

@@ -34,27 +34,31 @@ The planners are trusted for nothing. Rules, in the order they are applied:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from arbiter.alerts.alerter import Alert, Alerter
+from arbiter.alerts.alerter import Alerter
 from arbiter.audit.log import AuditLog
 from arbiter.auth.credentials import PrimaryCredentials, require_primary
 from arbiter.core.arbitrate import Agreement, Planner, arbitrate, fingerprint
+from arbiter.core.canonical import canonical_digest
 from arbiter.core.config import LimitsConfig
-from arbiter.core.errors import GuardError, InputError, RefusedError
+from arbiter.core.errors import GuardError
+from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
+from arbiter.purge import guards
+from arbiter.purge.refusal import Refusal, RefusalHandler, status_counts
 from arbiter.stores.ports import Archiver, BlobTarget, InventoryReader, PurgeTarget
 
 if TYPE_CHECKING:
     from arbiter.stores.ports import PurgeTransaction
 
-__all__ = ["FleetReport", "PurgeOutcome", "Purger", "plan_digest", "utc_now"]
+# ``format_instant`` and ``utc_now`` are re-exported for older importers; they live in
+# ``arbiter.core.instants``.
+__all__ = ["FleetReport", "PurgeOutcome", "Purger", "format_instant", "plan_digest", "utc_now"]
 
 Status = Literal["executed", "dry-run", "not-eligible", "refused", "failed"]
 
@@ -63,22 +67,9 @@ class _Rollback(Exception):  # noqa: N818 -- a control-flow signal, not an error
     """Raised inside a transaction to roll it back on purpose (rehearsal)."""
 
 
-def utc_now() -> datetime:
-    """The current instant, in UTC."""
-    return datetime.now(UTC)
-
-
-def format_instant(moment: datetime) -> str:
-    """An instant in the output form of spec §2.2."""
-    moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
-
-
 def plan_digest(verdict: Verdict) -> str:
     """SHA-256 of the verdict's canonical JSON: what an approval or a receipt refers to."""
-    text = json.dumps(verdict_to_json(verdict), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return canonical_digest(verdict_to_json(verdict))
 
 
 @attrs.frozen
@@ -121,10 +112,7 @@ class FleetReport:
 
     def counts(self) -> dict[str, int]:
         """How many tenants ended in each status."""
-        found: dict[str, int] = {}
-        for outcome in self.outcomes:
-            found[outcome.status] = found.get(outcome.status, 0) + 1
-        return found
+        return status_counts(o.status for o in self.outcomes)
 
     @property
     def purged(self) -> int:
@@ -135,25 +123,6 @@ class FleetReport:
 def _chunks(items: Sequence[ObjectId], size: int) -> Iterator[list[ObjectId]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def _latest_lifecycle_is_cancellation(events: list[tuple[str, str]]) -> bool:
-    # The arbiter's own reading of spec §5, without as_of: any later reactivation stops a purge.
-    lifecycle = [
-        (datetime.fromisoformat(at), 0 if kind == "cancelled" else 1)
-        for kind, at in events
-        if kind in {"subscribed", "cancelled", "reactivated"}
-    ]
-    return bool(lifecycle) and max(lifecycle)[1] == 0
-
-
-def _kept_categories(policy: Mapping[str, Any]) -> frozenset[str]:
-    categories = policy.get("categories", {})
-    return frozenset(
-        name
-        for name, table in categories.items()
-        if isinstance(table, Mapping) and table.get("keep") is True
-    )
 
 
 @attrs.define
@@ -208,34 +177,10 @@ class Purger:
     def _audit(self, kind: str, data: Mapping[str, Any], actor: str) -> None:
         self.audit.append(kind, data, actor=actor)
 
-    def _alert(  # noqa: PLR0913 -- every alert names its kind, message, tenant, instant, data, actor
-        self,
-        kind: str,
-        message: str,
-        *,
-        tenant: str,
-        as_of: str,
-        details: dict[str, Any],
-        actor: str,
-    ) -> str | None:
-        outcome = self.alerter.alert(
-            Alert.create(kind, message, tenant=tenant, as_of=as_of, details=details)
-        )
-        self._audit(
-            "alert",
-            {
-                "alert_id": outcome.alert.alert_id,
-                "kind": kind,
-                "tenant": tenant,
-                "message": message,
-                "delivered": list(outcome.delivered),
-                "failed": [list(f) for f in outcome.failed],
-            },
-            actor,
-        )
-        # The report file is the one to point people at; any other location will do otherwise.
-        locations = outcome.locations
-        return locations.get("report-file") or next(iter(locations.values()), None)
+    @property
+    def _refusals(self) -> RefusalHandler:
+        """The one refusal handler (``arbiter.purge.refusal``), over this purger's log and sinks."""
+        return RefusalHandler(self.audit, self.alerter)
 
     def agree(
         self, tenant: str, as_of: str, *, actor: str = "retention-service"
@@ -290,45 +235,9 @@ class Purger:
         as_of = as_of or format_instant(self.clock())
         try:
             return self._purge(tenant, as_of, dry_run=dry_run, actor=actor)
-        except RefusedError as exc:
-            self._audit(
-                "refusal",
-                {"tenant": tenant, "as_of": as_of, "summary": exc.report.summary()},
-                actor,
-            )
-            path = self._alert(
-                "divergence",
-                exc.report.summary(),
-                tenant=tenant,
-                as_of=as_of,
-                details=exc.report.to_json(),
-                actor=actor,
-            )
-            return PurgeOutcome(tenant, as_of, "refused", exc.report.summary(), report_path=path)
-        except InputError as exc:
-            message = f"bad input: {exc}"
-            self._audit("refusal", {"tenant": tenant, "as_of": as_of, "bad_input": str(exc)}, actor)
-            path = self._alert(
-                "bad-input",
-                message,
-                tenant=tenant,
-                as_of=as_of,
-                details={"source": exc.source, "field": exc.field, "message": exc.message},
-                actor=actor,
-            )
-            return PurgeOutcome(tenant, as_of, "refused", message, report_path=path)
         except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
-            message = f"{type(exc).__name__}: {exc}"
-            self._audit("error", {"tenant": tenant, "as_of": as_of, "error": message}, actor)
-            path = self._alert(
-                "error",
-                message,
-                tenant=tenant,
-                as_of=as_of,
-                details={"error": message},
-                actor=actor,
-            )
-            return PurgeOutcome(tenant, as_of, "failed", message, report_path=path)
+            refusal = self._refusals.refuse(exc, tenant=tenant, as_of=as_of, actor=actor)
+            return _refused(PurgeOutcome(tenant, as_of, refusal.status, ""), refusal)
 
     def _purge(self, tenant: str, as_of: str, *, dry_run: bool, actor: str) -> PurgeOutcome:
         agreement, slice_fingerprint = self.agree(tenant, as_of, actor=actor)
@@ -379,34 +288,10 @@ class Purger:
                 tenant, verdict, slice_fingerprint, actor=actor
             )
         except GuardError as exc:
-            self._audit(
-                "guard",
-                {
-                    "tenant": tenant,
-                    "as_of": as_of,
-                    "guard": exc.guard,
-                    "details": exc.details,
-                    "plan_digest": digest,
-                },
-                actor,
+            refusal = self._refusals.refuse(
+                exc, tenant=tenant, as_of=as_of, actor=actor, context={"plan_digest": digest}
             )
-            path = self._alert(
-                "guard",
-                str(exc),
-                tenant=tenant,
-                as_of=as_of,
-                details={"guard": exc.guard, **exc.details},
-                actor=actor,
-            )
-            done = int(exc.details.get("purged_before", 0))  # type: ignore[call-overload]
-            return attrs.evolve(
-                base,
-                status="refused",
-                message=str(exc),
-                guard=exc.guard,
-                purged=done,
-                report_path=path,
-            )
+            return _refused(base, refusal)
         executed_at = format_instant(self.clock())
         if self.on_receipt is not None:
             self.on_receipt(tenant, digest, as_of, purged, verdict.backup_due)
@@ -435,47 +320,24 @@ class Purger:
     ) -> None:
         """Rules 2 to 5."""
         now = self.clock()
-        if not look_ahead and datetime.fromisoformat(verdict.as_of) > now:
-            raise GuardError(
-                "future-as-of",
-                tenant,
-                f"as_of {verdict.as_of} is after now ({format_instant(now)}); only a dry run may"
-                " look ahead",
-                {"now": format_instant(now)},
-            )
-        count = len(verdict.purge)
-        if count > self.limits.max_objects_per_purge:
-            raise GuardError(
-                "blast-radius",
-                tenant,
-                f"{count} objects exceed max_objects_per_purge {self.limits.max_objects_per_purge}",
-                {"purge": count},
-            )
-        total = self.target.total_objects()
-        if count > self.limits.fraction_floor and count > self.limits.max_store_fraction * total:
-            raise GuardError(
-                "blast-radius",
-                tenant,
-                f"{count} of {total} objects exceed "
-                f"max_store_fraction {self.limits.max_store_fraction}",
-                {"purge": count, "total": total},
-            )
+        guards.check_not_ahead(tenant, verdict.as_of, now, look_ahead=look_ahead, details={})
+        guards.check_blast_radius(
+            tenant, len(verdict.purge), self.target.total_objects(), self.limits
+        )
         current = self.reader.read_slice(tenant)
-        own = {ObjectId(o["store"], o["key"]) for o in current["objects"] if o["tenant"] == tenant}
-        outside = [o for o in verdict.purge if o not in own]
-        if outside:
-            raise GuardError(
-                "foreign-object",
-                tenant,
-                f"{len(outside)} planned objects are not the tenant's, e.g. {outside[0]}",
-                {"objects": [attrs.asdict(o) for o in outside[:100]]},
-            )
-        if fingerprint(current) != slice_fingerprint:
-            raise GuardError("stale", tenant, "the tenant's data changed since planning", {})
+        own = frozenset(
+            ObjectId(o["store"], o["key"]) for o in current["objects"] if o["tenant"] == tenant
+        )
+        guards.check_scope(tenant, verdict.purge, own)
+        guards.check_unchanged(tenant, slice_fingerprint, fingerprint(current))
         with self.target.transaction() as tx:
             self._check_batch(
-                tx, tenant, list(verdict.purge), verdict.purge_ids, _kept_categories(self.policy)
+                tx, tenant, list(verdict.purge), verdict.purge_ids, self._kept_categories
             )
+
+    @property
+    def _kept_categories(self) -> frozenset[str]:
+        return guards.kept_categories(self.policy)
 
     def execute_verdict(
         self,
@@ -499,8 +361,8 @@ class Purger:
             (objects purged, batches committed, restore archive id or None).
 
         Raises:
-            GuardError: a guard refused; ``details["purged_before"]`` counts what was deleted
-                before it tripped (zero unless it tripped after a committed batch).
+            GuardError: a guard refused; its ``purged_before`` counts what was deleted before
+                it tripped (zero unless it tripped after a committed batch).
             CredentialError: no valid primary credentials; nothing is read.
         """
         self.require_credentials("executing a verdict")
@@ -527,18 +389,18 @@ class Purger:
         deleted = 0
         try:
             with self.target.transaction() as tx:
-                self._check_batch(tx, tenant, ids, verdict.purge_ids, _kept_categories(self.policy))
+                self._check_batch(tx, tenant, ids, verdict.purge_ids, self._kept_categories)
                 deleted = tx.delete(tenant, ids)
                 raise _Rollback  # noqa: TRY301 -- leaving by an exception rolls back
         except _Rollback:
             pass
-        if deleted != len(ids):
-            raise GuardError(
-                "count-mismatch",
-                tenant,
-                f"rehearsal deleted {deleted} rows for a plan of {len(ids)}",
-                {"deleted": deleted, "planned": len(ids)},
-            )
+        guards.check_count(
+            tenant,
+            deleted,
+            len(ids),
+            f"rehearsal deleted {deleted} rows for a plan of {len(ids)}",
+            {"deleted": deleted, "planned": len(ids)},
+        )
         self._audit(
             "rehearsal", {"tenant": tenant, "as_of": verdict.as_of, "deleted": deleted}, actor
         )
@@ -580,7 +442,7 @@ class Purger:
     def _execute(self, tenant: str, verdict: Verdict, actor: str) -> tuple[int, int]:
         """Rules 6 to 9: the guarded batches."""
         purge_set = verdict.purge_ids
-        keep_categories = _kept_categories(self.policy)
+        keep_categories = self._kept_categories
         purged = 0
         batches = 0
         for batch in _chunks(verdict.purge, self.limits.batch_size):
@@ -588,16 +450,17 @@ class Purger:
                 with self.target.transaction() as tx:
                     self._check_batch(tx, tenant, batch, purge_set, keep_categories)
                     deleted = tx.delete(tenant, batch)
-                    if deleted != len(batch):
-                        raise GuardError(  # noqa: TRY301 -- raising inside rolls the batch back
-                            "count-mismatch",
-                            tenant,
-                            f"deleted {deleted} rows for a batch of {len(batch)}",
-                            {"deleted": deleted, "batch": len(batch)},
-                        )
+                    # Raising inside the transaction rolls the batch back.
+                    guards.check_count(
+                        tenant,
+                        deleted,
+                        len(batch),
+                        f"deleted {deleted} rows for a batch of {len(batch)}",
+                        {"deleted": deleted, "batch": len(batch)},
+                    )
             except GuardError as exc:
-                exc.details["purged_before"] = purged
-                raise
+                # Rule 9: the batches before this one stay deleted; the refusal says how many.
+                raise exc.after(purged) from exc
             purged += len(batch)
             batches += 1
             if self.on_progress is not None:
@@ -618,53 +481,8 @@ class Purger:
         purge_set: frozenset[ObjectId],
         keep_categories: frozenset[str],
     ) -> None:
-        state = tx.tenant_state(tenant)
-        if state is None:
-            raise GuardError("tenant-missing", tenant, "the tenant no longer exists", {})
-        legal_hold, events = state
-        if legal_hold:
-            raise GuardError("tenant-hold", tenant, "the tenant is under legal hold now", {})
-        if not _latest_lifecycle_is_cancellation(events):
-            raise GuardError(
-                "tenant-not-cancelled",
-                tenant,
-                "the tenant's latest lifecycle event is not a cancellation",
-                {},
-            )
-        objects = tx.objects(batch)
-        for obj in batch:
-            found = objects.get(obj)
-            where: dict[str, object] = {"store": obj.store, "key": obj.key}
-            if found is None:
-                raise GuardError(
-                    "object-missing", tenant, f"{obj.store}/{obj.key} no longer exists", where
-                )
-            if found.tenant != tenant:
-                raise GuardError(
-                    "foreign-object",
-                    tenant,
-                    f"{obj.store}/{obj.key} belongs to {found.tenant!r}",
-                    {**where, "owner": found.tenant},
-                )
-            if found.legal_hold:
-                raise GuardError(
-                    "object-hold", tenant, f"{obj.store}/{obj.key} is under legal hold now", where
-                )
-            if found.category in keep_categories:
-                raise GuardError(
-                    "category-keep",
-                    tenant,
-                    f"{obj.store}/{obj.key} is in kept category {found.category!r}",
-                    where,
-                )
-        outside = sorted(tx.referrers(batch) - purge_set)
-        if outside:
-            raise GuardError(
-                "shared",
-                tenant,
-                f"{outside[0].store}/{outside[0].key} (not purged) refs an object of the batch",
-                {"referrers": [attrs.asdict(o) for o in outside[:100]]},
-            )
+        """Rule 6, inside the batch's transaction (``arbiter.purge.guards.check_batch``)."""
+        guards.check_batch(tx, tenant, batch, purge_set, keep_categories)
 
     def _delete_blobs(self, tenant: str, batch: list[ObjectId], actor: str) -> None:
         if self.blobs is None:
@@ -675,7 +493,7 @@ class Purger:
             try:
                 self.blobs.delete(obj)
             except Exception as exc:  # noqa: BLE001 -- a file error must not undo a committed purge
-                self._alert(
+                self._refusals.alert(
                     "blob-orphan",
                     f"could not delete the file of {obj.store}/{obj.key}: {exc}",
                     tenant=tenant,
@@ -719,3 +537,15 @@ class Purger:
             "run-due", {"as_of": as_of, "dry_run": dry_run, "counts": report.counts()}, actor
         )
         return report
+
+
+def _refused(outcome: PurgeOutcome, refusal: Refusal) -> PurgeOutcome:
+    """``outcome`` ended by ``refusal`` (``arbiter.purge.refusal``)."""
+    return attrs.evolve(
+        outcome,
+        status=refusal.status,
+        message=refusal.message,
+        guard=refusal.guard,
+        purged=refusal.purged_before,
+        report_path=refusal.report_path,
+    )

@@ -14,11 +14,11 @@ Rules:
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Protocol
 
 from arbiter.auth.credentials import PrimaryCredentials, require_primary
 from arbiter.core.errors import CredentialError, InputError
+from arbiter.durable.files import atomic_write, remove
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -114,15 +114,8 @@ class BlobDirectory:
         return path
 
     def write(self, obj: ObjectId, data: bytes) -> None:
-        """Write an object's bytes durably (temp file, fsync, rename)."""
-        path = self.path(obj)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp-twinpurge")
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
+        """Write an object's bytes durably, whole or not at all (``durable.files``)."""
+        atomic_write(self.path(obj), data)
 
     def read(self, obj: ObjectId) -> bytes | None:
         """An object's bytes, or None when it has no file."""
@@ -130,7 +123,7 @@ class BlobDirectory:
         return path.read_bytes() if path.is_file() else None
 
     def delete(self, obj: ObjectId) -> bool:
-        """Delete an object's file; False if there was none (rule 4).
+        """Delete an object's file durably; False if there was none (rule 4).
 
         Raises:
             CredentialError: this directory was not authorised, or the credentials no longer
@@ -143,9 +136,4 @@ class BlobDirectory:
             )
         store, credentials = self._delete_access
         store.verify_credentials(credentials)
-        path = self.path(obj)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            return False
-        return True
+        return remove(self.path(obj))

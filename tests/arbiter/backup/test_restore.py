@@ -63,7 +63,7 @@ def test_restore_needs_two_operators(
     assert 1 == len(objects_of(s))
     approve(s, path, "bob")
     result = restore_backup(s.config, s.backup(), path, operator="carol", clock=s.clock)
-    assert (3, ["alice", "bob"]) == (result["restored"], sorted(result["approvers"]))
+    assert (3, ["alice", "bob"]) == (result.restored, sorted(result.approvers))
     assert (objects, files) == (objects_of(s), blob_files(s))
     with Workspace.open(s.directory) as ws:
         ws.verify_audit()
@@ -105,4 +105,4 @@ def test_restore_only_inserts_what_is_missing(tmp_path: Path) -> None:
     write_restore_request(path, create_restore_request(s.config, s.backup(), "t", author="bob"))
     approve(s, path, "alice", "bob")
     result = restore_backup(s.config, s.backup(), path, operator="bob", clock=s.clock)
-    assert (0, before) == (result["restored"], (objects_of(s), blob_files(s)))
+    assert (0, before) == (result.restored, (objects_of(s), blob_files(s)))

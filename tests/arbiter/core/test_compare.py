@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 from arbiter import KeptObject, ObjectId, Verdict, verdict_from_planner
-from arbiter.core.compare import compare_verdicts
+from arbiter.core.compare import VerdictDifferences, compare_verdicts
 
 
 def verdict(**changes: Any) -> Verdict:
@@ -28,7 +28,10 @@ def verdict(**changes: Any) -> Verdict:
 
 def test_equal_verdicts_agree() -> None:
     """Spec §9: equal verdicts give no difference."""
-    assert {} == compare_verdicts(verdict(), verdict())
+    assert (VerdictDifferences(), True) == (
+        compare_verdicts(verdict(), verdict()),
+        compare_verdicts(verdict(), verdict()).agree,
+    )
 
 
 @pytest.mark.parametrize(
@@ -43,16 +46,16 @@ def test_equal_verdicts_agree() -> None:
 def test_each_scalar_field_is_compared(field: str, value: str) -> None:
     """Spec §9: a difference in any scalar field is reported with both values."""
     diff = compare_verdicts(verdict(), verdict(**{field: value}))
-    assert [field] == [d.field for d in diff["fields"]]
-    assert value == diff["fields"][0].b
+    assert [field] == [d.field for d in diff.fields]
+    assert value == diff.fields[0].b
 
 
 def test_purge_difference_lists_objects_only_in_each() -> None:
     """Spec §9: objects purged by one planner only are listed per side."""
     diff = compare_verdicts(verdict(), verdict(purge=(ObjectId("db", "a"), ObjectId("db", "z"))))
     assert ((ObjectId("db", "b"),), (ObjectId("db", "z"),)) == (
-        diff["purge_only_in_a"],
-        diff["purge_only_in_b"],
+        diff.purge_only_in_a,
+        diff.purge_only_in_b,
     )
 
 
@@ -65,7 +68,7 @@ def test_kept_reason_difference_is_reported() -> None:
         ),
     )
     assert [("c", "shared", "category-keep")] == [
-        (d.key, d.a, d.b) for d in diff["kept_reason_differs"]
+        (d.key, d.a, d.b) for d in diff.kept_reason_differs
     ]
 
 
@@ -73,8 +76,8 @@ def test_kept_only_in_one() -> None:
     """Spec §9: an object kept by one planner only is listed."""
     diff = compare_verdicts(verdict(), verdict(kept=(KeptObject("db", "c", "shared"),)))
     assert ((KeptObject("db", "d", "object-hold"),), ()) == (
-        diff["kept_only_in_a"],
-        diff.get("kept_only_in_b", ()),
+        diff.kept_only_in_a,
+        diff.kept_only_in_b,
     )
 
 

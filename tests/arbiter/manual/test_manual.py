@@ -19,6 +19,7 @@ from arbiter import ObjectId, PrimaryCredentials, Workspace
 from arbiter.auth.approvals import generate_key, load_private_key, sign_approval
 from arbiter.core.config import OperatorConfig
 from arbiter.manual.manual import (
+    ExecuteResult,
     approve_plan,
     create_plan,
     execute_plan,
@@ -136,7 +137,7 @@ def snapshot(setup: Setup) -> tuple[list[str], dict[str, bytes]]:
     return rows, blobs
 
 
-def execute(setup: Setup, path: Path, operator: str = "alice", **options: Any) -> dict[str, Any]:
+def execute(setup: Setup, path: Path, operator: str = "alice", **options: Any) -> ExecuteResult:
     """Execute a plan as ``operator``."""
     with setup.open() as ws:
         return execute_plan(ws, path, operator=operator, **options)
@@ -152,9 +153,9 @@ def test_two_operators_can_purge(setup: Setup) -> None:
     before = snapshot(setup)
     result = execute(setup, path, operator="carol")
     assert (3, ["alice", "bob"], 3) == (
-        result["rehearsed"],
-        sorted(result["approvers"]),
-        result["purged"],
+        result.rehearsed,
+        sorted(result.approvers),
+        result.purged,
     )
     with setup.open() as ws:
         assert ["shared", "u1"] == sorted(o["key"] for o in ws.export_inventory()["objects"])
@@ -355,7 +356,7 @@ def test_rehearsal_leaves_the_store_unchanged(setup: Setup) -> None:
     approve(setup, path, "alice", "bob")
     before = snapshot(setup)
     result = execute(setup, path, rehearse_only=True)
-    assert (3, 0) == (result["rehearsed"], result["purged"])
+    assert (3, 0) == (result.rehearsed, result.purged)
     assert before == snapshot(setup)
     with setup.open() as ws:
         assert "rehearsal" in [r.kind for r in ws.audit.records()]
@@ -397,7 +398,7 @@ def test_restore_brings_back_exactly_what_was_deleted(setup: Setup) -> None:
     approve(setup, path, "bob", "carol", action="restore")
     with setup.open() as ws:
         result = restore_plan(ws, path, operator="alice")
-        assert 3 == result["restored"]
+        assert 3 == result.restored
         assert b"\x00row one" == ws.store.payload(ObjectId("db", "r1"))
     assert before == snapshot(setup)
     with setup.open() as ws, pytest.raises(arbiter.UsageError):
