@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from arbiter.alerts.alerter import Alert, Alerter
+from arbiter.alerts.alerter import Alerter
 from arbiter.alerts.configured import alerter_for
+from arbiter.alerts.model import Alert
 from arbiter.auth.approvals import (
     Approval,
     check_approvals,

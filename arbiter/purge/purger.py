@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from arbiter.alerts.alerter import Alert, Alerter
+from arbiter.alerts.alerter import Alerter
+from arbiter.alerts.model import Alert
 from arbiter.audit.log import AuditLog
 from arbiter.core.arbitrate import Agreement, Planner, arbitrate, fingerprint
 from arbiter.core.config import LimitsConfig

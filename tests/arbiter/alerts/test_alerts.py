@@ -17,15 +17,11 @@ import cattrs
 import pytest
 
 from arbiter import DivergenceReport, ObjectId
-from arbiter.alerts.alerter import (
-    Alert,
-    Alerter,
-    AlertSink,
-    JsonLinesSink,
-    ReportFileSink,
-    WebhookSink,
-    safe_filename_component,
-)
+from arbiter.alerts.alerter import Alerter
+from arbiter.alerts.jsonlines import JsonLinesSink
+from arbiter.alerts.model import Alert, AlertSink
+from arbiter.alerts.report_files import ReportFileSink, safe_filename_component
+from arbiter.alerts.webhook import WebhookSink
 from arbiter.core.errors import AlertDeliveryError
 from tests.webhook_server import Reply, Webhook
 
@@ -254,6 +250,14 @@ def test_report_sink_leaves_no_temporary_file(tmp_path: Path) -> None:
     alert = make_alert()
     assert sink.send(alert) == sink.send(alert)
     assert 1 == len(list(tmp_path.iterdir()))
+
+
+def test_report_and_log_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Alerts carry tenant details: report files and the JSON-lines log are created mode 600."""
+    alert = make_alert()
+    report = Path(ReportFileSink(tmp_path / "reports").send(alert))
+    log = Path(JsonLinesSink(tmp_path / "alerts.jsonl").send(alert))
+    assert (0o600, 0o600) == (report.stat().st_mode & 0o777, log.stat().st_mode & 0o777)
 
 
 # --- WebhookSink ------------------------------------------------------------------------------
