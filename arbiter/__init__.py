@@ -8,15 +8,11 @@ keep them apart: the primary purge modules never import the backup site, and the
 never import the primary purge (import-linter's contracts in ``pyproject.toml``).
 """
 
-from arbiter.alerts.alerter import (
-    Alert,
-    Alerter,
-    AlertOutcome,
-    AlertSink,
-    JsonLinesSink,
-    ReportFileSink,
-    WebhookSink,
-)
+from arbiter.alerts.alerter import Alerter
+from arbiter.alerts.jsonlines import JsonLinesSink
+from arbiter.alerts.model import Alert, AlertOutcome, AlertSink
+from arbiter.alerts.report_files import ReportFileSink
+from arbiter.alerts.webhook import WebhookSink
 from arbiter.audit.log import AuditHead, AuditLog, AuditRecord, FileHeadStore, HeadStore
 from arbiter.auth.approvals import Approval, ApprovalCheck, check_approvals, generate_key
 from arbiter.auth.credentials import (

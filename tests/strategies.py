@@ -16,9 +16,11 @@ never computed here: the planners are each other's oracle.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import functools
+import typing
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,9 +35,12 @@ __all__ = [
     "Scenario",
     "bad_scenarios",
     "chain_scenarios",
+    "config_field_paths",
+    "config_paths",
     "instants",
     "render_instant",
     "scenarios",
+    "workspace_configs",
 ]
 
 ZONES = (
@@ -594,3 +599,170 @@ def bad_scenarios(draw: st.DrawFn) -> tuple[str, Scenario]:
         }
         inventory["objects"].append(holder)
     return fault, Scenario(inventory=inventory, policy=policy, tenant=tenant, as_of=as_of)
+
+
+# --- twinpurge.toml --------------------------------------------------------------------------
+
+# The keys of the [policy] table (docs/spec.md §4.2); ``*`` stands for any category name.
+POLICY_FIELD_PATHS = frozenset(
+    {
+        "policy.timezone",
+        "policy.grace_days",
+        "policy.backup_lag_days",
+        "policy.categories",
+        "policy.categories.*.keep",
+        "policy.categories.*.retain_days",
+    }
+)
+
+# Any text TOML and UTF-8 can carry: everything but lone surrogates.
+_TOML_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+_PATHS = _TOML_TEXT | st.sampled_from(("a/b.jsonl", "../outside", "/abs/olute", "sp ace", "é/ü"))
+_POSITIVE_FLOATS = st.floats(min_value=0, exclude_min=True, allow_nan=False, allow_infinity=False)
+_POSITIVE_INTS = st.integers(1, 2**63 - 1)
+_NATURALS = st.integers(0, 2**63 - 1)
+
+
+def _config_classes() -> Any:
+    from arbiter.core import config  # noqa: PLC0415 -- only the config strategies need it
+
+    return config
+
+
+@st.composite
+def _webhooks(draw: st.DrawFn) -> object:
+    config = _config_classes()
+    host = draw(st.sampled_from(("alerts.example", "127.0.0.1", "hooks.example:8443")))
+    return config.WebhookConfig(
+        url=f"https://{host}/{draw(_TOML_TEXT)}",
+        timeout_seconds=draw(_POSITIVE_FLOATS),
+        retries=draw(_NATURALS),
+        backoff_seconds=draw(st.floats(min_value=0, allow_nan=False, allow_infinity=False)),
+    )
+
+
+@st.composite
+def workspace_configs(draw: st.DrawFn) -> Any:
+    """A valid ``WorkspaceConfig`` in which every field of every nested class may vary."""
+    config = _config_classes()
+    policy = draw(st.sampled_from(ZONES).flatmap(policies))
+    lag = policy.get("backup_lag_days", 14)
+    # Rule 6 of arbiter.core.config: a retention lock must stay below backup_lag_days.
+    lock = draw(st.just(0) | (st.integers(1, lag - 1) if lag > 1 else st.just(0)))
+    keys = draw(st.lists(st.binary(min_size=32, max_size=32), unique=True, max_size=3))
+    names = draw(st.lists(_TOML_TEXT, unique=True, min_size=len(keys), max_size=len(keys)))
+    return config.WorkspaceConfig(
+        policy=policy,
+        store=config.StoreConfig(
+            database=draw(_PATHS),
+            blobs=draw(_PATHS),
+            blob_stores=tuple(draw(st.lists(_TOML_TEXT, max_size=3))),
+        ),
+        limits=config.LimitsConfig(
+            max_objects_per_purge=draw(_POSITIVE_INTS),
+            max_store_fraction=draw(
+                st.floats(min_value=0, max_value=1, exclude_min=True, allow_nan=False)
+            ),
+            fraction_floor=draw(_NATURALS),
+            batch_size=draw(_POSITIVE_INTS),
+        ),
+        audit=config.AuditConfig(log=draw(_PATHS)),
+        alerts=config.AlertsConfig(
+            log=draw(_PATHS),
+            reports=draw(_PATHS),
+            failures=draw(_PATHS),
+            webhooks=tuple(draw(st.lists(_webhooks(), max_size=2))),
+        ),
+        manual=config.ManualConfig(
+            approvals_required=draw(st.integers(2, 2**63 - 1)),
+            approval_expiry_hours=draw(_POSITIVE_FLOATS),
+            rehearsal_required_above=draw(_NATURALS),
+            max_objects_per_purge=draw(_POSITIVE_INTS),
+            archives=draw(_PATHS),
+        ),
+        operators={
+            name: config.OperatorConfig(public_key=base64.b64encode(key).decode("ascii"))
+            for name, key in zip(names, keys, strict=True)
+        },
+        backup=config.BackupConfig(site=draw(_PATHS), retention_lock_days=lock),
+    )
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def config_field_paths(cls: type, prefix: str = "") -> frozenset[str]:
+    """Every field path of attrs class ``cls`` and the classes nested in it, as a config holds.
+
+    A mapping's or a sequence's items are written ``*``; the ``policy`` table's paths are the
+    keys of docs/spec.md §4.2. Fields that are not part of the file (``eq=False``, such as
+    ``directory``) are left out.
+
+    Args:
+        cls: an attrs class, e.g. ``WorkspaceConfig``.
+        prefix: the path of ``cls`` itself.
+
+    Returns:
+        The dotted paths.
+    """
+    paths: set[str] = set()
+    for field in attrs.fields(cls):
+        if not field.eq:
+            continue
+        path = f"{prefix}{field.name}"
+        if path == "policy":
+            paths |= POLICY_FIELD_PATHS
+            continue
+        paths.add(path)
+        annotation = _field_type(cls, field.name)
+        for inner in (annotation, *typing.get_args(annotation)):
+            if attrs.has(inner):
+                nested = path if inner is annotation else f"{path}.*"
+                paths |= config_field_paths(inner, f"{nested}.")
+    return frozenset(paths)
+
+
+def _default(field: attrs.Attribute[Any]) -> object:
+    factory = getattr(field.default, "factory", None)  # an attrs.Factory
+    return factory() if callable(factory) else field.default
+
+
+def config_paths(value: object, prefix: str = "") -> frozenset[str]:
+    """The field paths at which ``value`` (a config) differs from the defaults, or has no default.
+
+    A field is reached when the strategy gives it a value of its own: its class's default is
+    not enough (a field the strategy never sets would otherwise count as covered).
+
+    Args:
+        value: an attrs config instance.
+        prefix: the path of ``value`` itself.
+
+    Returns:
+        The dotted paths, in the form of ``config_field_paths``.
+    """
+    paths: set[str] = set()
+    for field in attrs.fields(typing.cast("type[attrs.AttrsInstance]", type(value))):
+        if not field.eq:
+            continue
+        path = f"{prefix}{field.name}"
+        item = getattr(value, field.name)
+        if path == "policy":
+            paths |= _policy_paths(item)
+            continue
+        if field.default is attrs.NOTHING or item != _default(field):
+            paths.add(path)
+        if attrs.has(type(item)):
+            paths |= config_paths(item, f"{path}.")
+        elif isinstance(item, dict | tuple):
+            for inner in item.values() if isinstance(item, dict) else item:
+                if attrs.has(type(inner)):
+                    paths |= config_paths(inner, f"{path}.*.")
+    return frozenset(paths)
+
+
+def _policy_paths(policy: dict[str, Any]) -> set[str]:
+    paths = {f"policy.{key}" for key in policy}
+    for category in policy.get("categories", {}).values():
+        paths |= {f"policy.categories.*.{key}" for key in category}
+    return paths

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from arbiter.alerts.alerter import Alerter, AlertSink, JsonLinesSink, ReportFileSink, WebhookSink
+from arbiter.alerts.alerter import Alerter
+from arbiter.alerts.jsonlines import JsonLinesSink
+from arbiter.alerts.report_files import ReportFileSink
+from arbiter.alerts.webhook import WebhookSink
 
 if TYPE_CHECKING:
+    from arbiter.alerts.model import AlertSink
     from arbiter.core.config import WorkspaceConfig
 
 __all__ = ["alerter_for"]

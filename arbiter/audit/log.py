@@ -42,22 +42,25 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import attrs
 import cattrs
 
+from arbiter.core.canonical import canonical_digest, canonical_json
 from arbiter.core.convert import strict_converter
 from arbiter.core.errors import AuditError, AuditTamperedError
+from arbiter.core.instants import format_instant, utc_now
+from arbiter.durable.files import atomic_write, fsync_directory
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
 
 __all__ = ["AuditHead", "AuditLog", "AuditRecord", "FileHeadStore", "HeadStore", "verify_log"]
 
@@ -120,16 +123,9 @@ class HeadStore(Protocol):
 _CONVERTER = strict_converter()
 
 
-def _canonical(value: object) -> bytes:
-    """Rule 2: the one spelling of ``value`` as JSON, in UTF-8."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
 def _digest(fields: Mapping[str, Any]) -> str:
     """Rule 6: the hash of a record's fields other than ``hash``."""
-    return hashlib.sha256(_canonical({k: v for k, v in fields.items() if k != "hash"})).hexdigest()
+    return canonical_digest({k: v for k, v in fields.items() if k != "hash"})
 
 
 def _reject_constant(name: str) -> object:
@@ -162,7 +158,7 @@ def _plain_data(data: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise AuditError(f"data is a {type(data).__name__}, not a mapping")
     try:
-        parsed: dict[str, Any] = json.loads(_canonical(_plain(data, "data")))
+        parsed: dict[str, Any] = json.loads(canonical_json(_plain(data, "data")))
     except RecursionError as exc:
         raise AuditError("data is nested too deeply (or contains itself)") from exc
     except ValueError as exc:  # a lone surrogate, or an integer too long to print
@@ -171,18 +167,10 @@ def _plain_data(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _format_instant(moment: datetime) -> str:
-    """Rule 5: ``moment`` as a UTC instant with microseconds."""
+    """Rule 5: ``moment`` as a UTC instant with microseconds, or an ``AuditError``."""
     if moment.utcoffset() is None:
         raise AuditError(f"the clock returned {moment!r}, which has no time zone")
-    u = moment.astimezone(UTC)
-    return (
-        f"{u.year:04d}-{u.month:02d}-{u.day:02d}"
-        f"T{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
-    )
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+    return format_instant(moment, fixed_width=True)
 
 
 def _parse_line(raw: bytes, *, seq: int, line: int) -> AuditRecord:
@@ -208,7 +196,7 @@ def _parse_line(raw: bytes, *, seq: int, line: int) -> AuditRecord:
     except (TypeError, ValueError) as exc:
         raise bad(f"not an audit record: {exc}") from exc
     try:
-        canonical = _canonical(_CONVERTER.unstructure(record))
+        canonical = canonical_json(_CONVERTER.unstructure(record))
     except ValueError as exc:  # e.g. an edited exponent: 1e293 became 1e393, an infinity
         raise bad(f"the line holds a value JSON cannot carry: {exc}") from exc
     if canonical + b"\n" != raw:
@@ -302,14 +290,6 @@ def _last_line(fd: int, size: int) -> bytes:
     return os.pread(fd, size - start, start)
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -351,34 +331,23 @@ class FileHeadStore:
             raise AuditError(f"{self._path} does not hold an audit head") from exc
 
     def write_audit_head(self, head: AuditHead) -> None:
-        """Replace the head: temporary file, fsync, rename over the old one, fsync the directory.
+        """Replace the head atomically (``arbiter.durable.files.atomic_write``).
 
         Args:
             head: the new head.
 
         Raises:
-            OSError: the file cannot be written.
+            OSError: the file cannot be written; the old head is unchanged.
         """
-        directory = self._path.parent
-        fd, name = tempfile.mkstemp(dir=directory, prefix=f".{self._path.name}.", suffix=".tmp")
-        temporary = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(_canonical(_CONVERTER.unstructure(head)) + b"\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            temporary.replace(self._path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        _fsync_dir(directory)
+        # Mode 600, as the head file always had: only the arbiter reads it.
+        atomic_write(self._path, canonical_json(_CONVERTER.unstructure(head)) + b"\n", mode=0o600)
 
 
 class AuditLog:
     """An append-only, hash-chained audit log file with its head kept in a separate store."""
 
     def __init__(
-        self, path: Path, heads: HeadStore, *, clock: Callable[[], datetime] = _utc_now
+        self, path: Path, heads: HeadStore, *, clock: Callable[[], datetime] = utc_now
     ) -> None:
         """A log in ``path``, created on the first append (its directory must exist).
 
@@ -431,13 +400,13 @@ class AuditLog:
             }
             record = AuditRecord(**fields, hash=_digest(fields))
             try:
-                _write_all(fd, _canonical(_CONVERTER.unstructure(record)) + b"\n")
+                _write_all(fd, canonical_json(_CONVERTER.unstructure(record)) + b"\n")
                 os.fsync(fd)
             except BaseException:
                 os.ftruncate(fd, size)
                 raise
             if size == 0:
-                _fsync_dir(self._path.parent)
+                fsync_directory(self._path.parent)
             try:
                 self._heads.write_audit_head(AuditHead(record.seq, record.hash))
             except BaseException:

@@ -4,23 +4,22 @@ Rules:
 
 1. An operator is a name registered in ``twinpurge.toml`` with an Ed25519 public key. Two names
    may not share a key: one person, one key.
-2. An approval signs the canonical JSON of ``{action, plan_id, plan_digest, operator,
-   approved_at}``: it binds the exact plan body (any change to it changes the digest), the action
-   (``execute`` or ``restore``), the operator and the time.
+2. An approval signs the canonical JSON (``arbiter.core.canonical``) of ``{action, plan_id,
+   plan_digest, operator, approved_at}``: it binds the exact plan body (any change to it changes
+   the digest), the action (``execute`` or ``restore``), the operator and the time.
 3. An approval counts only if its operator is registered, its signature verifies under that
    operator's registered key, it is for this action and this digest, it is younger than the
    expiry and not from the future (beyond a small clock skew). Counting is by distinct operator:
    the same person twice counts once.
 4. A private key file must be readable by its owner only; anything else is refused before the key
-   is read. Private keys are never printed, logged, or written into a plan.
+   is read. Private keys are never printed, logged, or written into a plan. A key file is created
+   whole with mode 600 and never over an existing file (``arbiter.durable.files.create``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-import os
 import stat
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -30,7 +29,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from arbiter.core.canonical import canonical_json
 from arbiter.core.errors import InputError, UsageError
+from arbiter.core.instants import parse_instant
+from arbiter.durable.files import create
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -72,7 +74,7 @@ def _message(action: str, plan_id: str, plan_digest: str, operator: str, approve
         "plan_digest": plan_digest,
         "plan_id": plan_id,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return canonical_json(body)
 
 
 def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
@@ -107,7 +109,8 @@ def generate_key(path: Path) -> str:
         The public key text to register.
 
     Raises:
-        UsageError: the file exists.
+        UsageError: the file exists (it is left as it was).
+        OSError: the file cannot be written (nothing is left at ``path``).
     """
     key = Ed25519PrivateKey.generate()
     data = key.private_bytes(
@@ -115,15 +118,10 @@ def generate_key(path: Path) -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create(path, data, mode=0o600)
     except FileExistsError as exc:
         raise UsageError(f"{path} exists; refusing to overwrite a key") from exc
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
     return public_key_text(key)
 
 
@@ -232,11 +230,11 @@ def check_approvals(  # noqa: PLR0913 -- the plan, the action, the registry and 
             problems.append(f"{who}: signature does not verify for this plan as it is now")
             continue
         try:
-            at = datetime.fromisoformat(approval.approved_at)
+            at = parse_instant(approval.approved_at)
         except ValueError:
             problems.append(f"{who}: approval time {approval.approved_at!r} is not an instant")
             continue
-        if at.tzinfo is None or at > now + CLOCK_SKEW:
+        if at > now + CLOCK_SKEW:
             problems.append(f"{who}: approval time {approval.approved_at} is in the future")
             continue
         if now - at > expiry:

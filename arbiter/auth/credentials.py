@@ -16,7 +16,8 @@ primary data can never reach them. Rules:
 4. One process, one domain: asking for credentials of one domain in a process that holds the
    other raises ``CredentialDomainError`` naming both, before the file is even read. Holding
    starts when credentials are generated, loaded or built, and lasts as long as the process.
-5. Credentials files are created with mode 600 in a directory of mode 700 and never overwritten.
+5. Credentials files are created whole, with mode 600, in a directory of mode 700, and never
+   overwritten (``arbiter.durable.files.create``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from arbiter.core.errors import CredentialDomainError, CredentialError
+from arbiter.durable.files import create
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -318,13 +320,9 @@ def _write_new(domain: Domain, path: Path, secret: bytes) -> None:
         f'secret = "{base64.b64encode(secret).decode("ascii")}"\n'
     )
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create(path, text, mode=0o600)
     except FileExistsError:
         raise CredentialError(domain, f"{path} exists; refusing to overwrite credentials") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def generate_primary_credentials(path: Path) -> PrimaryCredentials:

@@ -15,8 +15,7 @@ Rules:
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ import attrs
 
 import deleter_a
 import deleter_b
+from arbiter.core.canonical import canonical_digest
 from arbiter.core.compare import (
     DivergenceReport,
     PlannerFailure,
@@ -87,23 +87,51 @@ class Agreement:
 
 
 def fingerprint(data: object) -> str:
-    """SHA-256 of the canonical JSON form of plain data (sorted keys, no spaces).
+    """SHA-256 of the canonical JSON form of plain data (``arbiter.core.canonical``).
+
+    A fingerprint never fails: the planners, not the fingerprint, reject what is not JSON. A
+    value JSON has no spelling for is spelt as its type (``"<set>"``); NaN, the infinities, lone
+    surrogates, non-string keys and cycles are spelt as text too.
 
     Args:
-        data: JSON-shaped plain data.
+        data: JSON-shaped plain data, or anything else.
 
     Returns:
         The hex digest.
     """
-    text = json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_unjsonable
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        return canonical_digest(data, default=_unjsonable)
+    except (TypeError, ValueError, RecursionError):
+        pass  # not JSON data: spelt as text below, so that the fingerprint still exists
+    try:
+        return canonical_digest(_spellable(data, ()), default=_unjsonable)
+    except RecursionError:
+        return canonical_digest(f"<{type(data).__name__} nested too deeply>")
 
 
 def _unjsonable(value: object) -> str:
-    # A fingerprint never fails: the planners, not the fingerprint, reject what is not JSON.
     return f"<{type(value).__name__}>"
+
+
+def _spellable(value: object, enclosing: tuple[int, ...]) -> object:
+    """``value`` with what canonical JSON refuses spelt as text; ``enclosing``: ids, for cycles."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"<float {value!r}>"
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict | list | tuple):
+        if id(value) in enclosing:
+            return f"<{type(value).__name__} cycle>"
+        inner = (*enclosing, id(value))
+        if isinstance(value, dict):
+            return {
+                _spellable(key if isinstance(key, str) else repr(key), inner): _spellable(
+                    item, inner
+                )
+                for key, item in value.items()
+            }
+        return [_spellable(item, inner) for item in value]
+    return value
 
 
 _SCALARS = (str, int, float, bool, type(None))

@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 import cattrs
+import tomli_w
 
 from arbiter.core.convert import error_fields, strict_converter
 from arbiter.core.errors import InputError
@@ -49,7 +50,9 @@ CONFIG_NAME = "twinpurge.toml"
 
 
 def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
+    # ``not value > 0`` rather than ``value <= 0``: nan is not positive, and a nan limit would
+    # switch its guard off (every comparison with nan is false).
+    if not value > 0:
         msg = f"{attribute.name} must be positive, not {value}"
         raise ValueError(msg)
 
@@ -252,59 +255,19 @@ def load_config(path: str | Path) -> WorkspaceConfig:
 def render_config(config: WorkspaceConfig) -> str:
     """Write a configuration as TOML text (used by ``twinpurge init``).
 
+    Paths are written as they are held, relative to the file's directory (rule 1); ``directory``
+    is not written: it is wherever the file is.
+
     Args:
         config: the configuration.
 
     Returns:
         TOML text that ``load_config`` reads back to an equal configuration.
+
+    Raises:
+        TypeError: the policy holds a value TOML cannot write, such as None (spec §4.4 makes
+            ``null`` bad input; leaving it out instead would change the policy).
     """
     data: dict[str, Any] = _CONVERTER.unstructure(config)
     data.pop("directory")
-    return _toml(data)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    msg = f"cannot write {value!r} as a TOML value"
-    raise TypeError(msg)
-
-
-def _toml_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = "".join(c if c >= " " and c != "\x7f" else f"\\u{ord(c):04x}" for c in escaped)
-    return f'"{escaped}"'
-
-
-def _toml_key(key: str) -> str:
-    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
-    return key if bare else _toml_string(key)
-
-
-def _toml(data: dict[str, Any], prefix: str = "") -> str:
-    lines: list[str] = []
-    tables: list[tuple[str, dict[str, Any]]] = []
-    arrays: list[tuple[str, list[dict[str, Any]]]] = []
-    for key, value in data.items():
-        name = f"{prefix}{_toml_key(key)}"
-        if isinstance(value, dict):
-            tables.append((name, value))
-        elif isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
-            arrays.append((name, list(value)))
-        elif value is not None:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    out = "\n".join(lines)
-    for name, table in tables:
-        out += f"\n\n[{name}]\n" + _toml(table, prefix=f"{name}.")
-    for name, items in arrays:
-        for item in items:
-            out += f"\n\n[[{name}]]\n" + _toml(item, prefix=f"{name}.")
-    while "\n\n\n" in out:
-        out = out.replace("\n\n\n", "\n\n")
-    return out.strip("\n") + "\n"
+    return tomli_w.dumps(data)

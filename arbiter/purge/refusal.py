@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 import attrs
 
-from arbiter.alerts.alerter import Alert, Alerter
+from arbiter.alerts.alerter import Alerter
+from arbiter.alerts.model import Alert
 from arbiter.audit.log import AuditLog
 from arbiter.core.errors import GuardError, InputError, RefusedError
 

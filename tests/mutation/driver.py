@@ -507,7 +507,7 @@ def reporting_only(original: ast.FunctionDef, mutant: ast.FunctionDef, target: T
     """Whether every change of a mutant lies inside the arguments of a reporting call.
 
     The audit log, the alerts and progress reports record what the guards decided; they are
-    tested on their own (tests/arbiter/audit/test_audit.py, test_alerts.py) and are not guards.
+    tested on their own (tests/arbiter/audit/, tests/arbiter/alerts/) and are not guards.
 
     Args:
         original: The original function.

@@ -166,6 +166,28 @@ def test_an_aware_clock_in_another_zone_is_recorded_in_utc(tmp_path: Path) -> No
     assert "2026-05-01T00:00:00.000005Z" == log.append("plan", {}, actor="svc").at
 
 
+def test_a_whole_second_keeps_its_six_fraction_digits(tmp_path: Path) -> None:
+    """Rule 5: the record's instant is fixed-width, ``.000000`` included."""
+    log = AuditLog(
+        tmp_path / "audit.jsonl",
+        FileHeadStore(tmp_path / "head.json"),
+        clock=lambda: datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    assert "2026-05-01T00:00:00.000000Z" == log.append("plan", {}, actor="svc").at
+    assert 1 == log.verify()
+
+
+def test_the_head_file_is_replaced_whole_and_private(five: Setup) -> None:
+    """The head file is one canonical JSON line, mode 600, with no temporary file beside it."""
+    head = five.heads.read_audit_head()
+    assert head is not None
+    head_file = five.path.parent / "head.json"
+    expected = f'{{"hash":"{head.hash}","seq":4}}\n'
+    assert expected == head_file.read_text(encoding="utf-8")
+    assert 0o600 == head_file.stat().st_mode & 0o777
+    assert ["audit.jsonl", "head.json"] == sorted(p.name for p in five.path.parent.iterdir())
+
+
 def test_a_naive_clock_raises_before_anything_is_written(tmp_path: Path) -> None:
     """A clock without time zone is refused; the log stays empty and verifies."""
     heads = FileHeadStore(tmp_path / "head.json")

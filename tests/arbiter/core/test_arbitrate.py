@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import arbiter
 import deleter_a
 import deleter_b
 from arbiter import Planner, RefusedError
+from arbiter.core.canonical import canonical_digest
 from tests.builders import event, obj, tenant
 from tests.conftest import examples
 from tests.strategies import Scenario, scenarios
@@ -196,3 +198,40 @@ def test_a_wrong_planner_never_yields_a_wrong_plan(scenario: Scenario) -> None:
         except RefusedError:
             continue
         assert truth == agreement.verdict, name
+
+
+_ANYTHING = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text()
+    | st.sets(st.integers(), max_size=2),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text() | st.integers() | st.none(), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(_ANYTHING)
+def test_a_fingerprint_never_fails(data: object) -> None:
+    """Whatever the input holds (NaN, surrogates, sets, mixed keys), it has a fingerprint."""
+    assert 64 == len(arbiter.fingerprint(data))
+
+
+def test_a_fingerprint_of_json_data_is_its_canonical_digest() -> None:
+    """For plain JSON data the fingerprint is core.canonical's digest, non-ASCII as itself."""
+    data = {"tenant": "Zoë", "n": [1, 2.5, None, True]}
+    assert canonical_digest(data) == arbiter.fingerprint(data)
+
+
+def test_a_fingerprint_spells_what_json_cannot() -> None:
+    """A set, NaN, a lone surrogate and a cycle are spelt as text, and so do not collide."""
+    cycle: list[object] = []
+    cycle.append(cycle)
+    spelt = [{"x": {1}}, {"x": float("nan")}, {"x": "\udc80"}, {"x": cycle}, {1: "a", "b": 2}]
+    assert len(spelt) == len({arbiter.fingerprint(data) for data in spelt})
+    assert canonical_digest({"x": "<set>"}) == arbiter.fingerprint({"x": {1}})
+    assert canonical_digest({"x": "<float nan>"}) == arbiter.fingerprint({"x": float("nan")})

@@ -33,6 +33,15 @@ def test_microseconds_only_when_not_zero() -> None:
     assert "2026-11-25T00:00:00.000250Z" == format_instant(base + timedelta(microseconds=250))
 
 
+@given(aware, aware)
+def test_fixed_width_text_order_is_time_order(first: datetime, second: datetime) -> None:
+    """The fixed-width form always has six fraction digits, so comparing texts compares times."""
+    texts = (format_instant(first, fixed_width=True), format_instant(second, fixed_width=True))
+    assert (first < second) == (texts[0] < texts[1])
+    assert (first, second) == (parse_instant(texts[0]), parse_instant(texts[1]))
+    assert len(texts[0]) == len(texts[1]) == len("2026-11-25T00:00:00.000000Z")
+
+
 def test_naive_datetimes_are_not_instants() -> None:
     """A naive datetime is refused both ways."""
     with pytest.raises(ValueError, match="naive"):

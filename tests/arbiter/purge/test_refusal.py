@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from arbiter.alerts.alerter import Alerter, JsonLinesSink
+from arbiter.alerts.alerter import Alerter
+from arbiter.alerts.jsonlines import JsonLinesSink
 from arbiter.audit.log import AuditLog, FileHeadStore
 from arbiter.core.errors import GuardError, InputError
 from arbiter.purge.refusal import Domain, RefusalHandler, status_counts
