@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -110,10 +111,12 @@ def python_blocks(doc: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)\n```", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
-def test_python_examples_in_docs_run() -> None:
-    """Every Python block in README.md and docs/api.md runs without error."""
+def test_python_examples_in_docs_run(tmp_path: Path) -> None:
+    """Every Python block in README.md and docs/api.md runs without error (in a private TMPDIR)."""
     blocks = python_blocks(ROOT / "README.md") + python_blocks(ROOT / "docs" / "api.md")
     assert blocks
+    # The blocks share files through tempfile.gettempdir(); a private one keeps parallel runs apart.
+    environment = {**os.environ, "TMPDIR": str(tmp_path)}
     for block in blocks:
         completed = subprocess.run(
             [sys.executable, "-c", block],
@@ -121,6 +124,7 @@ def test_python_examples_in_docs_run() -> None:
             text=True,
             check=False,
             cwd=ROOT,
+            env=environment,
             timeout=120,
         )
         assert 0 == completed.returncode, (block, completed.stderr)
