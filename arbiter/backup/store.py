@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 
 # ``format_instant`` and ``parse_instant`` are re-exported for older importers; they live in
 # ``arbiter.core.instants``.
-__all__ = ["BackupSite", "Generation", "GenerationInfo", "format_instant", "parse_instant"]
+__all__ = ["BackupSite", "Generation", "GenerationInfo"]
 
 SITE_FORMAT = "twinpurge-backup-site-1"
 GENERATION_FORMAT = "twinpurge-backup-generation-1"

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 # ``format_instant`` and ``utc_now`` are re-exported for older importers; they live in
 # ``arbiter.core.instants``.
-__all__ = ["FleetReport", "PurgeOutcome", "Purger", "format_instant", "plan_digest", "utc_now"]
+__all__ = ["FleetReport", "PurgeOutcome", "Purger", "plan_digest"]
 
 Status = Literal["executed", "dry-run", "not-eligible", "refused", "failed"]
 

@@ -48,8 +48,10 @@ from arbiter.auth.credentials import (
 from arbiter.core.arbitrate import Planner, arbitrate
 from arbiter.core.config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
 from arbiter.core.errors import InputError, RefusedError, UsageError
+from arbiter.core.instants import format_instant, utc_now
+from arbiter.durable.files import create
 from arbiter.purge.archive import write_archive
-from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger, format_instant, utc_now
+from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger
 from arbiter.stores.blobs import BlobDirectory, check_blob_name
 from arbiter.stores.sqlite import CREDENTIALS_META, SqliteStore
 
@@ -212,7 +214,10 @@ class Workspace:
             raise UsageError(f"{secrets} already exists; refusing to overwrite credentials")
         check_domain_available("primary")
         directory.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_config(config), encoding="utf-8")
+        try:
+            create(path, render_config(config))  # never over a config written meanwhile
+        except FileExistsError as exc:
+            raise UsageError(f"{path} already exists; refusing to overwrite a workspace") from exc
         workspace = cls.open(directory)
         try:
             credentials = generate_primary_credentials(secrets)
