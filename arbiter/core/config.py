@@ -156,8 +156,8 @@ class SafeModeConfig:
         max_bad_share: ... or once this share of the tenants it attempted were, ...
         min_attempted: ... counted only from this many attempted tenants on (one bad tenant
             among the first two is not yet a share).
-        clock_tolerance_hours: a runner whose clock is this far behind the last run recorded in
-            the store trips safe mode (its clock jumped back) instead of purging.
+        clock_tolerance_hours: a run whose as_of (its runner's clock) is more than this earlier
+            than a previous run's trips safe mode (the clock jumped back) instead of purging.
         locks: the directory of the per-tenant lock files (one runner per tenant).
     """
 

@@ -31,9 +31,9 @@ The planners are trusted for nothing. Rules, in the order they are applied:
    records it.
 10. When every batch committed, a receipt of the primary purge is recorded in the store.
 11. Fleet safe mode (``arbiter.purge.safemode``): a purge that may delete starts only while the
-    fleet is not in safe mode (else ``SafeModeError``, nothing read), and only after the run's
-    runner's clock passes the clock sanity check (when the as_of is taken from it); ``run_due`` counts its bad tenants and trips the fleet
-    (stopping the run) once the threshold is crossed.
+    fleet is not in safe mode (else ``SafeModeError``, nothing read), and only after the
+    runner's clock passes clock sanity (when the as_of is taken from it); ``run_due`` counts
+    its bad tenants and trips the fleet (stopping the run) once the threshold is crossed.
 12. One runner per tenant: a purge that may delete holds the tenant's lock
     (``arbiter.stores.ports.TenantLocks``) from planning to its end; a runner that finds it
     held skips the tenant (status ``skipped``: no alert, not counted towards safe mode).

@@ -11,8 +11,8 @@ Rules:
    tenants are not started.
 3. Clock sanity: every run that may delete and takes its as_of from the runner's clock (the
    scheduled run) records its as_of and that clock in the store. A run whose as_of is earlier
-   than a previous run's, or whose runner's clock is more than ``clock_tolerance_hours`` behind
-   a previous run's, trips the fleet instead of purging: the runner's clock jumped back. An
+   than a previous run's by more than ``clock_tolerance_hours`` (the skew allowed between
+   runners' clocks) trips the fleet instead of purging: the runner's clock jumped back. An
    as_of given on purpose is the caller's (one ahead of the clock is refused tenant by tenant by
    the ``future-as-of`` guard); it is not checked here.
 4. A trip lives in the store (``SafeModeStore``), so it holds for every runner and every later
@@ -76,7 +76,7 @@ def crosses_threshold(bad: int, attempted: int, config: SafeModeConfig) -> bool:
     """
     if bad >= config.max_bad_tenants:
         return True
-    return attempted >= config.min_attempted and bad >= config.max_bad_share * attempted
+    return attempted >= config.min_attempted and bad / attempted >= config.max_bad_share
 
 
 @attrs.define
@@ -252,16 +252,13 @@ class SafeMode:
         run_id, last_as_of, last_ran_at = self.store.record_run(
             as_of, at.timestamp(), format_instant(now), now.timestamp(), sane=True
         )
+        del last_ran_at  # recorded for investigation; the as_of is the runner's clock
         problem = None
-        if last_as_of is not None and at.timestamp() < last_as_of:
+        if last_as_of is not None and at.timestamp() < last_as_of - tolerance.total_seconds():
             problem = (
-                f"as_of {as_of} is earlier than a previous run's as_of {_epoch_text(last_as_of)}"
-            )
-        elif last_ran_at is not None and now.timestamp() < last_ran_at - tolerance.total_seconds():
-            problem = (
-                f"this runner's clock ({format_instant(now)}) is more than"
-                f" {self.config.clock_tolerance_hours:g} h behind a previous run's"
-                f" ({_epoch_text(last_ran_at)})"
+                f"this runner's clock says {as_of}, more than"
+                f" {self.config.clock_tolerance_hours:g} h earlier than a previous run's as_of"
+                f" ({_epoch_text(last_as_of)})"
             )
         if problem is None:
             return None
