@@ -67,6 +67,7 @@ from arbiter.core.config import (
     LimitsConfig,
     ManualConfig,
     OperatorConfig,
+    SafeModeConfig,
     StoreConfig,
     WebhookConfig,
     WorkspaceConfig,
@@ -85,6 +86,7 @@ from arbiter.core.errors import (
     InputError,
     RefusedError,
     RetentionLockError,
+    SafeModeError,
     StalePlanError,
     TwinpurgeError,
     UsageError,
@@ -121,6 +123,7 @@ from arbiter.manual.manual import (
 )
 from arbiter.purge.archive import ArchiveContent, read_archive
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger, plan_digest
+from arbiter.purge.safemode import ResetRequest, ResetRequestBody, SafeMode, SafeModeTrip
 from arbiter.stores.blobs import BlobDirectory
 from arbiter.stores.ports import (
     BlobTarget,
@@ -130,6 +133,14 @@ from arbiter.stores.ports import (
     PurgeTransaction,
 )
 from arbiter.stores.sqlite import SqliteStore
+from arbiter.workspace.safemode import (
+    SafeModeStatus,
+    approve_safe_mode_reset,
+    read_reset_request,
+    request_safe_mode_reset,
+    reset_safe_mode,
+    safe_mode_status,
+)
 from arbiter.workspace.workspace import Workspace, validate_inventory
 
 __version__ = "0.1.0"
@@ -201,9 +212,16 @@ __all__ = [
     "ReasonDifference",
     "RefusedError",
     "ReportFileSink",
+    "ResetRequest",
+    "ResetRequestBody",
     "RestoreRequest",
     "RestoreRequestBody",
     "RetentionLockError",
+    "SafeMode",
+    "SafeModeConfig",
+    "SafeModeError",
+    "SafeModeStatus",
+    "SafeModeTrip",
     "SnapshotReport",
     "SqliteStore",
     "StalePlanError",
@@ -219,6 +237,7 @@ __all__ = [
     "__version__",
     "approve_plan",
     "approve_restore_request",
+    "approve_safe_mode_reset",
     "arbitrate",
     "arbitrate_files",
     "check_approvals",
@@ -245,11 +264,15 @@ __all__ = [
     "purge_backups",
     "read_archive",
     "read_plan",
+    "read_reset_request",
     "read_restore_request",
     "register_plan",
+    "request_safe_mode_reset",
+    "reset_safe_mode",
     "restore_backup",
     "restore_plan",
     "run_planner",
+    "safe_mode_status",
     "snapshot",
     "validate_inventory",
     "verdict_from_planner",

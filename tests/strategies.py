@@ -685,6 +685,15 @@ def workspace_configs(draw: st.DrawFn) -> Any:
             for name, key in zip(names, keys, strict=True)
         },
         backup=config.BackupConfig(site=draw(_PATHS), retention_lock_days=lock),
+        safe_mode=config.SafeModeConfig(
+            max_bad_tenants=draw(_POSITIVE_INTS),
+            max_bad_share=draw(
+                st.floats(min_value=0, max_value=1, exclude_min=True, allow_nan=False)
+            ),
+            min_attempted=draw(_POSITIVE_INTS),
+            clock_tolerance_hours=draw(_POSITIVE_FLOATS),
+            locks=draw(_PATHS),
+        ),
     )
 
 

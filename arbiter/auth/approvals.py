@@ -48,7 +48,7 @@ __all__ = [
     "sign_approval",
 ]
 
-Action = Literal["execute", "restore"]
+Action = Literal["execute", "restore", "reset-safe-mode"]
 CLOCK_SKEW = timedelta(minutes=5)
 
 

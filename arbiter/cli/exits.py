@@ -25,6 +25,7 @@ from arbiter.core.errors import (
     InputError,
     RefusedError,
     RetentionLockError,
+    SafeModeError,
     StalePlanError,
     TwinpurgeError,
     UsageError,
@@ -68,6 +69,7 @@ _BY_ERROR: dict[type[TwinpurgeError], ExitCode] = {
     ArchiveError: ExitCode.REFUSED,
     # A locked backup generation is kept: a refusal, not a failure.
     RetentionLockError: ExitCode.REFUSED,
+    SafeModeError: ExitCode.REFUSED,
     AuditError: ExitCode.VERIFICATION,
     BackupTamperedError: ExitCode.VERIFICATION,
     ApprovalError: ExitCode.MISSING_APPROVALS,

@@ -34,6 +34,7 @@ from arbiter.cli.output import (
     emit,
     refused_tenants,
 )
+from arbiter.cli.safemode import safe_mode
 from arbiter.core.arbitrate import arbitrate_files, default_planners, run_planner
 from arbiter.core.config import LimitsConfig, WorkspaceConfig
 from arbiter.core.errors import InputError, UsageError
@@ -318,6 +319,8 @@ def _run_due(
             click.echo(_outcome_line(outcome))
         counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
         click.echo(f"as of {report.as_of}: {counts}; {report.purged} objects purged")
+        if report.safe_mode is not None:
+            click.echo(f"SAFE MODE: {report.safe_mode.reason} (twinpurge safe-mode status)")
     return report
 
 
@@ -446,6 +449,7 @@ def demo(directory: str) -> None:
 main.add_command(purge)
 main.add_command(operator)
 main.add_command(backup)
+main.add_command(safe_mode)
 
 
 @main.group(cls=Group)

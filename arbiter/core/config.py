@@ -39,6 +39,7 @@ __all__ = [
     "LimitsConfig",
     "ManualConfig",
     "OperatorConfig",
+    "SafeModeConfig",
     "StoreConfig",
     "WebhookConfig",
     "WorkspaceConfig",
@@ -146,6 +147,33 @@ class BackupConfig:
     retention_lock_days: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
 
+@attrs.frozen
+class SafeModeConfig:
+    """Fleet safe mode (``arbiter.purge.safemode``): when a run stops every purge, fleet-wide.
+
+    Attributes:
+        max_bad_tenants: a run trips safe mode once this many tenants were refused or failed.
+        max_bad_share: ... or once this share of the tenants it attempted were, ...
+        min_attempted: ... counted only from this many attempted tenants on (one bad tenant
+            among the first two is not yet a share).
+        clock_tolerance_hours: a run whose as_of (its runner's clock) is more than this earlier
+            than a previous run's trips safe mode (the clock jumped back) instead of purging.
+        locks: the directory of the per-tenant lock files (one runner per tenant).
+    """
+
+    max_bad_tenants: int = attrs.field(default=3, validator=_positive)
+    max_bad_share: float = attrs.field(default=0.2, validator=_positive)
+    min_attempted: int = attrs.field(default=5, validator=_positive)
+    clock_tolerance_hours: float = attrs.field(default=1.0, validator=_positive)
+    locks: str = "locks"
+
+    def __attrs_post_init__(self) -> None:
+        """A share above 1 could never be reached: it would switch the share threshold off."""
+        if self.max_bad_share > 1:
+            msg = "max_bad_share must be at most 1"
+            raise ValueError(msg)
+
+
 def retention_lock_problem(lock_days: object, lag_days: object) -> str | None:
     """Rule 6: why a retention lock would block the scheduled backup purge, or None.
 
@@ -184,6 +212,7 @@ class WorkspaceConfig:
     manual: ManualConfig = ManualConfig()
     operators: dict[str, OperatorConfig] = attrs.Factory(dict)
     backup: BackupConfig = BackupConfig()
+    safe_mode: SafeModeConfig = SafeModeConfig()
     directory: Path = attrs.field(default=Path(), eq=False)
 
     def __attrs_post_init__(self) -> None:

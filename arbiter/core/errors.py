@@ -17,6 +17,8 @@
     asked for the primary and the backup credential domains together.
 12. ``BackupTamperedError``: a backup file fails authentication (changed, moved or forged);
     ``RetentionLockError``: a backup generation is still under its retention lock.
+13. ``SafeModeError``: the fleet is in safe mode (``arbiter.purge.safemode``); no purge starts
+    until two operators reset it. Nothing was deleted when it is raised.
 5. ``AuditError``: the audit log cannot be written or read as asked (e.g. the data to record is
    not plain JSON data).
 6. ``AuditTamperedError`` (an ``AuditError``): the audit log fails verification; it names the
@@ -45,6 +47,7 @@ __all__ = [
     "InputError",
     "RefusedError",
     "RetentionLockError",
+    "SafeModeError",
     "StalePlanError",
     "TwinpurgeError",
     "UsageError",
@@ -292,3 +295,28 @@ class RetentionLockError(TwinpurgeError):
         self.generation = generation
         self.locked_until = locked_until
         super().__init__(f"backup generation {generation} is locked until {locked_until}")
+
+
+class SafeModeError(TwinpurgeError):
+    """The fleet is in safe mode: no purge starts, on any runner, until it is reset.
+
+    Nothing was read for deletion and nothing was deleted when this is raised.
+
+    Attributes:
+        trip_id: the trip that holds the fleet (a reset request must name it).
+        tripped_at: when it tripped.
+        reason: why, for people.
+        tenants: the tenants involved.
+    """
+
+    def __init__(
+        self, trip_id: str, tripped_at: str, reason: str, tenants: tuple[str, ...]
+    ) -> None:
+        self.trip_id = trip_id
+        self.tripped_at = tripped_at
+        self.reason = reason
+        self.tenants = tenants
+        super().__init__(
+            f"fleet safe mode since {tripped_at} (trip {trip_id}): {reason}; nothing deleted;"
+            " investigate, then reset with two operators (twinpurge safe-mode reset)"
+        )

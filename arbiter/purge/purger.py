@@ -30,6 +30,13 @@ The planners are trusted for nothing. Rules, in the order they are applied:
    (each was checked by every guard), nothing more is deleted, an alert is sent, the audit log
    records it.
 10. When every batch committed, a receipt of the primary purge is recorded in the store.
+11. Fleet safe mode (``arbiter.purge.safemode``): a purge that may delete starts only while the
+    fleet is not in safe mode (else ``SafeModeError``, nothing read), and only after the
+    runner's clock passes clock sanity (when the as_of is taken from it); ``run_due`` counts
+    its bad tenants and trips the fleet (stopping the run) once the threshold is crossed.
+12. One runner per tenant: a purge that may delete holds the tenant's lock
+    (``arbiter.stores.ports.TenantLocks``) from planning to its end; a runner that finds it
+    held skips the tenant (status ``skipped``: no alert, not counted towards safe mode).
 """
 
 from __future__ import annotations
@@ -51,7 +58,8 @@ from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
 from arbiter.purge import guards
 from arbiter.purge.refusal import Refusal, RefusalHandler, status_counts
-from arbiter.stores.ports import Archiver, BlobTarget, InventoryReader, PurgeTarget
+from arbiter.purge.safemode import SafeMode, SafeModeTrip
+from arbiter.stores.ports import Archiver, BlobTarget, InventoryReader, PurgeTarget, TenantLocks
 
 if TYPE_CHECKING:
     from arbiter.stores.ports import PurgeTransaction
@@ -60,7 +68,7 @@ if TYPE_CHECKING:
 # ``arbiter.core.instants``.
 __all__ = ["FleetReport", "PurgeOutcome", "Purger", "plan_digest"]
 
-Status = Literal["executed", "dry-run", "not-eligible", "refused", "failed"]
+Status = Literal["executed", "dry-run", "not-eligible", "refused", "failed", "skipped"]
 
 
 class _Rollback(Exception):  # noqa: N818 -- a control-flow signal, not an error
@@ -79,7 +87,8 @@ class PurgeOutcome:
     Attributes:
         status: ``executed`` (all batches committed), ``dry-run`` (agreed, nothing deleted),
             ``not-eligible`` (agreed, not due), ``refused`` (divergence, bad input or a guard),
-            ``failed`` (an unexpected error; nothing more deleted).
+            ``failed`` (an unexpected error; nothing more deleted), ``skipped`` (another runner
+            holds the tenant's lock; nothing done).
         purged: objects deleted (for ``dry-run``: objects that would be deleted).
         kept_by_reason: kept objects counted per reason.
         guard: the guard that tripped, if one did.
@@ -105,10 +114,18 @@ class PurgeOutcome:
 
 @attrs.frozen
 class FleetReport:
-    """What ``run_due`` did across every tenant."""
+    """What ``run_due`` did across every tenant.
+
+    Attributes:
+        safe_mode: the active safe-mode trip when the run ended (a dry run reports it; a run
+            that tripped it stopped there), else None.
+        not_started: the tenants the run did not start because the fleet was in safe mode.
+    """
 
     as_of: str
     outcomes: tuple[PurgeOutcome, ...]
+    safe_mode: SafeModeTrip | None = None
+    not_started: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """How many tenants ended in each status."""
@@ -152,6 +169,9 @@ class Purger:
     archiver: Archiver | None = None
     on_progress: Callable[[str, int, int], None] | None = None
     credentials: PrimaryCredentials | None = attrs.field(default=None, kw_only=True)
+    # Rules 11 and 12; None (a purger over your own stores) leaves them out.
+    safe_mode: SafeMode | None = attrs.field(default=None, kw_only=True)
+    locks: TenantLocks | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         """Given credentials must open the target (else ``CredentialError``, nothing built)."""
@@ -229,10 +249,42 @@ class Purger:
 
         Raises:
             CredentialError: not a dry run, and no valid primary credentials; nothing is read.
+            SafeModeError: not a dry run, and the fleet is in safe mode, or this purge's clocks
+                tripped it (rule 11); nothing is read.
         """
+        as_of = self._start(as_of, dry_run=dry_run, purpose="purging a tenant", actor=actor)
+        return self._purge_locked(tenant, as_of, dry_run=dry_run, actor=actor)
+
+    def _start(self, as_of: str | None, *, dry_run: bool, purpose: str, actor: str) -> str:
+        """Credentials, safe mode and clock sanity before a purge or a run (rule 11)."""
         if not dry_run:
-            self.require_credentials("purging a tenant")
+            self.require_credentials(purpose)
+            if self.safe_mode is not None:
+                self.safe_mode.require_off()
+        # Clock sanity checks the runner's own clock: an as_of the caller chose on purpose (a
+        # catch-up "as of last Tuesday") is theirs, and one ahead of now is a guard's.
+        from_clock = not as_of
         as_of = as_of or format_instant(self.clock())
+        if from_clock and not dry_run and self.safe_mode is not None:
+            trip = self.safe_mode.check_clock(as_of, actor=actor)
+            if trip is not None:
+                raise trip.error()
+        return as_of
+
+    def _purge_locked(self, tenant: str, as_of: str, *, dry_run: bool, actor: str) -> PurgeOutcome:
+        """One tenant under its lock (rule 12); a dry run deletes nothing and takes none."""
+        if dry_run or self.locks is None:
+            return self._purge_refusing(tenant, as_of, dry_run=dry_run, actor=actor)
+        with self.locks.hold(tenant) as held:
+            if not held:
+                return PurgeOutcome(
+                    tenant, as_of, "skipped", "skipped: another runner is purging this tenant"
+                )
+            return self._purge_refusing(tenant, as_of, dry_run=dry_run, actor=actor)
+
+    def _purge_refusing(
+        self, tenant: str, as_of: str, *, dry_run: bool, actor: str
+    ) -> PurgeOutcome:
         try:
             return self._purge(tenant, as_of, dry_run=dry_run, actor=actor)
         except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
@@ -410,8 +462,8 @@ class Purger:
         self, tenant: str, verdict: Verdict, actor: str, plan_id: str | None
     ) -> str | None:
         """Rule 1 of ``arbiter.purge.archive``: no archive, no deletion."""
-        if self.archiver is None:
-            return None
+        if self.archiver is None or not verdict.purge:
+            return None  # nothing is about to be deleted: nothing to restore
         ids = list(verdict.purge)
         with self.target.transaction() as tx:
             rows = tx.rows(ids)
@@ -523,18 +575,51 @@ class Purger:
 
         Raises:
             CredentialError: not a dry run, and no valid primary credentials; nothing is read.
+            SafeModeError: not a dry run, and the fleet is in safe mode, or this run's clocks
+                tripped it (rule 11); nothing is read. A run that trips it on the way returns
+                its report, with ``safe_mode`` and ``not_started`` set.
         """
-        if not dry_run:
-            self.require_credentials("running the due purges")
-        as_of = as_of or format_instant(self.clock())
+        as_of = self._start(as_of, dry_run=dry_run, purpose="running the due purges", actor=actor)
+        counting = self.safe_mode is not None and not dry_run
+        tally = self.safe_mode.tally() if self.safe_mode is not None else None
+        trip = None
         outcomes = []
-        for tenant in self.reader.tenant_ids():
-            outcomes.append(self.purge_tenant(tenant, as_of, dry_run=dry_run, actor=actor))
+        tenants = self.reader.tenant_ids()
+        for tenant in tenants:
+            if counting and self.safe_mode is not None:
+                trip = self.safe_mode.active()  # another runner may have tripped it
+                if trip is not None:
+                    break
+            outcome = self._purge_locked(tenant, as_of, dry_run=dry_run, actor=actor)
+            outcomes.append(outcome)
             if progress is not None:
                 progress(tenant)
-        report = FleetReport(as_of, tuple(outcomes))
+            if counting and tally is not None and tally.add(tenant, outcome.status):
+                assert self.safe_mode is not None  # noqa: S101 -- counting implies safe mode
+                trip = self.safe_mode.trip(
+                    "threshold",
+                    f"{len(tally.bad)} of {tally.attempted} tenants attempted were refused or"
+                    " failed",
+                    tally.bad,
+                    {"attempted": tally.attempted, "bad": len(tally.bad), **tally.statuses},
+                    as_of=as_of,
+                    actor=actor,
+                )
+                break
+        if self.safe_mode is not None and trip is None:
+            trip = self.safe_mode.active()
+        not_started = tuple(tenants[len(outcomes) :]) if trip is not None and not dry_run else ()
+        report = FleetReport(as_of, tuple(outcomes), trip, not_started)
         self._audit(
-            "run-due", {"as_of": as_of, "dry_run": dry_run, "counts": report.counts()}, actor
+            "run-due",
+            {
+                "as_of": as_of,
+                "dry_run": dry_run,
+                "counts": report.counts(),
+                "safe_mode": None if trip is None else trip.trip_id,
+                "not_started": list(not_started),
+            },
+            actor,
         )
         return report
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from contextlib import AbstractContextManager
 
     from arbiter.auth.credentials import PrimaryCredentials
@@ -40,6 +41,8 @@ __all__ = [
     "PurgeReads",
     "PurgeTarget",
     "PurgeTransaction",
+    "SafeModeStore",
+    "TenantLocks",
 ]
 
 
@@ -151,4 +154,50 @@ class Archiver(Protocol):
         plan_id: str | None,
     ) -> str:
         """Write and verify an archive before any deletion; return its id."""
+        ...
+
+
+class SafeModeStore(Protocol):
+    """Where fleet safe mode and the runs' instants live, shared by every runner.
+
+    ``arbiter.purge.safemode`` holds the rules; an implementation keeps at most one active
+    (not reset) trip, and reads and writes each method's rows in one write transaction.
+    """
+
+    def active_trip(self) -> dict[str, Any] | None:
+        """The active trip, or None."""
+        ...
+
+    def trips(self) -> list[dict[str, Any]]:
+        """Every trip, oldest first."""
+        ...
+
+    def add_trip(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Record ``record`` unless a trip is active; return the active trip either way."""
+        ...
+
+    def clear_trip(self, trip_id: str, *, reset_at: str, reset_by: list[str], reason: str) -> bool:
+        """Reset the active trip ``trip_id``; False when it is not the active trip."""
+        ...
+
+    def record_run(
+        self, as_of: str, as_of_epoch: float, ran_at: str, ran_at_epoch: float, *, sane: bool
+    ) -> tuple[int, float | None, float | None]:
+        """Record a run: its id, and the latest as_of and ran_at (epochs) of earlier sane runs."""
+        ...
+
+    def mark_run_insane(self, run_id: int) -> None:
+        """Leave a run out of later comparisons (it tripped the clock check)."""
+        ...
+
+
+class TenantLocks(Protocol):
+    """One runner per tenant: a lock held for the whole purge of that tenant."""
+
+    def hold(self, tenant: str) -> AbstractContextManager[bool]:
+        """Try to take the tenant's lock without waiting; yield whether this runner holds it.
+
+        The lock is released when the block ends, and by the operating system when the
+        process dies, so a crashed runner never keeps a tenant locked.
+        """
         ...

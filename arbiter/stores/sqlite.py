@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -120,6 +121,28 @@ CREATE TABLE IF NOT EXISTS receipts (
     purged INTEGER NOT NULL,
     backup_due TEXT,
     PRIMARY KEY (tenant, plan_digest)
+);
+CREATE TABLE IF NOT EXISTS safe_mode_trips (
+    trip_id TEXT PRIMARY KEY,
+    tripped_at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    as_of TEXT,
+    tenants TEXT NOT NULL,
+    counts TEXT NOT NULL,
+    reset_at TEXT,
+    reset_by TEXT,
+    reset_reason TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_active_trip ON safe_mode_trips(reset_at IS NULL)
+    WHERE reset_at IS NULL;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    as_of TEXT NOT NULL,
+    as_of_epoch REAL NOT NULL,
+    ran_at TEXT NOT NULL,
+    ran_at_epoch REAL NOT NULL,
+    sane INTEGER NOT NULL CHECK (sane IN (0, 1))
 );
 """
 
@@ -488,6 +511,83 @@ class SqliteStore:
                     (value, plan_id),
                 )
 
+    # -- fleet safe mode and runs (``arbiter.purge.safemode``) -------------------------------
+
+    def active_trip(self) -> dict[str, Any] | None:
+        """The safe-mode trip that holds the fleet, or None (``SafeModeStore``)."""
+        cursor = self._db.execute("SELECT * FROM safe_mode_trips WHERE reset_at IS NULL")
+        row = cursor.fetchone()
+        return None if row is None else _trip(cursor, row)
+
+    def trips(self) -> list[dict[str, Any]]:
+        """Every safe-mode trip, oldest first (``SafeModeStore``)."""
+        cursor = self._db.execute("SELECT * FROM safe_mode_trips ORDER BY tripped_at, trip_id")
+        return [_trip(cursor, row) for row in cursor.fetchall()]
+
+    def add_trip(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Record a trip unless one is active; return the active trip (``SafeModeStore``)."""
+        with self._write() as db:
+            cursor = db.execute("SELECT * FROM safe_mode_trips WHERE reset_at IS NULL")
+            row = cursor.fetchone()
+            if row is not None:
+                return _trip(cursor, row)
+            db.execute(
+                "INSERT INTO safe_mode_trips (trip_id, tripped_at, kind, reason, as_of, tenants,"
+                " counts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record["trip_id"],
+                    record["tripped_at"],
+                    record["kind"],
+                    record["reason"],
+                    record["as_of"],
+                    json.dumps(list(record["tenants"])),
+                    json.dumps(dict(record["counts"]), sort_keys=True),
+                ),
+            )
+        return dict(record)
+
+    def clear_trip(self, trip_id: str, *, reset_at: str, reset_by: list[str], reason: str) -> bool:
+        """Mark the active trip ``trip_id`` reset; False if it is not the active trip."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE safe_mode_trips SET reset_at = ?, reset_by = ?, reset_reason = ?"
+                " WHERE trip_id = ? AND reset_at IS NULL",
+                (reset_at, json.dumps(reset_by), reason, trip_id),
+            )
+            return cursor.rowcount == 1
+
+    def record_run(
+        self, as_of: str, as_of_epoch: float, ran_at: str, ran_at_epoch: float, *, sane: bool
+    ) -> tuple[int, float | None, float | None]:
+        """Record a run; return its id and the latest as_of and ran_at of the sane runs before it.
+
+        Read and written in one write transaction, so two runners see each other's runs.
+        """
+        with self._write() as db:
+            row = db.execute(
+                "SELECT MAX(as_of_epoch), MAX(ran_at_epoch) FROM runs WHERE sane = 1"
+            ).fetchone()
+            cursor = db.execute(
+                "INSERT INTO runs (as_of, as_of_epoch, ran_at, ran_at_epoch, sane)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (as_of, as_of_epoch, ran_at, ran_at_epoch, int(sane)),
+            )
+            run_id = cursor.lastrowid
+        return int(run_id or 0), row[0], row[1]
+
+    def mark_run_insane(self, run_id: int) -> None:
+        """A run tripped the clock check: no later run is compared with it."""
+        with self._write() as db:
+            db.execute("UPDATE runs SET sane = 0 WHERE run_id = ?", (run_id,))
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every recorded run, oldest first."""
+        cursor = self._db.execute("SELECT run_id, as_of, ran_at, sane FROM runs ORDER BY run_id")
+        return [
+            {"run_id": r[0], "as_of": r[1], "ran_at": r[2], "sane": bool(r[3])}
+            for r in cursor.fetchall()
+        ]
+
     # -- the audit head (rule 5) ---------------------------------------------------------------
 
     def get_meta(self, name: str) -> str | None:
@@ -505,6 +605,14 @@ class SqliteStore:
             raise UsageError(f"{name} is set once, by record_primary_credentials")
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+
+def _trip(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    record = dict(zip([d[0] for d in cursor.description], row, strict=True))
+    record["tenants"] = json.loads(record["tenants"])
+    record["counts"] = json.loads(record["counts"])
+    record["reset_by"] = json.loads(record["reset_by"]) if record["reset_by"] else None
+    return record
 
 
 class PurgeAccess:

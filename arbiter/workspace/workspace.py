@@ -52,7 +52,9 @@ from arbiter.core.instants import format_instant, utc_now
 from arbiter.durable.files import create
 from arbiter.purge.archive import write_archive
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger
+from arbiter.purge.safemode import SafeMode
 from arbiter.stores.blobs import BlobDirectory, check_blob_name
+from arbiter.stores.locks import FileTenantLocks
 from arbiter.stores.sqlite import CREDENTIALS_META, SqliteStore
 
 if TYPE_CHECKING:
@@ -339,7 +341,14 @@ class Workspace:
             ),
             on_progress=self.on_progress,
             credentials=credentials,
+            safe_mode=self.safe_mode,
+            locks=FileTenantLocks(self.config.path(self.config.safe_mode.locks)),
         )
+
+    @property
+    def safe_mode(self) -> SafeMode:
+        """Fleet safe mode over this workspace's store (``arbiter.purge.safemode``)."""
+        return SafeMode(self.store, self.audit, self.alerter, self.config.safe_mode, self.clock)
 
     @property
     def planner(self) -> Purger:
@@ -355,6 +364,7 @@ class Workspace:
             planners=self.planners,
             clock=self.clock,
             on_progress=self.on_progress,
+            safe_mode=self.safe_mode,
         )
 
     def _receipt(
@@ -455,6 +465,7 @@ class Workspace:
 
         Raises:
             CredentialError: not a dry run, and no primary credentials (rule 5).
+            SafeModeError: not a dry run, and the fleet is in safe mode (nothing deleted).
         """
         if dry_run:
             return self.planner.purge_tenant(tenant, as_of, dry_run=True, actor=actor)
@@ -471,14 +482,18 @@ class Workspace:
     ) -> FleetReport:
         """Purge every due tenant (see ``Purger.run_due``), then remove expired archives.
 
+        A run that ends in safe mode removes no archive: when in doubt, keep the data.
+
         Raises:
             CredentialError: not a dry run, and no primary credentials (rule 5).
+            SafeModeError: not a dry run, and the fleet is in safe mode (nothing deleted).
         """
         if dry_run:
             return self.planner.run_due(as_of, dry_run=True, progress=progress, actor=actor)
         self.require_credentials("running the due purges")
         report = self.purger.run_due(as_of, progress=progress, actor=actor)
-        self.expire_archives(actor=actor)
+        if report.safe_mode is None:
+            self.expire_archives(actor=actor)
         return report
 
     def expire_archives(self, *, actor: str = "retention-service") -> list[str]:
