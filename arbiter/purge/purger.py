@@ -48,6 +48,7 @@ from arbiter.core.canonical import canonical_digest
 from arbiter.core.config import LimitsConfig
 from arbiter.core.errors import GuardError
 from arbiter.core.instants import format_instant, utc_now
+from arbiter.core.loading import as_of_or_now
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
 from arbiter.purge import guards
 from arbiter.purge.refusal import Refusal, RefusalHandler, status_counts
@@ -228,11 +229,12 @@ class Purger:
             The outcome.
 
         Raises:
+            InputError: ``as_of`` is not an instant (spec §2.1); nothing read, audited, alerted.
             CredentialError: not a dry run, and no valid primary credentials; nothing is read.
         """
+        as_of = as_of_or_now(as_of, self.clock)
         if not dry_run:
             self.require_credentials("purging a tenant")
-        as_of = as_of or format_instant(self.clock())
         try:
             return self._purge(tenant, as_of, dry_run=dry_run, actor=actor)
         except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
@@ -522,11 +524,12 @@ class Purger:
             The fleet report: one outcome per tenant.
 
         Raises:
+            InputError: ``as_of`` is not an instant (spec §2.1); nothing read, audited, alerted.
             CredentialError: not a dry run, and no valid primary credentials; nothing is read.
         """
+        as_of = as_of_or_now(as_of, self.clock)
         if not dry_run:
             self.require_credentials("running the due purges")
-        as_of = as_of or format_instant(self.clock())
         outcomes = []
         for tenant in self.reader.tenant_ids():
             outcomes.append(self.purge_tenant(tenant, as_of, dry_run=dry_run, actor=actor))
