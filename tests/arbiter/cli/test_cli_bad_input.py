@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arbiter import cli
+from arbiter.alerts.crash import report_crash
 from arbiter.auth.credentials import PRIMARY_ENV
 from arbiter.core.loading import MAX_DEPTH
 from arbiter.workspace.workspace import Workspace
@@ -270,3 +271,19 @@ def test_a_bug_without_a_workspace_reports_to_the_temp_dir(
     assert (1, 1, 1) == (result.exit_code, len(result.stderr.splitlines()), len(reports))
     assert "boom second line" in result.stderr
     assert "RuntimeError: boom" in reports[0].read_text(encoding="utf-8")
+
+
+def test_crash_reports_redact_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arguments named like secrets, and URL user-info, never reach the crash report."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    try:
+        raise RuntimeError("boom")  # noqa: TRY301 -- a real traceback to report
+    except RuntimeError as exc:
+        crash = report_crash(
+            exc,
+            command="twinpurge x",
+            arguments={"key_file": "s3cr3t-path", "hook": "https://user:pw@example.test/h"},
+        )
+    assert crash.path is not None
+    text = crash.path.read_text(encoding="utf-8")
+    assert (False, False, True) == ("s3cr3t" in text, "user:pw" in text, "<redacted>@" in text)
