@@ -195,7 +195,7 @@ def _check_as_of_option(ctx: click.Context) -> None:
     try:
         check_as_of(value)
     except InputError as exc:
-        raise InputError(source="as_of", file="--as-of", field="", message=exc.message) from None
+        raise exc.with_file("--as-of") from None
 
 
 def _crashed(ctx: click.Context, exc: Exception, *, as_json: bool) -> Failure:
