@@ -60,7 +60,7 @@ from arbiter.core.errors import (
     UsageError,
 )
 from arbiter.core.instants import format_instant, parse_instant, utc_now
-from arbiter.core.loading import read_json_file
+from arbiter.core.loading import as_of_or_now, check_as_of, read_json_file
 from arbiter.durable.files import atomic_write
 from arbiter.purge import guards
 from arbiter.purge.refusal import RefusalHandler, status_counts
@@ -275,7 +275,11 @@ class BackupPurger:
 
         Returns:
             The outcome; a refusal deleted nothing, alerted every sink and is in the audit log.
+
+        Raises:
+            InputError: ``as_of`` is not an instant (spec §2.1); nothing is read or alerted.
         """
+        check_as_of(as_of)
         try:
             return self._purge(tenant, as_of, dry_run=dry_run, actor=actor)
         except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
@@ -432,7 +436,7 @@ class BackupPurger:
         self, as_of: str | None = None, *, dry_run: bool = False, actor: str = ACTOR
     ) -> BackupPurgeReport:
         """The backup purge of every tenant with generations in the site, each isolated."""
-        as_of = as_of or format_instant(self.clock())
+        as_of = as_of_or_now(as_of, self.clock)  # bad input before any work (InputError)
         outcomes = tuple(
             self.purge_tenant(tenant, as_of, dry_run=dry_run, actor=actor)
             for tenant in self.site.tenants()

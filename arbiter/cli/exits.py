@@ -49,7 +49,7 @@ class ExitCode(IntEnum):
 
 MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success (an agreed plan; every due purge done; the action done)",
-    ExitCode.INTERNAL: "internal error (a bug; nothing deleted)",
+    ExitCode.INTERNAL: "internal error (a bug; stderr names the crash report; nothing deleted)",
     ExitCode.BAD_INPUT: "bad input or usage (stderr names the file and field)",
     ExitCode.REFUSED: "divergence or refusal: the planners, a guard, an archive (nothing deleted)",
     ExitCode.VERIFICATION: "failed verification: the audit log, a backup file or the site's log",

@@ -11,19 +11,27 @@
 4. ``--workspace`` defaults to the environment variable ``TWINPURGE_WORKSPACE``.
 5. This module imports nothing that deletes data and nothing of either credential domain: the
    primary and the backup commands both use it.
+6. ``--as-of``, on every command that takes it, is checked against spec §2.1 before the command
+   does anything (``arbiter.core.loading.check_as_of``): a bad or empty one exits 2 with one line
+   naming ``--as-of``, with no planning, no audit record, no alert and no report file.
+7. No Python traceback ever reaches a user: an unexpected error (a bug) prints one line naming
+   what failed and the crash report (``arbiter.alerts.crash``) that holds the traceback, sends a
+   ``crash`` alert when the workspace's config can be read, and exits 1. Under ``--format json``
+   the one error object names the report (``crash_report``) and holds no traceback.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import traceback
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from arbiter.alerts.crash import report_crash
 from arbiter.cli.exits import ALWAYS, ExitCode, exit_code_for, exit_codes_help
 from arbiter.core.errors import InputError, RefusedError, TwinpurgeError
+from arbiter.core.loading import check_as_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -175,6 +183,56 @@ def _is_click_flow(exc: Exception) -> bool:
     return isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort)
 
 
+def _check_as_of_option(ctx: click.Context) -> None:
+    """Rule 6: a given ``--as-of`` is an instant, before the command does anything.
+
+    Raises:
+        InputError: naming ``--as-of``.
+    """
+    value = ctx.params.get("as_of")
+    if value is None:
+        return
+    try:
+        check_as_of(value)
+    except InputError as exc:
+        raise exc.with_file("--as-of") from None
+
+
+def _crashed(ctx: click.Context, exc: Exception, *, as_json: bool) -> Failure:
+    """Rule 7: an unexpected error as one line, its traceback in a crash report, an alert.
+
+    Args:
+        ctx: the failed command's context (its path and arguments go into the report).
+        exc: the unexpected error.
+        as_json: whether the command was asked for JSON.
+
+    Returns:
+        The failure (exit 1) naming the crash report.
+    """
+    params = dict(ctx.params)
+    workspace = params.get("workspace_dir") or params.get("directory")
+    crash = report_crash(
+        exc,
+        command=ctx.command_path,
+        arguments=params,
+        workspace=str(workspace) if workspace else None,
+    )
+    what = " ".join(f"{type(exc).__name__}: {exc}".split())
+    where = f"crash report: {crash.path}" if crash.path else "no crash report could be written"
+    message = (
+        f"{ctx.command_path} failed unexpectedly (a bug; nothing deleted beyond what the audit"
+        f" log records): {what}; {where}"
+    )
+    payload: dict[str, object] = {
+        "exit_code": int(ExitCode.INTERNAL),
+        "kind": type(exc).__name__,
+        "error": message,
+        "crash_report": str(crash.path) if crash.path else None,
+        "alerted": list(crash.alerted),
+    }
+    return Failure(ExitCode.INTERNAL, payload, f"Error: {message}", as_json=as_json)
+
+
 class Command(click.Command):
     """A ``twinpurge`` command: declared exit codes (rule 1), errors mapped once (rule 2).
 
@@ -209,19 +267,15 @@ class Command(click.Command):
         """
         as_json = ctx.params.get("output_format") == "json"
         try:
+            _check_as_of_option(ctx)
             return super().invoke(ctx)
         except TwinpurgeError as exc:
             raise Failure.of(exc, as_json=as_json) from exc
         except Exception as exc:
-            if not as_json or _is_click_flow(exc):
-                raise  # in text, the traceback is what a bug report needs
-            payload: dict[str, object] = {
-                "exit_code": int(ExitCode.INTERNAL),
-                "kind": type(exc).__name__,
-                "error": f"internal error (a bug; nothing deleted): {exc}",
-                "traceback": traceback.format_exc(),
-            }
-            raise Failure(ExitCode.INTERNAL, payload, str(payload["error"]), as_json=True) from exc
+            if _is_click_flow(exc):
+                raise
+            # Rule 7: the traceback goes to the crash report, never to the user's terminal.
+            raise _crashed(ctx, exc, as_json=as_json) from exc
 
 
 class Group(click.Group):

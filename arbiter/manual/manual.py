@@ -57,7 +57,7 @@ from arbiter.core.errors import (
     UsageError,
 )
 from arbiter.core.instants import format_instant, parse_instant
-from arbiter.core.loading import read_json_file
+from arbiter.core.loading import as_of_or_now, read_json_file
 from arbiter.core.verdict import (
     KeptObject,
     ObjectId,
@@ -243,8 +243,8 @@ def create_plan(workspace: Workspace, tenant: str, as_of: str | None, *, author:
         RefusedError: the planners diverged.
         UsageError: the author is not a registered operator, or the tenant is not eligible.
     """
+    as_of = as_of_or_now(as_of, workspace.clock)  # bad input before any work (InputError)
     _require_operator(workspace, author)
-    as_of = as_of or format_instant(workspace.clock())
     purger = workspace.planner
     agreement, slice_fingerprint = purger.agree(tenant, as_of, actor=author)
     verdict = agreement.verdict

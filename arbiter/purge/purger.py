@@ -55,6 +55,7 @@ from arbiter.core.canonical import canonical_digest
 from arbiter.core.config import LimitsConfig
 from arbiter.core.errors import GuardError
 from arbiter.core.instants import format_instant, utc_now
+from arbiter.core.loading import as_of_or_now
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
 from arbiter.purge import guards
 from arbiter.purge.refusal import Refusal, RefusalHandler, status_counts
@@ -248,6 +249,7 @@ class Purger:
             The outcome.
 
         Raises:
+            InputError: ``as_of`` is not an instant (spec §2.1); nothing read, audited, alerted.
             CredentialError: not a dry run, and no valid primary credentials; nothing is read.
             SafeModeError: not a dry run, and the fleet is in safe mode, or this purge's clocks
                 tripped it (rule 11); nothing is read.
@@ -257,14 +259,16 @@ class Purger:
 
     def _start(self, as_of: str | None, *, dry_run: bool, purpose: str, actor: str) -> str:
         """Credentials, safe mode and clock sanity before a purge or a run (rule 11)."""
+        # Bad input first: a malformed as_of is refused before anything is read, audited or
+        # alerted (an empty one is malformed too; only None means now).
+        from_clock = as_of is None
+        as_of = as_of_or_now(as_of, self.clock)
         if not dry_run:
             self.require_credentials(purpose)
             if self.safe_mode is not None:
                 self.safe_mode.require_off()
         # Clock sanity checks the runner's own clock: an as_of the caller chose on purpose (a
         # catch-up "as of last Tuesday") is theirs, and one ahead of now is a guard's.
-        from_clock = not as_of
-        as_of = as_of or format_instant(self.clock())
         if from_clock and not dry_run and self.safe_mode is not None:
             trip = self.safe_mode.check_clock(as_of, actor=actor)
             if trip is not None:
@@ -574,6 +578,7 @@ class Purger:
             The fleet report: one outcome per tenant.
 
         Raises:
+            InputError: ``as_of`` is not an instant (spec §2.1); nothing read, audited, alerted.
             CredentialError: not a dry run, and no valid primary credentials; nothing is read.
             SafeModeError: not a dry run, and the fleet is in safe mode, or this run's clocks
                 tripped it (rule 11); nothing is read. A run that trips it on the way returns

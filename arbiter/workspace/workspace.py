@@ -49,6 +49,7 @@ from arbiter.core.arbitrate import Planner, arbitrate
 from arbiter.core.config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
 from arbiter.core.errors import InputError, RefusedError, UsageError
 from arbiter.core.instants import format_instant, utc_now
+from arbiter.core.loading import in_file_positions
 from arbiter.durable.files import create
 from arbiter.purge.archive import write_archive
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger
@@ -414,7 +415,10 @@ class Workspace:
         }
         try:
             validate_inventory(inventory, self.config.policy, planners=self.planners)
-            validate_inventory(merged, self.config.policy, planners=self.planners)
+            try:
+                validate_inventory(merged, self.config.policy, planners=self.planners)
+            except InputError as exc:  # positioned in store + file: name the place in the file
+                raise in_file_positions(exc, current) from None
             for i, obj in enumerate(inventory["objects"]):
                 if self.blobs.is_blob_store(obj["store"]):
                     check_blob_name(

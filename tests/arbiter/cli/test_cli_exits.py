@@ -203,7 +203,7 @@ def test_an_explicit_workspace_wins_over_the_environment(ws: Path, tmp_path: Pat
 
 
 def test_a_bug_under_json_is_a_json_error_exit_1(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An unexpected exception under --format json: exit 1, a JSON error with the traceback."""
+    """An unexpected exception under --format json: exit 1, a JSON error naming the crash report."""
 
     def broken(_self: Workspace) -> int:
         message = "boom"
@@ -212,11 +212,16 @@ def test_a_bug_under_json_is_a_json_error_exit_1(ws: Path, monkeypatch: pytest.M
     monkeypatch.setattr(Workspace, "verify_audit", broken)
     result = run("audit", "verify", "--workspace", str(ws), "--format", "json")
     error = json.loads(result.stderr)
-    assert (1, 1, "RuntimeError", True) == (
+    assert (1, 1, "RuntimeError", False) == (
         result.exit_code,
         error["exit_code"],
         error["kind"],
-        "boom" in error["traceback"],
+        "Traceback" in result.stderr,
+    )
+    report = (ws / "crash-reports").iterdir().__next__()
+    assert (str(report), True) == (
+        error["crash_report"],
+        "raise RuntimeError(message)" in report.read_text(encoding="utf-8"),
     )
 
 
