@@ -23,26 +23,20 @@ from arbiter.auth.credentials import (
     load_backup_credentials,
     load_primary_credentials,
 )
-from arbiter.backup.flows import (
-    BackupOutcome,
-    BackupPurger,
-    BackupPurgeReport,
+from arbiter.backup.primary_access import PrimaryReader, PrimaryRestorer
+from arbiter.backup.purge import BackupOutcome, BackupPurger, BackupPurgeReport, purge_backups
+from arbiter.backup.restore import (
     BackupRestoreResult,
     RestoreRequest,
     RestoreRequestBody,
-    SnapshotReport,
     approve_restore_request,
     create_restore_request,
-    init_site,
-    list_backups,
-    open_site,
-    purge_backups,
     read_restore_request,
     restore_backup,
-    snapshot,
     write_restore_request,
 )
-from arbiter.backup.primary_access import PrimaryReader, PrimaryRestorer
+from arbiter.backup.site_access import init_site, open_site
+from arbiter.backup.snapshot import SnapshotReport, list_backups, snapshot
 from arbiter.backup.store import BackupSite, Generation, GenerationInfo
 from arbiter.core.arbitrate import (
     Agreement,
