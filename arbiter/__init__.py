@@ -98,21 +98,17 @@ from arbiter.core.verdict import (
     verdict_from_planner,
     verdict_to_json,
 )
-from arbiter.manual.manual import (
-    ExecuteResult,
+from arbiter.manual.execute import ExecuteResult, PlanRestoreResult, execute_plan, restore_plan
+from arbiter.manual.plans import (
     ManualPlan,
     PlanBody,
-    PlanRestoreResult,
-    PlanStatus,
     approve_plan,
     create_plan,
-    execute_plan,
-    plan_status,
     read_plan,
     register_plan,
-    restore_plan,
     write_plan,
 )
+from arbiter.manual.status import PlanStatus, plan_status
 from arbiter.purge.archive import ArchiveContent, read_archive
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger, plan_digest
 from arbiter.stores.blobs import BlobDirectory

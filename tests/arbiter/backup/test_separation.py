@@ -179,7 +179,7 @@ def test_the_import_graph_is_walked() -> None:
     graph = import_graph()
     assert graph.chain_exists("arbiter.workspace.workspace", "arbiter.purge.purger")
     assert graph.chain_exists("arbiter.cli.backup", "arbiter.backup.store")
-    assert graph.chain_exists("arbiter.manual.manual", "arbiter.stores.sqlite")
+    assert graph.chain_exists("arbiter.manual.execute", "arbiter.stores.sqlite")
 
 
 def test_import_linter_keeps_the_separation_contracts() -> None:

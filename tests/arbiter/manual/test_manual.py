@@ -18,17 +18,9 @@ import arbiter
 from arbiter import ObjectId, PrimaryCredentials, Workspace
 from arbiter.auth.approvals import generate_key, load_private_key, sign_approval
 from arbiter.core.config import OperatorConfig
-from arbiter.manual.manual import (
-    ExecuteResult,
-    approve_plan,
-    create_plan,
-    execute_plan,
-    plan_status,
-    read_plan,
-    register_plan,
-    restore_plan,
-    write_plan,
-)
+from arbiter.manual.execute import ExecuteResult, execute_plan, restore_plan
+from arbiter.manual.plans import approve_plan, create_plan, read_plan, register_plan, write_plan
+from arbiter.manual.status import plan_status
 from tests.builders import event, obj, tenant
 from tests.conftest import examples
 
