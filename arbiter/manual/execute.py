@@ -13,11 +13,15 @@ Rules:
    ``arbiter.purge.purger``; the object-count limit is the manual one
    (``manual.max_objects_per_purge``), since two operators approved this very plan. A plan
    executes at most once.
-5. Restore brings back exactly the archived rows and blob bytes that are missing, after
+5. A guard that trips, in the rehearsal or the real run, refuses through the one refusal
+   handler (``arbiter.purge.refusal``), as every other purge does: a ``guard`` audit record
+   naming the plan, then one alert to every sink of the workspace naming the guard, the tenant
+   and the plan. Nothing more is deleted, and the ``GuardError`` reaches the caller.
+6. Restore brings back exactly the archived rows and blob bytes that are missing, after
    verifying the archive; it needs its own two approvals and happens at most once, and never
    after the tenant's backup_due (the archive is removed then).
-6. Every step is appended to the audit log with the operator's name.
-7. Executing (or rehearsing) and restoring need the workspace's primary credentials
+7. Every step is appended to the audit log with the operator's name.
+8. Executing (or rehearsing) and restoring need the workspace's primary credentials
    (``Workspace.require_credentials``), checked before the plan file is even read.
 """
 
@@ -42,6 +46,7 @@ from arbiter.manual.plans import (
     require_operator,
 )
 from arbiter.purge.archive import read_archive
+from arbiter.purge.refusal import RefusalHandler
 
 if TYPE_CHECKING:
     from arbiter.workspace.workspace import Workspace
@@ -144,7 +149,7 @@ def execute_plan(
     rehearse_only: bool = False,
     skip_rehearsal: bool = False,
 ) -> ExecuteResult:
-    """Execute (or only rehearse) an approved plan (rules 1 to 4).
+    """Execute (or only rehearse) an approved plan (rules 1 to 5).
 
     Returns:
         What happened.
@@ -152,10 +157,11 @@ def execute_plan(
     Raises:
         ApprovalError: fewer than the required distinct valid approvals.
         StalePlanError: the planners' verdict now differs from the approved one.
-        GuardError: a guard refused (nothing more deleted); its ``purged_before`` counts what
-            was deleted, each batch under every guard, before it tripped.
+        GuardError: a guard refused (nothing more deleted, audited and alerted: rule 5); its
+            ``purged_before`` counts what was deleted, each batch under every guard, before it
+            tripped.
         UsageError: the plan was executed already, or a large plan tried to skip the rehearsal.
-        CredentialError: the workspace was opened without its primary credentials (rule 7).
+        CredentialError: the workspace was opened without its primary credentials (rule 8).
     """
     workspace.require_credentials("executing a manual plan")
     plan = read_plan(path)
@@ -198,15 +204,13 @@ def execute_plan(
             body.tenant, approved, slice_fingerprint, actor=operator, plan_id=body.plan_id
         )
     except GuardError as exc:
-        workspace.audit.append(
-            "guard",
-            {
-                "plan_id": body.plan_id,
-                "guard": exc.guard,
-                "details": exc.details,
-                "purged_before": exc.purged_before,
-            },
+        # Rule 5: refused like every other purge, through the one handler: audited, then alerted.
+        RefusalHandler(workspace.audit, workspace.alerter).refuse(
+            exc,
+            tenant=body.tenant,
+            as_of=body.as_of,
             actor=operator,
+            context={"plan_id": body.plan_id},
         )
         raise
     now = format_instant(workspace.clock())
@@ -254,7 +258,7 @@ def _describe_changes(changes: VerdictDifferences) -> list[str]:
 
 
 def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> PlanRestoreResult:
-    """Restore what an executed plan deleted, from its archive (rule 5).
+    """Restore what an executed plan deleted, from its archive (rule 6).
 
     Returns:
         What was restored.
@@ -263,7 +267,7 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> PlanRest
         ApprovalError: fewer than the required distinct valid restore approvals.
         ArchiveError: no archive, a removed one, or a damaged one.
         UsageError: the plan was not executed, or was restored already.
-        CredentialError: the workspace was opened without its primary credentials (rule 7).
+        CredentialError: the workspace was opened without its primary credentials (rule 8).
     """
     credentials = workspace.require_credentials("restoring a manual plan")
     plan = read_plan(path)
