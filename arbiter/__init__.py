@@ -23,26 +23,20 @@ from arbiter.auth.credentials import (
     load_backup_credentials,
     load_primary_credentials,
 )
-from arbiter.backup.flows import (
-    BackupOutcome,
-    BackupPurger,
-    BackupPurgeReport,
+from arbiter.backup.primary_access import PrimaryReader, PrimaryRestorer
+from arbiter.backup.purge import BackupOutcome, BackupPurger, BackupPurgeReport, purge_backups
+from arbiter.backup.restore import (
     BackupRestoreResult,
     RestoreRequest,
     RestoreRequestBody,
-    SnapshotReport,
     approve_restore_request,
     create_restore_request,
-    init_site,
-    list_backups,
-    open_site,
-    purge_backups,
     read_restore_request,
     restore_backup,
-    snapshot,
     write_restore_request,
 )
-from arbiter.backup.primary_access import PrimaryReader, PrimaryRestorer
+from arbiter.backup.site_access import init_site, open_site
+from arbiter.backup.snapshot import SnapshotReport, list_backups, snapshot
 from arbiter.backup.store import BackupSite, Generation, GenerationInfo
 from arbiter.core.arbitrate import (
     Agreement,
@@ -106,21 +100,17 @@ from arbiter.core.verdict import (
     verdict_from_planner,
     verdict_to_json,
 )
-from arbiter.manual.manual import (
-    ExecuteResult,
+from arbiter.manual.execute import ExecuteResult, PlanRestoreResult, execute_plan, restore_plan
+from arbiter.manual.plans import (
     ManualPlan,
     PlanBody,
-    PlanRestoreResult,
-    PlanStatus,
     approve_plan,
     create_plan,
-    execute_plan,
-    plan_status,
     read_plan,
     register_plan,
-    restore_plan,
     write_plan,
 )
+from arbiter.manual.status import PlanStatus, plan_status
 from arbiter.purge.archive import ArchiveContent, read_archive
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger, plan_digest
 from arbiter.purge.safemode import ResetRequest, ResetRequestBody, SafeMode, SafeModeTrip

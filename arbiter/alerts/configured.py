@@ -1,7 +1,7 @@
 """The alert sinks a workspace's configuration names, shared by every process that alerts.
 
 The primary purge (``arbiter.workspace.workspace``) and the backup purge
-(``arbiter.backup.flows``) run in different processes with different credentials, and alert the
+(``arbiter.backup.purge``) run in different processes with different credentials, and alert the
 same people the same way: a JSON-lines log, a directory of report files, the configured webhooks,
 and a fallback log.
 """

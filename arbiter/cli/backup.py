@@ -1,6 +1,7 @@
 """The backup commands: ``twinpurge backup ...``, in the backup credential domain.
 
-A thin shell over ``arbiter.backup.flows``; registered on the main group by ``arbiter.cli``.
+A thin shell over ``arbiter.backup`` (``site_access``, ``snapshot``, ``purge``, ``restore``);
+registered on the main group by ``arbiter.cli``.
 These commands load the backup credentials (``TWINPURGE_BACKUP_CREDENTIALS``) and never the
 primary ones: they read the primary store read-only and can delete nothing of it. This module
 imports none of the primary purge modules (import-linter enforces it).
@@ -23,18 +24,15 @@ from arbiter.auth.credentials import (
     generate_backup_credentials,
     load_backup_credentials,
 )
-from arbiter.backup.flows import (
-    BackupOutcome,
+from arbiter.backup.purge import BackupOutcome, purge_backups
+from arbiter.backup.restore import (
     approve_restore_request,
     create_restore_request,
-    init_site,
-    list_backups,
-    open_site,
-    purge_backups,
     restore_backup,
-    snapshot,
     write_restore_request,
 )
+from arbiter.backup.site_access import init_site, open_site
+from arbiter.backup.snapshot import list_backups, snapshot
 from arbiter.cli.exits import ExitCode
 from arbiter.cli.output import FORMAT_OPTION as FORMAT
 from arbiter.cli.output import WORKSPACE_OPTION as WORKSPACE

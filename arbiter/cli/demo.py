@@ -240,13 +240,9 @@ def _backup_step(phase: str, directory: str, tenant: str, instant: str) -> int:
         generate_backup_credentials,
         load_backup_credentials,
     )
-    from arbiter.backup.flows import (  # noqa: PLC0415 -- only the child process needs them
-        init_site,
-        list_backups,
-        open_site,
-        purge_backups,
-        snapshot,
-    )
+    from arbiter.backup.purge import purge_backups  # noqa: PLC0415 -- only the child needs them
+    from arbiter.backup.site_access import init_site, open_site  # noqa: PLC0415 -- as above
+    from arbiter.backup.snapshot import list_backups, snapshot  # noqa: PLC0415 -- as above
     from arbiter.cli.backup import outcome_line  # noqa: PLC0415 -- as above
 
     config = load_config(directory)

@@ -1,6 +1,7 @@
 """The manual-purge commands: ``twinpurge purge ...`` and ``twinpurge operator keygen``.
 
-A thin shell over ``arbiter.manual.manual``; registered on the main group by ``arbiter.cli``.
+A thin shell over ``arbiter.manual`` (``plans``, ``execute``, ``status``); registered on the main
+group by ``arbiter.cli``.
 Each command declares its exit codes (``arbiter.cli.exits``); errors are mapped and printed by
 ``arbiter.cli.output``: 5 when approvals are missing, 6 when a plan is stale.
 """
@@ -22,15 +23,9 @@ from arbiter.cli.output import FORMAT_OPTION as FORMAT
 from arbiter.cli.output import WORKSPACE_OPTION as WORKSPACE
 from arbiter.cli.output import Group, emit
 from arbiter.core.errors import InputError, UsageError
-from arbiter.manual.manual import (
-    approve_plan,
-    create_plan,
-    execute_plan,
-    plan_status,
-    register_plan,
-    restore_plan,
-    summarize_plan,
-)
+from arbiter.manual.execute import execute_plan, restore_plan
+from arbiter.manual.plans import approve_plan, create_plan, register_plan, summarize_plan
+from arbiter.manual.status import plan_status
 from arbiter.workspace.workspace import Workspace
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ Rules:
    alert's delivery, sink by sink, is itself appended as an ``alert`` record. A sink that fails
    never stops the refusal.
 3. A ``guard`` record names the guard, its details and ``purged_before``: what was deleted, each
-   batch under every guard, before it tripped.
+   batch under every guard, before it tripped. The caller's context (the plan digest of the
+   automated purge, the plan id of a manual one) goes into both the record and the alert.
 4. The backup domain's alerts carry ``"domain": "backup"`` in their details and say "backup purge"
    in their message, so nobody mistakes them for the primary purge's.
 """
@@ -136,7 +137,7 @@ class RefusalHandler:
             tenant: the tenant.
             as_of: the instant of the purge.
             actor: who acted, for the audit log.
-            context: what a ``guard`` record adds (e.g. the plan digest).
+            context: what a ``guard`` record and its alert add (e.g. the plan digest).
 
         Returns:
             The refusal, for the purge's outcome.
@@ -183,7 +184,7 @@ class RefusalHandler:
                 str(error),
                 tenant=tenant,
                 as_of=as_of,
-                details={"guard": error.guard, **error.details},
+                details={"guard": error.guard, **error.details, **(context or {})},
                 actor=actor,
             )
             return Refusal(

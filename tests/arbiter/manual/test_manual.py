@@ -18,17 +18,9 @@ import arbiter
 from arbiter import ObjectId, PrimaryCredentials, Workspace
 from arbiter.auth.approvals import generate_key, load_private_key, sign_approval
 from arbiter.core.config import OperatorConfig
-from arbiter.manual.manual import (
-    ExecuteResult,
-    approve_plan,
-    create_plan,
-    execute_plan,
-    plan_status,
-    read_plan,
-    register_plan,
-    restore_plan,
-    write_plan,
-)
+from arbiter.manual.execute import ExecuteResult, execute_plan, restore_plan
+from arbiter.manual.plans import approve_plan, create_plan, read_plan, register_plan, write_plan
+from arbiter.manual.status import plan_status
 from tests.builders import event, obj, tenant
 from tests.conftest import examples
 
@@ -536,3 +528,38 @@ def test_reactivation_after_as_of_is_refused_by_the_guard(setup: Setup) -> None:
     with pytest.raises(arbiter.GuardError) as info:
         execute(setup, path)
     assert ("tenant-not-cancelled", before) == (info.value.guard, snapshot(setup))
+
+
+def test_guard_refusal_at_execution_alerts_every_sink_once(setup: Setup) -> None:
+    """A guard tripping at execution sends one alert naming guard, tenant and plan; nothing goes."""
+    path = new_plan(setup)
+    approve(setup, path, "alice", "bob")
+    with (
+        setup.open() as ws,
+        ws.store.transaction(ws.require_credentials("a test write")) as tx,
+    ):
+        tx._db.execute("INSERT INTO events VALUES ('t', 9, 'reactivated', '2026-02-08T00:00:00Z')")  # noqa: SLF001 -- a concurrent change
+    plan_id = read_plan(path).body.plan_id
+    before = snapshot(setup)
+    with pytest.raises(arbiter.GuardError):
+        execute(setup, path)
+    with setup.open() as ws:
+        log = ws.config.path(ws.config.alerts.log)
+        alerts = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+        reports = sorted(ws.config.path(ws.config.alerts.reports).iterdir())
+        deliveries = [r.data for r in ws.audit.records() if r.kind == "alert"]
+    report = json.loads(reports[0].read_text(encoding="utf-8")) if len(reports) == 1 else {}
+    assert (
+        [("guard", "tenant-not-cancelled", "t", AS_OF, plan_id)],
+        [alerts[0]["alert_id"]],
+        [["jsonl", "report-file"]],
+        before,
+    ) == (
+        [
+            (a["kind"], a["details"]["guard"], a["tenant"], a["as_of"], a["details"]["plan_id"])
+            for a in alerts
+        ],
+        [report.get("alert_id")],
+        [sorted(d["delivered"]) for d in deliveries],
+        snapshot(setup),
+    )

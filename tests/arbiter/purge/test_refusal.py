@@ -92,6 +92,18 @@ def test_a_guard_refusal_carries_its_guard_details_and_partial_count(tmp_path: P
     )
 
 
+def test_a_guard_refusal_context_reaches_its_alert(tmp_path: Path) -> None:
+    """The caller's context (a plan digest, a manual plan id) is in the guard alert's details."""
+    handler, _audit, sink = _handler(tmp_path, "primary")
+    error = GuardError("tenant-hold", "t", "held", {"key": "b"})
+    handler.refuse(
+        error, tenant="t", as_of="2026-03-01T00:00:00Z", actor="me", context={"plan_id": "p1"}
+    )
+    assert [{"guard": "tenant-hold", "key": "b", "plan_id": "p1"}] == [
+        a["details"] for a in _alerts(sink)
+    ]
+
+
 def test_status_counts_counts_each_status() -> None:
     """Each status that occurs is counted; statuses that do not occur are absent."""
     assert {"executed": 2, "refused": 1} == status_counts(["executed", "refused", "executed"])

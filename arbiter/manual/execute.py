@@ -1,0 +1,321 @@
+"""Manual purges carried out: execution (with its rehearsal) and restore, two people each.
+
+Rules:
+
+1. Executing or restoring needs approvals from ``approvals_required`` (at least two) distinct
+   registered operators, for that action, over the plan body as it is now, younger than the
+   expiry (``arbiter.auth.approvals``). The executor may be one of them; nobody acts alone.
+2. At execution both planners run again on the current data, for the plan's tenant and as_of;
+   their verdict must equal the approved one, or the plan is stale and nothing is deleted.
+3. Before the real run, the purge is rehearsed (deleted in a transaction that is rolled back,
+   counts checked). Plans larger than ``rehearsal_required_above`` cannot skip the rehearsal.
+4. Execution writes the restore archive before deleting, under every guard of
+   ``arbiter.purge.purger``; the object-count limit is the manual one
+   (``manual.max_objects_per_purge``), since two operators approved this very plan. A plan
+   executes at most once.
+5. A guard that trips, in the rehearsal or the real run, refuses through the one refusal
+   handler (``arbiter.purge.refusal``), as every other purge does: a ``guard`` audit record
+   naming the plan, then one alert to every sink of the workspace naming the guard, the tenant
+   and the plan. Nothing more is deleted, and the ``GuardError`` reaches the caller.
+6. Restore brings back exactly the archived rows and blob bytes that are missing, after
+   verifying the archive; it needs its own two approvals and happens at most once, and never
+   after the tenant's backup_due (the archive is removed then).
+7. Every step is appended to the audit log with the operator's name.
+8. Executing (or rehearsing) and restoring need the workspace's primary credentials
+   (``Workspace.require_credentials``), checked before the plan file is even read.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from arbiter.auth.approvals import Action, check_approvals
+from arbiter.core.compare import VerdictDifferences, compare_verdicts
+from arbiter.core.errors import ApprovalError, ArchiveError, GuardError, StalePlanError, UsageError
+from arbiter.core.instants import format_instant
+from arbiter.core.verdict import KeptObject, ObjectId
+from arbiter.manual.plans import (
+    ManualPlan,
+    operator_keys,
+    read_plan,
+    register_existing,
+    require_operator,
+)
+from arbiter.purge.archive import read_archive
+from arbiter.purge.refusal import RefusalHandler
+
+if TYPE_CHECKING:
+    from arbiter.workspace.workspace import Workspace
+
+__all__ = ["ExecuteResult", "PlanRestoreResult", "execute_plan", "restore_plan"]
+
+
+@attrs.frozen
+class ExecuteResult:
+    """What ``execute_plan`` did.
+
+    Attributes:
+        plan_id: the plan.
+        tenant: its tenant.
+        approvers: the distinct operators whose approvals counted.
+        rehearsed: rows the rehearsal deleted and rolled back, or None when it was skipped.
+        purged: objects deleted (0 for a rehearsal only).
+        archive_id: the restore archive written before deleting, if one was.
+    """
+
+    plan_id: str
+    tenant: str
+    approvers: tuple[str, ...]
+    rehearsed: int | None = None
+    purged: int = 0
+    archive_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain JSON data (the CLI's ``--format json``)."""
+        return {
+            "plan_id": self.plan_id,
+            "tenant": self.tenant,
+            "approvers": list(self.approvers),
+            "rehearsed": self.rehearsed,
+            "purged": self.purged,
+            "archive_id": self.archive_id,
+        }
+
+
+@attrs.frozen
+class PlanRestoreResult:
+    """What ``restore_plan`` brought back.
+
+    Attributes:
+        plan_id: the plan.
+        archive_id: the archive restored from.
+        restored: objects restored (those missing; anything present stays as it is).
+        approvers: the distinct operators whose restore approvals counted.
+    """
+
+    plan_id: str
+    archive_id: str
+    restored: int
+    approvers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain JSON data (the CLI's ``--format json``)."""
+        return {
+            "plan_id": self.plan_id,
+            "archive_id": self.archive_id,
+            "restored": self.restored,
+            "approvers": list(self.approvers),
+        }
+
+
+def _check_two_person(
+    workspace: Workspace, plan: ManualPlan, action: Action, operator: str
+) -> tuple[str, ...]:
+    require_operator(workspace, operator)
+    check = check_approvals(
+        plan.approvals,
+        action=action,
+        plan_id=plan.body.plan_id,
+        plan_digest=plan.digest,
+        operators=operator_keys(workspace),
+        now=workspace.clock(),
+        expiry=timedelta(hours=workspace.config.manual.approval_expiry_hours),
+    )
+    required = workspace.config.manual.approvals_required
+    if len(check.valid) < required:
+        workspace.audit.append(
+            "approval-refused",
+            {
+                "plan_id": plan.body.plan_id,
+                "action": action,
+                "valid": list(check.valid),
+                "problems": list(check.problems),
+            },
+            actor=operator,
+        )
+        raise ApprovalError(action, check.valid, required, check.problems)
+    return check.valid
+
+
+def execute_plan(
+    workspace: Workspace,
+    path: Path,
+    *,
+    operator: str,
+    rehearse_only: bool = False,
+    skip_rehearsal: bool = False,
+) -> ExecuteResult:
+    """Execute (or only rehearse) an approved plan (rules 1 to 5).
+
+    Returns:
+        What happened.
+
+    Raises:
+        ApprovalError: fewer than the required distinct valid approvals.
+        StalePlanError: the planners' verdict now differs from the approved one.
+        GuardError: a guard refused (nothing more deleted, audited and alerted: rule 5); its
+            ``purged_before`` counts what was deleted, each batch under every guard, before it
+            tripped.
+        UsageError: the plan was executed already, or a large plan tried to skip the rehearsal.
+        CredentialError: the workspace was opened without its primary credentials (rule 8).
+    """
+    workspace.require_credentials("executing a manual plan")
+    plan = read_plan(path)
+    body = plan.body
+    approvers = _check_two_person(workspace, plan, "execute", operator)
+    record = workspace.store.plan(body.plan_id)
+    if record is not None and record["executed_at"]:
+        raise UsageError(
+            f"plan {body.plan_id} was executed at {record['executed_at']}"
+            f" by {record['executed_by']}"
+        )
+    approved = plan.verdict
+    # Two operators approved this very plan: it is bounded by the manual limit, not the automated.
+    limits = attrs.evolve(
+        workspace.config.limits, max_objects_per_purge=workspace.config.manual.max_objects_per_purge
+    )
+    purger = attrs.evolve(workspace.purger, limits=limits)
+    agreement, slice_fingerprint = purger.agree(body.tenant, body.as_of, actor=operator)
+    changes = compare_verdicts(approved, agreement.verdict)
+    if not changes.agree:
+        lines = _describe_changes(changes)
+        workspace.audit.append(
+            "stale-plan", {"plan_id": body.plan_id, "changes": lines}, actor=operator
+        )
+        raise StalePlanError(body.plan_id, tuple(lines))
+    size = len(approved.purge)
+    if skip_rehearsal and size > workspace.config.manual.rehearsal_required_above:
+        raise UsageError(
+            f"a plan of {size} objects cannot skip the rehearsal"
+            f" (rehearsal_required_above = {workspace.config.manual.rehearsal_required_above})"
+        )
+    result = ExecuteResult(body.plan_id, body.tenant, tuple(approvers))
+    try:
+        if not skip_rehearsal:
+            rehearsed = purger.rehearse(body.tenant, approved, slice_fingerprint, actor=operator)
+            result = attrs.evolve(result, rehearsed=rehearsed)
+        if rehearse_only:
+            return result
+        purged, _batches, archive_id = purger.execute_verdict(
+            body.tenant, approved, slice_fingerprint, actor=operator, plan_id=body.plan_id
+        )
+    except GuardError as exc:
+        # Rule 5: refused like every other purge, through the one handler: audited, then alerted.
+        RefusalHandler(workspace.audit, workspace.alerter).refuse(
+            exc,
+            tenant=body.tenant,
+            as_of=body.as_of,
+            actor=operator,
+            context={"plan_id": body.plan_id},
+        )
+        raise
+    now = format_instant(workspace.clock())
+    if record is None:
+        register_existing(workspace, plan, path)
+    workspace.store.mark_plan(
+        body.plan_id, executed_at=now, executed_by=operator, archive_id=archive_id or ""
+    )
+    workspace.store.record_receipt(
+        tenant=body.tenant,
+        plan_digest=body.verdict_digest,
+        as_of=body.as_of,
+        executed_at=now,
+        purged=purged,
+        backup_due=approved.backup_due,
+    )
+    workspace.audit.append(
+        "manual-executed",
+        {
+            "plan_id": body.plan_id,
+            "tenant": body.tenant,
+            "purged": purged,
+            "archive_id": archive_id,
+            "approvers": list(approvers),
+        },
+        actor=operator,
+    )
+    return attrs.evolve(result, purged=purged, archive_id=archive_id)
+
+
+def _describe_changes(changes: VerdictDifferences) -> list[str]:
+    lines = [f"{d.field}: approved {d.a!r}, now {d.b!r}" for d in changes.fields]
+    listed: tuple[tuple[tuple[ObjectId | KeptObject, ...], str], ...] = (
+        (changes.purge_only_in_a, "no longer to purge"),
+        (changes.purge_only_in_b, "newly to purge"),
+        (changes.kept_only_in_a, "no longer kept"),
+        (changes.kept_only_in_b, "newly kept"),
+    )
+    for items, label in listed:
+        if items:
+            first = ", ".join(f"{i.store}/{i.key}" for i in items[:5])
+            lines.append(f"{len(items)} {label}: {first}")
+    lines += [f"{d.store}/{d.key} kept as {d.a}, now {d.b}" for d in changes.kept_reason_differs]
+    return lines
+
+
+def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> PlanRestoreResult:
+    """Restore what an executed plan deleted, from its archive (rule 6).
+
+    Returns:
+        What was restored.
+
+    Raises:
+        ApprovalError: fewer than the required distinct valid restore approvals.
+        ArchiveError: no archive, a removed one, or a damaged one.
+        UsageError: the plan was not executed, or was restored already.
+        CredentialError: the workspace was opened without its primary credentials (rule 8).
+    """
+    credentials = workspace.require_credentials("restoring a manual plan")
+    plan = read_plan(path)
+    body = plan.body
+    approvers = _check_two_person(workspace, plan, "restore", operator)
+    record = workspace.store.plan(body.plan_id)
+    if record is None or not record["executed_at"]:
+        raise UsageError(f"plan {body.plan_id} has not been executed; there is nothing to restore")
+    if record["restored_at"]:
+        raise UsageError(
+            f"plan {body.plan_id} was restored at {record['restored_at']}"
+            f" by {record['restored_by']}"
+        )
+    archive = workspace.store.archive(record["archive_id"] or "")
+    if archive is not None and not archive["removed_at"]:
+        # Past backup_due the archive goes now, whether or not a run removed it yet.
+        workspace.expire_archives(actor=operator)
+        archive = workspace.store.archive(archive["archive_id"])
+    if archive is None or archive["removed_at"]:
+        raise ArchiveError(
+            f"the archive of plan {body.plan_id} is gone (kept only until backup_due)"
+        )
+    content = read_archive(Path(archive["path"]), archive["sha256"])
+    rows = [{k: v for k, v in o.items() if k != "blob"} for o in content.objects]
+    with workspace.store.transaction(credentials) as tx:
+        restored = tx.restore(rows)
+    if workspace.on_progress is not None:
+        workspace.on_progress("restoring", len(restored), len(rows))
+    restored_set = set(restored)
+    for item in content.objects:
+        identity = ObjectId(item["store"], item["key"])
+        if (
+            identity in restored_set
+            and item["blob"] is not None
+            and workspace.blobs.is_blob_store(item["store"])
+        ):
+            workspace.blobs.write(identity, item["blob"])
+    now = format_instant(workspace.clock())
+    workspace.store.mark_plan(body.plan_id, restored_at=now, restored_by=operator)
+    workspace.store.mark_archive(archive["archive_id"], restored_at=now)
+    workspace.audit.append(
+        "restore",
+        {
+            "plan_id": body.plan_id,
+            "archive_id": archive["archive_id"],
+            "restored": len(restored),
+            "approvers": list(approvers),
+        },
+        actor=operator,
+    )
+    return PlanRestoreResult(body.plan_id, archive["archive_id"], len(restored), tuple(approvers))
