@@ -23,6 +23,9 @@ Rules:
 7. Every step is appended to the audit log with the operator's name.
 8. Executing (or rehearsing) and restoring need the workspace's primary credentials
    (``Workspace.require_credentials``), checked before the plan file is even read.
+9. Execution is a purge like the automated ones: refused while the fleet is in safe mode
+   (``arbiter.purge.safemode``), and done under the tenant's lock (``arbiter.stores.locks``), so
+   a manual and an automated runner never purge one tenant at once.
 """
 
 from __future__ import annotations
@@ -162,8 +165,11 @@ def execute_plan(
             tripped.
         UsageError: the plan was executed already, or a large plan tried to skip the rehearsal.
         CredentialError: the workspace was opened without its primary credentials (rule 8).
+        SafeModeError: the fleet is in safe mode (rule 9); nothing is read or deleted.
     """
     workspace.require_credentials("executing a manual plan")
+    # Safe mode stops every purge, manual ones too (rule 9): two operators reset it first.
+    workspace.safe_mode.require_off()
     plan = read_plan(path)
     body = plan.body
     approvers = _check_two_person(workspace, plan, "execute", operator)
@@ -195,14 +201,24 @@ def execute_plan(
         )
     result = ExecuteResult(body.plan_id, body.tenant, tuple(approvers))
     try:
-        if not skip_rehearsal:
-            rehearsed = purger.rehearse(body.tenant, approved, slice_fingerprint, actor=operator)
-            result = attrs.evolve(result, rehearsed=rehearsed)
-        if rehearse_only:
-            return result
-        purged, _batches, archive_id = purger.execute_verdict(
-            body.tenant, approved, slice_fingerprint, actor=operator, plan_id=body.plan_id
-        )
+        with workspace.locks.hold(body.tenant) as held:
+            # One runner per tenant (rule 9): an automated run purging this tenant right now
+            # would race this plan; the operators run it again once that run is done.
+            if not held:
+                raise UsageError(
+                    f"tenant {body.tenant} is being purged by another runner;"
+                    " nothing was done, execute the plan again when it has finished"
+                )
+            if not skip_rehearsal:
+                rehearsed = purger.rehearse(
+                    body.tenant, approved, slice_fingerprint, actor=operator
+                )
+                result = attrs.evolve(result, rehearsed=rehearsed)
+            if rehearse_only:
+                return result
+            purged, _batches, archive_id = purger.execute_verdict(
+                body.tenant, approved, slice_fingerprint, actor=operator, plan_id=body.plan_id
+            )
     except GuardError as exc:
         # Rule 5: refused like every other purge, through the one handler: audited, then alerted.
         RefusalHandler(workspace.audit, workspace.alerter).refuse(

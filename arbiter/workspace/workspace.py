@@ -343,8 +343,13 @@ class Workspace:
             on_progress=self.on_progress,
             credentials=credentials,
             safe_mode=self.safe_mode,
-            locks=FileTenantLocks(self.config.path(self.config.safe_mode.locks)),
+            locks=self.locks,
         )
+
+    @property
+    def locks(self) -> FileTenantLocks:
+        """The per-tenant locks every runner of this workspace takes (``arbiter.stores.locks``)."""
+        return FileTenantLocks(self.config.path(self.config.safe_mode.locks))
 
     @property
     def safe_mode(self) -> SafeMode:

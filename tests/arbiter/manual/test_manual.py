@@ -563,3 +563,31 @@ def test_guard_refusal_at_execution_alerts_every_sink_once(setup: Setup) -> None
         [sorted(d["delivered"]) for d in deliveries],
         snapshot(setup),
     )
+
+
+# -- safe mode and the tenant lock ---------------------------------------------------------------
+
+
+def test_safe_mode_stops_a_manual_purge(setup: Setup) -> None:
+    """An approved plan is refused while the fleet is in safe mode; nothing is deleted."""
+    path = new_plan(setup)
+    approve(setup, path, "alice", "bob")
+    with setup.open() as ws:
+        ws.safe_mode.trip("threshold", "test trip", ["t"], {"bad": 3}, as_of=AS_OF, actor="test")
+    before = snapshot(setup)
+    with pytest.raises(arbiter.SafeModeError):
+        execute(setup, path)
+    assert before == snapshot(setup)
+
+
+def test_a_manual_purge_waits_for_the_runner_holding_the_tenant(setup: Setup) -> None:
+    """While another runner holds the tenant's lock, execution is refused and deletes nothing."""
+    path = new_plan(setup)
+    approve(setup, path, "alice", "bob")
+    before = snapshot(setup)
+    with setup.open() as ws, ws.locks.hold("t") as held:
+        assert held
+        with pytest.raises(arbiter.UsageError, match="another runner"):
+            execute(setup, path)
+        assert before == snapshot(setup)
+    assert 3 == execute(setup, path).purged
