@@ -117,7 +117,17 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, object, None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Report how many differential examples compared planner A with planner B."""
+    """Report the differential examples, and the audit crash points injected (xdist-safe)."""
     if tally.COUNTS:
         parts = ", ".join(f"{name}={count}" for name, count in sorted(tally.COUNTS.items()))
         terminalreporter.write_line(f"differential examples: {parts}")
+    points = {
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == "audit_crash_point"
+    }
+    if points:
+        terminalreporter.write_line(
+            f"audit crash injection: {len(points)} crash points killed with SIGKILL and recovered"
+        )

@@ -29,11 +29,34 @@ Invariants (checked by :meth:`AuditLog.verify`; any breach is an ``AuditTampered
    shared lock to read the file's size and the head together, so they never see a half-written
    record or a head that is ahead of the file.
 10. :meth:`AuditLog.append` refuses, writing nothing, unless the log's last record equals the
-    head: a truncated or forged log is never extended (which would hide the damage).
+    head once a crashed append is recovered (rule 11): a truncated or forged log is never
+    extended (which would hide the damage).
 11. A crash between the line's fsync and the head's write leaves the log one record ahead of the
-    head. Verification reports it like a forged record and appends are refused until an
-    operator decides (fail closed). If the head store raises and still holds the old head, the
-    append removes its line again.
+    head. Recovery (:meth:`AuditLog.recover`, and every :meth:`AuditLog.append` first) adopts
+    exactly ONE such record, under the append lock: it must be a complete line that passes rules
+    1 to 7 and chains from the head (``seq`` = head seq + 1, ``prev`` = head hash; for a log
+    without head, record 0 after genesis). Recovery then appends an ``audit-recovered`` record
+    naming the adopted record (seq, hash, kind, actor) and moves the head to that record in ONE
+    head write, so the adoption is always on the record. Anything else past the head (two
+    records, a record that does not chain, a torn line) stays tampering, and
+    :meth:`AuditLog.verify` itself never adopts: it reports a record past the head as before.
+12. A crash during recovery (after the ``audit-recovered`` line, before the head write) leaves
+    the pair "adopted record, its ``audit-recovered`` record" past the head; recovery finishes it
+    by moving the head to the second record. That pair is the only two-record state accepted:
+    a forger who can write it could as well write the single record, and both stay visible.
+13. A torn last line (no final newline: a power loss mid-write, or a kill in the middle of a
+    write larger than a page) is tampering, never removed automatically. From the bytes alone
+    it cannot be told apart from a forger who cut a record, and removing bytes is the one thing
+    the log must never do on its own (it would erase the evidence). The head never points past
+    a torn line (the head moves only after the line's fsync), so an operator who has looked at
+    it cuts the partial line (``truncate -s``) and the log verifies again.
+14. Test seam: when the environment variable ``TWINPURGE_CRASH_AT`` names a crash point, the
+    process kills itself with ``SIGKILL`` there (``audit-before-line``, ``audit-after-line``,
+    ``audit-after-fsync``, ``audit-after-head``, the same with ``audit-recover-`` for the
+    recovery record, and ``audit-recover-before-head`` for rule 12); ``NAME:N`` crashes at the
+    N-th time the point is reached. Unset (always, outside the fault-injection tests) it does
+    nothing.
+15. If the head store raises and still holds the old head, the append removes its line again.
 
 The log does not protect against someone who can rewrite both the file and the head store.
 """
@@ -46,6 +69,7 @@ import json
 import math
 import os
 import re
+import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -62,7 +86,21 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-__all__ = ["AuditHead", "AuditLog", "AuditRecord", "FileHeadStore", "HeadStore", "verify_log"]
+__all__ = [
+    "CRASH_ENV",
+    "RECOVERED_KIND",
+    "AuditHead",
+    "AuditLog",
+    "AuditRecord",
+    "FileHeadStore",
+    "HeadStore",
+    "verify_log",
+]
+
+# The kind of the record that says a crashed append's record was adopted (rule 11).
+RECOVERED_KIND = "audit-recovered"
+# The test seam of rule 14: the crash point at which this process kills itself.
+CRASH_ENV = "TWINPURGE_CRASH_AT"
 
 _GENESIS = "0" * 64
 _HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
@@ -220,8 +258,16 @@ def _lines(stream: BinaryIO, size: int) -> Iterator[bytes]:
 
 def _check(lines: Iterable[bytes], head: AuditHead | None) -> Iterator[AuditRecord]:
     """Rules 1 to 8: yield each record once it is known good; raise at the first bad one."""
-    prev = _GENESIS
     last: AuditRecord | None = None
+    for record in _chain(lines, head):
+        last = record
+        yield record
+    _check_end(last, head)
+
+
+def _chain(lines: Iterable[bytes], head: AuditHead | None) -> Iterator[AuditRecord]:
+    """Rules 1 to 7, and the head's record at its place: everything but where the log ends."""
+    prev = _GENESIS
     for line, raw in enumerate(lines, start=1):
         expected = line - 1
         record = _parse_line(raw, seq=expected, line=line)
@@ -246,8 +292,11 @@ def _check(lines: Iterable[bytes], head: AuditHead | None) -> Iterator[AuditReco
                 line=line,
             )
         prev = record.hash
-        last = record
         yield record
+
+
+def _check_end(last: AuditRecord | None, head: AuditHead | None) -> None:
+    """Rule 8: the log ends at the head's record."""
     if last is None:
         if head is not None:
             raise AuditTamperedError(
@@ -288,6 +337,39 @@ def _last_line(fd: int, size: int) -> bytes:
             break
         start = block_start
     return os.pread(fd, size - start, start)
+
+
+_crash_counts: dict[str, int] = {}
+
+
+def _crash_point(name: str) -> None:
+    """Rule 14 (a test seam, inert unless ``TWINPURGE_CRASH_AT`` is set): die here if asked."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    point, _, nth = wanted.partition(":")
+    if point != name:
+        return
+    _crash_counts[name] = _crash_counts.get(name, 0) + 1
+    if _crash_counts[name] >= int(nth or "1"):
+        # SIGKILL, not an exception: no finally block, no flush, no atexit, as in a real crash.
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _recovery_data(adopted: AuditRecord, head: AuditHead | None) -> dict[str, Any]:
+    """What an ``audit-recovered`` record says about the record it adopts (rule 11)."""
+    return {
+        "adopted": {
+            "seq": adopted.seq,
+            "hash": adopted.hash,
+            "kind": adopted.kind,
+            "actor": adopted.actor,
+            "at": adopted.at,
+        },
+        "head_was": None if head is None else {"seq": head.seq, "hash": head.hash},
+        "reason": "a record past the head that chains from it: an append crashed before "
+        "moving the head",
+    }
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -361,7 +443,10 @@ class AuditLog:
         self._clock = clock
 
     def append(self, kind: str, data: Mapping[str, Any], *, actor: str) -> AuditRecord:
-        """Append one record durably, then move the head to it (rules 9 to 11).
+        """Append one record durably, then move the head to it (rules 9 to 12, 15).
+
+        A record a crashed append left past the head is adopted first (rule 11), with its
+        ``audit-recovered`` record before this one.
 
         Args:
             kind: what happened, e.g. ``"plan"``, ``"agreement"``, ``"refusal"``, ``"batch"``.
@@ -375,63 +460,142 @@ class AuditLog:
         Raises:
             AuditError: ``kind`` or ``actor`` is not a non-empty string, ``data`` is not plain
                 JSON data, or the clock gives an instant without time zone. Nothing is written.
-            AuditTamperedError: the log's last record does not equal the head (rule 10);
-                the error names the first bad record. Nothing is written.
+            AuditTamperedError: the log's last record does not equal the head, and no crashed
+                append explains it (rules 10 to 13); the error names the first bad record.
+                Nothing is written.
             OSError: the file cannot be opened (e.g. its directory is missing) or written.
         """
         for name, value in (("kind", kind), ("actor", actor)):
             if not isinstance(value, str) or not value:
                 raise AuditError(f"{name} must be a non-empty string, not {value!r}")
         plain = _plain_data(data)
+        with self._locked() as fd:
+            size = os.fstat(fd).st_size
+            head = self._heads.read_audit_head()
+            last, size, head, _ = self._settle(fd, size, head, actor=actor)
+            fields: dict[str, Any] = {
+                "kind": kind,
+                "actor": actor,
+                "data": plain,
+            }
+            return self._commit(fd, size, head, last, fields, point="audit")
+
+    def recover(self, *, actor: str) -> AuditRecord | None:
+        """Adopt the record a crashed append left past the head, if there is one (rules 11, 12).
+
+        Args:
+            actor: who recovers, for the ``audit-recovered`` record.
+
+        Returns:
+            The ``audit-recovered`` record now at the head, or None if the log already ended at
+            the head.
+
+        Raises:
+            AuditTamperedError: the log does not end at the head and no crashed append explains
+                it; nothing is written.
+            AuditError: the head store cannot be read, or the clock has no time zone.
+            OSError: the log cannot be opened or written.
+        """
+        if not self._path.exists() and self._heads.read_audit_head() is None:
+            return None  # nothing to recover, and no file to create
+        with self._locked() as fd:
+            size = os.fstat(fd).st_size
+            head = self._heads.read_audit_head()
+            return self._settle(fd, size, head, actor=actor)[3]
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[int]:
+        """The log file, open for appending under the exclusive lock (rule 9)."""
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         fd = os.open(self._path, flags, 0o644)
         try:  # closing the file releases the lock
             fcntl.flock(fd, fcntl.LOCK_EX)
-            size = os.fstat(fd).st_size
-            head = self._heads.read_audit_head()
-            last = self._last_record(fd, size, head)
-            fields: dict[str, Any] = {
-                "seq": 0 if last is None else last.seq + 1,
-                "at": _format_instant(self._clock()),
-                "kind": kind,
-                "actor": actor,
-                "data": plain,
-                "prev": _GENESIS if last is None else last.hash,
-            }
-            record = AuditRecord(**fields, hash=_digest(fields))
-            try:
-                _write_all(fd, canonical_json(_CONVERTER.unstructure(record)) + b"\n")
-                os.fsync(fd)
-            except BaseException:
-                os.ftruncate(fd, size)
-                raise
-            if size == 0:
-                fsync_directory(self._path.parent)
-            try:
-                self._heads.write_audit_head(AuditHead(record.seq, record.hash))
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    if self._heads.read_audit_head() == head:
-                        os.ftruncate(fd, size)
-                        os.fsync(fd)
-                raise
-            return record
+            yield fd
         finally:
             os.close(fd)
 
-    def _last_record(self, fd: int, size: int, head: AuditHead | None) -> AuditRecord | None:
-        """The last record of the log, under the append lock, if it equals the head (rule 10)."""
+    def _commit(  # noqa: PLR0913 -- the locked file, where it ends, and the record to add
+        self,
+        fd: int,
+        size: int,
+        head: AuditHead | None,
+        last: AuditRecord | None,
+        fields: Mapping[str, Any],
+        *,
+        point: str,
+    ) -> AuditRecord:
+        """Write one record after ``last``, fsync it, then move the head to it (rules 9, 15)."""
+        chained: dict[str, Any] = {
+            "seq": 0 if last is None else last.seq + 1,
+            "at": _format_instant(self._clock()),
+            **fields,
+            "prev": _GENESIS if last is None else last.hash,
+        }
+        record = AuditRecord(**chained, hash=_digest(chained))
+        _crash_point(f"{point}-before-line")
+        try:
+            _write_all(fd, canonical_json(_CONVERTER.unstructure(record)) + b"\n")
+            _crash_point(f"{point}-after-line")
+            os.fsync(fd)
+        except BaseException:
+            os.ftruncate(fd, size)
+            raise
+        if size == 0:
+            fsync_directory(self._path.parent)
+        _crash_point(f"{point}-after-fsync")
+        try:
+            self._heads.write_audit_head(AuditHead(record.seq, record.hash))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                if self._heads.read_audit_head() == head:
+                    os.ftruncate(fd, size)
+                    os.fsync(fd)
+            raise
+        _crash_point(f"{point}-after-head")
+        return record
+
+    def _settle(
+        self, fd: int, size: int, head: AuditHead | None, *, actor: str
+    ) -> tuple[AuditRecord | None, int, AuditHead | None, AuditRecord | None]:
+        """The log's last record, equal to the head once a crashed append is recovered.
+
+        Returns:
+            The last record, the log's size, the head, and the ``audit-recovered`` record if
+            one is now the head (else None).
+
+        Raises:
+            AuditTamperedError: rules 10 to 13.
+        """
         if size == 0 and head is None:
-            return None
+            return None, size, head, None
         if size > 0 and head is not None:
             with contextlib.suppress(AuditTamperedError):
                 last = _parse_line(_last_line(fd, size), seq=head.seq, line=head.seq + 1)
                 if (last.seq, last.hash) == (head.seq, head.hash):
-                    return last
-        # The tail does not match: read the whole log to name the first bad record.
+                    return last, size, head, None
+        # The tail does not match: read the whole log, to recover or to name the first bad record.
         with os.fdopen(os.dup(fd), "rb") as stream:
-            for _ in _check(_lines(stream, size), head):
-                pass
+            records = list(_chain(_lines(stream, size), head))
+        after = [r for r in records if head is None or r.seq > head.seq]
+        end = records[-1] if records else None
+        if len(after) == 1 and (head is not None or after[0].seq == 0):
+            adopted = after[0]
+            recovered = self._commit(
+                fd,
+                size,
+                head,
+                adopted,
+                {"kind": RECOVERED_KIND, "actor": actor, "data": _recovery_data(adopted, head)},
+                point="audit-recover",
+            )
+            return recovered, os.fstat(fd).st_size, self._heads.read_audit_head(), recovered
+        if len(after) == 2 and after[1].kind == RECOVERED_KIND:  # noqa: PLR2004 -- rule 12's pair
+            adopted, recovered = after
+            if recovered.data == _recovery_data(adopted, head):
+                _crash_point("audit-recover-before-head")
+                self._heads.write_audit_head(AuditHead(recovered.seq, recovered.hash))
+                return recovered, size, self._heads.read_audit_head(), recovered
+        _check_end(end, head)  # raises: the log does not end at the head
         raise AuditTamperedError("the log's last record does not equal the head")  # unreachable
 
     def _open_snapshot(self) -> tuple[BinaryIO | None, int, AuditHead | None]:

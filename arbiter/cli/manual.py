@@ -39,6 +39,7 @@ REFUSED, MISSING_APPROVALS, STALE, CREDENTIALS = (
     ExitCode.STALE_PLAN,
     ExitCode.CREDENTIALS,
 )
+VERIFICATION = ExitCode.VERIFICATION  # the audit log is verified before deleting
 
 
 def _open(workspace_dir: str, *, deleting: bool = False) -> Workspace:
@@ -181,7 +182,7 @@ def approve_command(
 
 @purge.command(
     "execute",
-    exits=(REFUSED, MISSING_APPROVALS, STALE, CREDENTIALS),
+    exits=(REFUSED, MISSING_APPROVALS, STALE, VERIFICATION, CREDENTIALS),
     examples=(
         (
             "twinpurge purge execute globex.plan.json --workspace ./tenants --operator alice"
@@ -230,7 +231,7 @@ def execute_command(
 
 @purge.command(
     "restore",
-    exits=(REFUSED, MISSING_APPROVALS, CREDENTIALS),
+    exits=(REFUSED, MISSING_APPROVALS, VERIFICATION, CREDENTIALS),
     examples=("twinpurge purge restore globex.plan.json --workspace ./tenants --operator alice",),
 )
 @click.argument("plan", metavar="PLAN_FILE_OR_ID")

@@ -226,7 +226,7 @@ def _read_payloads(directory: Path, inventory: dict[str, object]) -> dict[Object
 
 @main.command(
     "import",
-    exits=(REFUSED, CREDENTIALS),
+    exits=(REFUSED, VERIFICATION, CREDENTIALS),
     examples=("twinpurge import --workspace ./tenants inventory.json --payloads ./payloads",),
 )
 @WORKSPACE_OPTION
@@ -335,7 +335,7 @@ def _refused(report: FleetReport, *, expected: str | None = None) -> list[str]:
 
 @main.command(
     "run-due",
-    exits=(REFUSED, CREDENTIALS),
+    exits=(REFUSED, VERIFICATION, CREDENTIALS),
     examples=(
         "twinpurge run-due --workspace ./tenants --dry-run",
         "twinpurge run-due --workspace ./tenants --as-of 2026-11-25T00:00:00Z",

@@ -21,6 +21,14 @@ Rules:
    ``purger`` (a ``Purger`` over ``SqliteStore.purge_target`` and ``BlobDirectory.authorize``)
    raises ``CredentialError`` without them; ``planner`` is the credential-free ``Purger`` for
    planning and dry runs, over a read-only target and a blob directory that cannot delete.
+7. The audit log is checked before anything can be deleted (``check_audit``): every operation
+   that needs the credentials (rule 5) and every dry run (``run_due``, ``purge_tenant``) first
+   recovers a crashed append (``arbiter.audit.log``, rule 11) and then verifies the whole log.
+   Dry runs too: they delete nothing, but they append records, and a log that fails
+   verification is not extended. A failure raises ``AuditTamperedError`` naming the record, after
+   an ``audit-tampered`` alert to every sink (not recorded in the log, which cannot be trusted);
+   a recovery sends an ``audit-recovered`` alert. A log verified once is not read again while its
+   file and head are unchanged (same inode, size, modification time and head).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import attrs
 
 from arbiter.alerts.alerter import Alerter
 from arbiter.alerts.configured import alerter_for
+from arbiter.alerts.model import Alert
 from arbiter.audit.log import AuditHead, AuditLog
 from arbiter.auth.approvals import parse_public_key
 from arbiter.auth.credentials import (
@@ -47,7 +56,7 @@ from arbiter.auth.credentials import (
 )
 from arbiter.core.arbitrate import Planner, arbitrate
 from arbiter.core.config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
-from arbiter.core.errors import InputError, RefusedError, UsageError
+from arbiter.core.errors import AuditTamperedError, InputError, RefusedError, UsageError
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import in_file_positions
 from arbiter.durable.files import create
@@ -182,6 +191,10 @@ class Workspace:
     on_progress: Callable[[str, int, int], None] | None = None
     # Delete-capable access (rule 5); None opens the workspace for reading and planning only.
     credentials: PrimaryCredentials | None = None
+    # The log's (inode, size, mtime, head) when it last verified (rule 7).
+    _audit_checked: tuple[int, int, int, AuditHead | None] | None = attrs.field(
+        default=None, init=False, repr=False
+    )
 
     @classmethod
     def create(
@@ -303,7 +316,65 @@ class Workspace:
         """
         credentials = require_primary(self.credentials, purpose=purpose)
         self.store.verify_credentials(credentials)
+        self.check_audit()
         return credentials
+
+    def check_audit(self, *, actor: str = "retention-service") -> int:
+        """Recover a crashed append, then verify the whole audit log (rule 7).
+
+        Args:
+            actor: who asked, for an ``audit-recovered`` record.
+
+        Returns:
+            The number of records.
+
+        Raises:
+            AuditTamperedError: the log fails verification, naming the first bad record (seq and
+                line); an ``audit-tampered`` alert went to every sink first.
+            AuditError: the head store cannot be read.
+            OSError: the log cannot be read or written.
+        """
+        state = self._audit_state()
+        if state is not None and state == self._audit_checked:
+            return state[3].seq + 1 if state[3] is not None else 0
+        try:
+            recovered = self.audit.recover(actor=actor)
+            count = self.audit.verify()
+        except AuditTamperedError as exc:
+            self._alert_audit(
+                "audit-tampered",
+                f"the audit log fails verification; nothing is deleted until an operator "
+                f"resolves it: {exc}",
+                {"seq": exc.seq, "line": exc.line, "reason": exc.reason, "log": str(self._log)},
+            )
+            raise
+        if recovered is not None:
+            adopted = recovered.data["adopted"]
+            self._alert_audit(
+                "audit-recovered",
+                f"an append crashed before moving the audit head; record {adopted['seq']} "
+                f"({adopted['kind']}) was adopted, see record {recovered.seq}",
+                {"recovered_seq": recovered.seq, "adopted": adopted, "log": str(self._log)},
+            )
+        self._audit_checked = self._audit_state()
+        return count
+
+    @property
+    def _log(self) -> Path:
+        return self.config.path(self.config.audit.log)
+
+    def _audit_state(self) -> tuple[int, int, int, AuditHead | None] | None:
+        """What tells a changed log from the one last verified (rule 7), or None if none."""
+        try:
+            stat = self._log.stat()
+        except FileNotFoundError:
+            return None
+        head = _StoreHeads(self.store).read_audit_head()
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns, head)
+
+    def _alert_audit(self, kind: str, message: str, details: dict[str, Any]) -> None:
+        """Alert every sink; not through the audit log, which is the subject (rule 7)."""
+        self.alerter.alert(Alert.create(kind, message, details=details, clock=self.clock))
 
     def close(self) -> None:
         """Close the store."""
@@ -477,6 +548,7 @@ class Workspace:
             SafeModeError: not a dry run, and the fleet is in safe mode (nothing deleted).
         """
         if dry_run:
+            self.check_audit(actor=actor)
             return self.planner.purge_tenant(tenant, as_of, dry_run=True, actor=actor)
         self.require_credentials("purging a tenant")
         return self.purger.purge_tenant(tenant, as_of, actor=actor)
@@ -498,6 +570,7 @@ class Workspace:
             SafeModeError: not a dry run, and the fleet is in safe mode (nothing deleted).
         """
         if dry_run:
+            self.check_audit(actor=actor)
             return self.planner.run_due(as_of, dry_run=True, progress=progress, actor=actor)
         self.require_credentials("running the due purges")
         report = self.purger.run_due(as_of, progress=progress, actor=actor)
@@ -538,16 +611,20 @@ class Workspace:
             removed.append(archive["archive_id"])
         return removed
 
-    def verify_audit(self) -> int:
-        """Verify the audit log against the head in the store.
+    def verify_audit(self, *, actor: str = "operator") -> int:
+        """Verify the audit log against the head in the store, after recovering a crash (rule 7).
+
+        Args:
+            actor: who asked, for an ``audit-recovered`` record.
 
         Returns:
             The number of records.
 
         Raises:
-            AuditTamperedError: naming the first bad record.
+            AuditTamperedError: naming the first bad record (an alert went to every sink).
         """
-        return self.audit.verify()
+        self._audit_checked = None  # asked for explicitly: read the whole log again
+        return self.check_audit(actor=actor)
 
 
 def _list(inventory: Mapping[str, Any], key: str) -> list[Any]:
