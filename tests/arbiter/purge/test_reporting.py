@@ -315,8 +315,7 @@ def execute_sql(database: Path, sql: str) -> None:
     """A write to the primary store behind the purge's back (a concurrent service)."""
     db = sqlite3.connect(database)
     try:
-        db.execute(sql)
-        db.commit()
+        db.executescript(sql)
     finally:
         db.close()
 
@@ -721,5 +720,50 @@ def test_a_file_that_cannot_be_deleted_is_alerted_as_an_orphan(
         expected_alerts = [alert(0, "blob-orphan", message, details, as_of="")]
         assert (expected_audit, expected_alerts) == report(ws, start, webhook)
         assert ("executed", 4) == (outcome.status, outcome.purged)
+    finally:
+        ws.close()
+
+
+# -- long lists ---------------------------------------------------------------------------------
+
+GHOSTS = [{"store": "db", "key": f"g{n:03d}"} for n in range(101)]
+REFERRERS = [{"store": "db", "key": f"x{n:03d}"} for n in range(101)]
+
+
+def _plans_ghosts(inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str) -> object:
+    verdict: dict[str, Any] = deleter_a.plan(inv, pol, t, at)
+    if (t, at) == ("t", AS_OF):
+        verdict["purge"] = sorted(
+            [*verdict["purge"], *GHOSTS], key=lambda o: (o["store"], o["key"])
+        )
+    return verdict
+
+
+def test_a_guard_names_at_most_a_hundred_objects(tmp_path: Path, webhook: Webhook) -> None:
+    """101 objects that are nobody's, or 101 outside referrers: the first 100, in order."""
+    ws = open_workspace(tmp_path / "ws", webhook, planners=_both(_plans_ghosts))
+    try:
+        outcome = ws.purge_tenant("t", AS_OF, actor=ACTOR)
+        inserts = "".join(
+            f"INSERT INTO refs VALUES ('db', '{r['key']}', 0, 'db', 'r1');"  # noqa: S608 -- fixed keys
+            for r in REFERRERS
+        )
+        shared = purger(ws, _Concurrent(ws, inserts), []).purge_tenant("t", AS_OF, actor=ACTOR)
+        entries, alerts = report(ws, 0, webhook)
+        expected = [
+            {"objects": GHOSTS[:100]},
+            {"referrers": REFERRERS[:100], "purged_before": 2},
+        ]
+        assert (expected, expected) == (
+            [data["details"] for kind, _actor, data in entries if kind == "guard"],
+            [{k: v for k, v in a["details"].items() if k != "guard"} for a in alerts],
+        )
+        assert [
+            guard_message(
+                "foreign-object",
+                "101 planned objects are not the tenant's, e.g. ObjectId(store='db', key='g000')",
+            ),
+            guard_message("shared", "db/x000 (not purged) refs an object of the batch"),
+        ] == [outcome.message, shared.message]
     finally:
         ws.close()
