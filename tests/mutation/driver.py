@@ -12,8 +12,12 @@ How a target is judged (docs/fault-detection.md):
 - ``deleter_a`` and ``deleter_b``: only the *shared* tests, ``tests/spec`` (hand-computed
   examples) and ``tests/differential`` (the other planner is the oracle). The planners' own unit
   tests are not run: the claim measured is that the other planner catches the mistake.
-- ``arbiter``: ``tests/arbiter``, over the comparison (``_compare.py``, ``_verdict.py``), the
-  decision in ``arbitrate`` (``_arbiter.py``) and the guards of ``_execute.py``.
+- ``arbiter``: ``tests/arbiter``, over the comparison (``arbiter/core/compare.py``,
+  ``arbiter/core/verdict.py``), the decision in ``arbiter/core/arbitrate.py`` and the guards of
+  ``arbiter/purge/purger.py`` (``ARBITER_SCOPE``: one line per file). Every mutant in scope is
+  judged, including those that change only what a refusal or a purge writes to the audit log,
+  to the alerts or to progress: those writes are behaviour, asserted by
+  ``tests/arbiter/purge/test_reporting.py`` and ``tests/arbiter/backup/test_backup_reporting.py``.
 
 Each target is copied to ``mutants/<target>/`` (git-ignored) with a generated mutmut
 configuration, so targets with different judges never share mutmut's state and an edit in the
@@ -46,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ARBITER_SCOPE",
     "ROOT",
     "TARGETS",
     "MutantResult",
@@ -58,6 +63,7 @@ __all__ = [
     "read_results",
     "run_mutmut",
     "run_sample",
+    "scope_globs",
     "stage",
 ]
 
@@ -87,9 +93,7 @@ class Target:
             generated but neither run nor counted.
         message_calls: Calls whose argument at the given position is a message for people
             (``where.fail`` is written ``.fail``).
-        required_score: Killed / (generated - equivalent - reporting-only) must reach this.
-        reporting_calls: Calls that only record or show what happened (the audit log, alerts,
-            progress); a mutant confined to their arguments is out of the target's scope.
+        required_score: Killed / (generated - equivalent) must reach this.
     """
 
     name: str
@@ -99,7 +103,6 @@ class Target:
     scope: tuple[str, ...]
     message_calls: tuple[tuple[str, int], ...]
     required_score: float
-    reporting_calls: tuple[tuple[str, tuple[int, ...] | None], ...] = ()
 
 
 _SHARED_TESTS = ("tests/spec", "tests/differential")
@@ -111,6 +114,54 @@ _PLANNER_MESSAGES = (
     ("ValueError", 0),
     (".fail", 0),
 )
+
+Scope = dict[str, tuple[str, ...] | None]
+
+
+def scope_globs(scope: Scope) -> tuple[str, ...]:
+    """The names mutmut gives the mutants of ``scope``: per file, the listed functions, or all.
+
+    Args:
+        scope: Each mutated file (relative to the repository root) and the functions of it that
+            are in scope, as mutmut spells them (``x_name``, ``xǁClassǁmethod``); None for every
+            function of the file.
+
+    Returns:
+        The globs of ``Target.scope``.
+    """
+    globs: list[str] = []
+    for path, functions in scope.items():
+        module = path.removesuffix(".py").replace("/", ".")
+        if functions is None:
+            globs.append(f"{module}.*")
+        else:
+            globs += [f"{module}.{function}__mutmut_*" for function in functions]
+    return tuple(globs)
+
+
+# The arbiter's code under mutation: adding a file (all of it, or some functions) is one line.
+ARBITER_SCOPE: Scope = {
+    "arbiter/core/compare.py": ("x_compare_verdicts",),
+    "arbiter/core/verdict.py": (
+        "x__check_instant",
+        "x__check_sorted_unique",
+        "xǁVerdictǁ__attrs_post_init__",
+        "x_verdict_from_planner",
+    ),
+    "arbiter/core/arbitrate.py": ("x_arbitrate", "x__run", "x__as_failure"),
+    "arbiter/purge/guards.py": None,
+    "arbiter/purge/refusal.py": None,
+    "arbiter/purge/safemode.py": ("x_crosses_threshold", "xǁFleetTallyǁadd"),
+    "arbiter/purge/purger.py": (
+        "x__chunks",
+        "xǁPurgerǁ_start",
+        "xǁPurgerǁ_check_before",
+        "xǁPurgerǁexecute_verdict",
+        "xǁPurgerǁ_execute",
+        "xǁPurgerǁ_check_batch",
+        "xǁPurgerǁrun_due",
+    ),
+}
 
 TARGETS: dict[str, Target] = {
     "deleter_a": Target(
@@ -134,32 +185,9 @@ TARGETS: dict[str, Target] = {
     "arbiter": Target(
         name="arbiter",
         package="arbiter",
-        files=(
-            "arbiter/core/compare.py",
-            "arbiter/core/verdict.py",
-            "arbiter/core/arbitrate.py",
-            "arbiter/purge/purger.py",
-            "arbiter/purge/guards.py",
-        ),
+        files=tuple(ARBITER_SCOPE),
         tests=("tests/arbiter",),
-        scope=(
-            "arbiter.core.compare.x_compare_verdicts__mutmut_*",
-            "arbiter.core.verdict.x__check_instant__mutmut_*",
-            "arbiter.core.verdict.x__check_sorted_unique__mutmut_*",
-            "arbiter.core.verdict.xǁVerdictǁ__attrs_post_init____mutmut_*",
-            "arbiter.core.verdict.x_verdict_from_planner__mutmut_*",
-            "arbiter.core.arbitrate.x_arbitrate__mutmut_*",
-            "arbiter.core.arbitrate.x__run__mutmut_*",
-            "arbiter.core.arbitrate.x__as_failure__mutmut_*",
-            "arbiter.purge.purger.x__chunks__mutmut_*",
-            "arbiter.purge.guards.x_latest_lifecycle_is_cancellation__mutmut_*",
-            "arbiter.purge.guards.x_kept_categories__mutmut_*",
-            "arbiter.purge.guards.x_check_*__mutmut_*",
-            "arbiter.purge.purger.xǁPurgerǁ_check_before__mutmut_*",
-            "arbiter.purge.purger.xǁPurgerǁexecute_verdict__mutmut_*",
-            "arbiter.purge.purger.xǁPurgerǁ_execute__mutmut_*",
-            "arbiter.purge.purger.xǁPurgerǁ_check_batch__mutmut_*",
-        ),
+        scope=scope_globs(ARBITER_SCOPE),
         message_calls=(
             ("GuardError", 2),
             ("PlannerFailure", 2),
@@ -167,14 +195,6 @@ TARGETS: dict[str, Target] = {
             ("TypeError", 0),
         ),
         required_score=1.0,
-        reporting_calls=(
-            ("._audit", None),
-            ("._alert", None),
-            (".on_progress", None),
-            # What a guard reports beside its name: the tenant and message of its text, the
-            # details for the alert and the audit log.
-            ("GuardError", (1, 2, 3)),
-        ),
     ),
 }
 
@@ -503,41 +523,6 @@ def message_only(original: ast.FunctionDef, mutant: ast.FunctionDef, target: Tar
     return True
 
 
-def reporting_only(original: ast.FunctionDef, mutant: ast.FunctionDef, target: Target) -> bool:
-    """Whether every change of a mutant lies inside the arguments of a reporting call.
-
-    The audit log, the alerts and progress reports record what the guards decided; they are
-    tested on their own (tests/arbiter/audit/, tests/arbiter/alerts/) and are not guards.
-
-    Args:
-        original: The original function.
-        mutant: The mutated function.
-        target: The target (its reporting calls).
-
-    Returns:
-        ``True`` when the mutant only changes what a reporting call is given.
-    """
-    if not target.reporting_calls:
-        return False
-    differences = _differences(
-        ast.Module(body=original.body, type_ignores=[]),
-        ast.Module(body=mutant.body, type_ignores=[]),
-        [],
-    )
-    calls = dict(target.reporting_calls)
-
-    def reported(node: ast.AST, field: str, index: int | None) -> bool:
-        if not isinstance(node, ast.Call) or index is None or _call_name(node) not in calls:
-            return False
-        positions = calls[_call_name(node)]
-        return positions is None or (field == "args" and index in positions)
-
-    return bool(differences) and all(
-        any(reported(node, field, index) for node, field, index in path)
-        for path, _before, _after in differences
-    )
-
-
 # --- a run --------------------------------------------------------------------------------------
 
 
@@ -573,14 +558,9 @@ def split_message_only(directory: Path, target: Target, names: list[str]) -> lis
     found = []
     for name in names:
         _source, original, mutant = _pair(directory, name)
-        if message_only(original, mutant, target) or reporting_only(original, mutant, target):
+        if message_only(original, mutant, target):
             found.append(name)
     return found
-
-
-def split_reporting_only(directory: Path, target: Target, names: list[str]) -> list[str]:
-    """The names of the reporting-only mutants among ``names`` (see ``reporting_only``)."""
-    return [n for n in names if reporting_only(*_pair(directory, n)[1:], target)]
 
 
 def summarize(target: Target, directory: Path, message: list[str]) -> dict[str, Any]:
@@ -596,24 +576,19 @@ def summarize(target: Target, directory: Path, message: list[str]) -> dict[str, 
     """
     results = read_results(directory, target)
     equivalents = load_equivalents()
-    reporting = set(split_reporting_only(directory, target, [r.name for r in results]))
-    set_aside = set(message) - reporting
+    set_aside = set(message)
     counts = {
         "generated": len(results),
         "killed": 0,
         "timeout": 0,
         "equivalent": 0,
         "message-only": 0,
-        "reporting-only": 0,
         "surviving": 0,
     }
     surviving: list[dict[str, Any]] = []
     listed: list[dict[str, Any]] = []
     stale: list[str] = []
     for result in results:
-        if result.name in reporting:
-            counts["reporting-only"] += 1
-            continue
         if result.name in set_aside:
             counts["equivalent"] += 1
             counts["message-only"] += 1
@@ -638,7 +613,7 @@ def summarize(target: Target, directory: Path, message: list[str]) -> dict[str, 
             stale.append(result.name)
         counts["surviving"] += 1
         surviving.append({"name": result.name, "status": result.status, "diff": diff})
-    judged = counts["generated"] - counts["equivalent"] - counts["reporting-only"]
+    judged = counts["generated"] - counts["equivalent"]
     score = counts["killed"] / judged if judged else 1.0
     return {
         "target": target.name,
@@ -650,11 +625,7 @@ def summarize(target: Target, directory: Path, message: list[str]) -> dict[str, 
         "equivalent": listed,
         "message_only": [
             {"name": name, "change": changed_lines(mutant_diff(directory, name))}
-            for name in sorted(set(message) - reporting)
-        ],
-        "reporting_only": [
-            {"name": name, "change": changed_lines(mutant_diff(directory, name))}
-            for name in sorted(reporting)
+            for name in sorted(set(message))
         ],
         "stale_equivalents": stale,
     }
@@ -665,7 +636,7 @@ def _print_summary(part: dict[str, Any]) -> None:
     print(  # noqa: T201 -- the driver's report is its output
         f"{part['target']}: generated {c['generated']}, killed {c['killed']} "
         f"(of which timeouts {c['timeout']}), equivalent {c['equivalent']} "
-        f"(of which message-only {c['message-only']}), reporting-only {c['reporting-only']}, "
+        f"(of which message-only {c['message-only']}), "
         f"surviving {c['surviving']}, "
         f"score {part['score']:.2%} (required {part['required_score']:.0%})"
         + (f", {part['seconds']} s" if "seconds" in part else "")
