@@ -327,7 +327,13 @@ def test_a_backup_guard_is_recorded_and_alerted_with_its_details(
         (
             "guard",
             ACTOR,
-            {"tenant": "t", "as_of": case.as_of, "guard": case.guard, "details": details},
+            {
+                "tenant": "t",
+                "as_of": case.as_of,
+                "guard": case.guard,
+                "details": details,
+                "purged_before": 0,
+            },
         ),
         alert_record("guard", f"backup purge: {message}"),
         agreement(purged, "u", case.as_of, case.planners),
@@ -367,7 +373,13 @@ def test_backups_without_a_primary_purge_are_refused_and_alerted(
         (
             "guard",
             ACTOR,
-            {"tenant": "t", "as_of": as_of, "guard": "no-primary-receipt", "details": DUE},
+            {
+                "tenant": "t",
+                "as_of": as_of,
+                "guard": "no-primary-receipt",
+                "details": DUE,
+                "purged_before": 0,
+            },
         ),
         alert_record("guard", f"backup purge: {message}"),
         agreement(s, "u", as_of),

@@ -28,6 +28,7 @@ from arbiter import (
     LimitsConfig,
     ObjectId,
     Planner,
+    PrimaryCredentials,
     PurgeOutcome,
     Purger,
     RefusedError,
@@ -269,7 +270,13 @@ def test_a_dry_run_of_the_fleet_records_every_tenant_then_the_run(
             (
                 "run-due",
                 ACTOR,
-                {"as_of": AS_OF, "dry_run": True, "counts": {"dry-run": 1, "not-eligible": 1}},
+                {
+                    "as_of": AS_OF,
+                    "dry_run": True,
+                    "counts": {"dry-run": 1, "not-eligible": 1},
+                    "safe_mode": None,
+                    "not_started": [],
+                },
             ),
         ]
         assert (expected, [], ["t", "u"]) == (*report(ws, start, webhook), done)
@@ -409,12 +416,13 @@ def test_a_guard_before_the_first_batch_records_and_alerts_it(
                     "as_of": case.as_of,
                     "guard": case.guard,
                     "details": case.details,
+                    "purged_before": 0,
                     "plan_digest": plan.digest,
                 },
             ),
             alert_record(0, "guard", message),
         ]
-        details = {"guard": case.guard, **case.details}
+        details = {"guard": case.guard, **case.details, "plan_digest": plan.digest}
         expected_alerts = [alert(0, "guard", message, details, as_of=case.as_of)]
         assert (expected_audit, expected_alerts, []) == (*report(ws, start, webhook), progress)
         assert ("refused", case.guard, message, 0) == (
@@ -514,19 +522,24 @@ class _Concurrent:
 
     Transactions 1 and 2 are the pre-flight checks (of the purge, then of the execution), 3 the
     first batch: ``sql`` runs once it committed. With ``short``, the delete of the second batch
-    reports one row fewer than it deleted.
+    reports one row fewer than it deleted. (The purger of ``purger`` keeps no restore archive, so
+    no archive transaction comes between the pre-flight checks and the first batch.)
     """
 
     def __init__(self, ws: Workspace, sql: str | None, *, short: bool = False) -> None:
         self.ws, self.sql, self.short, self.count = ws, sql, short, 0
+        self.target = ws.store.purge_target(credentials(ws))
 
     def total_objects(self) -> int:
-        return self.ws.store.total_objects()
+        return self.target.total_objects()
+
+    def verify_credentials(self, given: PrimaryCredentials) -> None:
+        self.target.verify_credentials(given)
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         self.count += 1
-        with self.ws.store.transaction() as tx:
+        with self.target.transaction() as tx:
             if self.short and self.count == 4:  # the second batch
                 real = tx.delete
                 tx.delete = lambda tenant, ids: real(tenant, ids) - 1  # type: ignore[method-assign]
@@ -535,8 +548,14 @@ class _Concurrent:
             execute_sql(database(Path(self.ws.config.directory)), self.sql)
 
 
+def credentials(ws: Workspace) -> PrimaryCredentials:
+    """The workspace's primary credentials, checked (purges need them)."""
+    return ws.require_credentials("a test purger")
+
+
 def purger(ws: Workspace, target: Any, progress: list[tuple[str, int, int]]) -> Purger:
     """A purger over the workspace's store and sinks, deleting through ``target``."""
+    checked = credentials(ws)
     return Purger(
         reader=ws.store,
         target=target,
@@ -544,9 +563,10 @@ def purger(ws: Workspace, target: Any, progress: list[tuple[str, int, int]]) -> 
         limits=ws.config.limits,
         audit=ws.audit,
         alerter=ws.alerter,
-        blobs=ws.blobs,
+        blobs=ws.blobs.authorize(checked, ws.store),
         clock=lambda: NOW,
         on_progress=lambda phase, done, total: progress.append((phase, done, total)),
+        credentials=checked,
     )
 
 
@@ -602,7 +622,6 @@ def test_a_guard_after_a_committed_batch_records_what_was_deleted_before_it(
         target = _Concurrent(ws, sql, short=sql is None)
         outcome = purger(ws, target, progress).purge_tenant("t", AS_OF, actor=ACTOR)
         message = guard_message(guard, words)
-        recorded = {**details, "purged_before": 2}
         expected_audit = [
             plan.planned("t", AS_OF),
             plan.agreement("t", AS_OF),
@@ -614,13 +633,15 @@ def test_a_guard_after_a_committed_batch_records_what_was_deleted_before_it(
                     "tenant": "t",
                     "as_of": AS_OF,
                     "guard": guard,
-                    "details": recorded,
+                    "details": details,
+                    "purged_before": 2,
                     "plan_digest": plan.digest,
                 },
             ),
             alert_record(0, "guard", message),
         ]
-        expected_alerts = [alert(0, "guard", message, {"guard": guard, **recorded})]
+        alerted = {"guard": guard, **details, "purged_before": 2, "plan_digest": plan.digest}
+        expected_alerts = [alert(0, "guard", message, alerted)]
         assert (expected_audit, expected_alerts, [("deleting", 2, 4)]) == (
             *report(ws, start, webhook),
             progress,
@@ -641,8 +662,14 @@ def test_a_guard_after_a_committed_batch_records_what_was_deleted_before_it(
 class _Broken:
     """A purge target whose store cannot be counted."""
 
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
     def total_objects(self) -> int:
         raise RuntimeError("the store is gone")
+
+    def verify_credentials(self, given: PrimaryCredentials) -> None:
+        self.ws.store.verify_credentials(given)
 
     def transaction(self) -> Any:
         raise AssertionError  # never reached: counting fails first
@@ -653,7 +680,7 @@ def test_an_unexpected_error_is_recorded_and_alerted(tmp_path: Path, webhook: We
     ws = open_workspace(tmp_path / "ws", webhook)
     try:
         plan, start = plan_of(ws, "t", AS_OF), mark(ws)
-        outcome = purger(ws, _Broken(), []).purge_tenant("t", AS_OF, actor=ACTOR)
+        outcome = purger(ws, _Broken(ws), []).purge_tenant("t", AS_OF, actor=ACTOR)
         message = "RuntimeError: the store is gone"
         expected_audit = [
             plan.planned("t", AS_OF),
@@ -669,10 +696,10 @@ def test_an_unexpected_error_is_recorded_and_alerted(tmp_path: Path, webhook: We
 
 
 class _StuckFiles:
-    """The workspace's blob directory, except that one file cannot be deleted."""
+    """The workspace's blob directory (authorised to delete), except one file that cannot be."""
 
     def __init__(self, ws: Workspace, stuck: ObjectId) -> None:
-        self.blobs, self.stuck = ws.blobs, stuck
+        self.blobs, self.stuck = ws.blobs.authorize(credentials(ws), ws.store), stuck
 
     def is_blob_store(self, store: str) -> bool:
         return self.blobs.is_blob_store(store)
@@ -694,7 +721,8 @@ def test_a_file_that_cannot_be_deleted_is_alerted_as_an_orphan(
     try:
         plan, start = plan_of(ws, "t", AS_OF), mark(ws)
         orphans = attrs.evolve(
-            purger(ws, ws.store, []), blobs=_StuckFiles(ws, ObjectId("blob", "t/f2"))
+            purger(ws, ws.store.purge_target(credentials(ws)), []),
+            blobs=_StuckFiles(ws, ObjectId("blob", "t/f2")),
         )
         outcome: PurgeOutcome = orphans.purge_tenant("t", AS_OF, actor=ACTOR)
         message = "could not delete the file of blob/t/f2: read-only file"
@@ -743,19 +771,29 @@ def test_a_guard_names_at_most_a_hundred_objects(tmp_path: Path, webhook: Webhoo
     """101 objects that are nobody's, or 101 outside referrers: the first 100, in order."""
     ws = open_workspace(tmp_path / "ws", webhook, planners=_both(_plans_ghosts))
     try:
+        ghosts = plan_of(ws, "t", AS_OF, _both(_plans_ghosts)).digest
         outcome = ws.purge_tenant("t", AS_OF, actor=ACTOR)
         inserts = "".join(
             f"INSERT INTO refs VALUES ('db', '{r['key']}', 0, 'db', 'r1');"  # noqa: S608 -- fixed keys
             for r in REFERRERS
         )
+        digest = plan_of(ws, "t", AS_OF).digest
         shared = purger(ws, _Concurrent(ws, inserts), []).purge_tenant("t", AS_OF, actor=ACTOR)
         entries, alerts = report(ws, 0, webhook)
-        expected = [
-            {"objects": GHOSTS[:100]},
-            {"referrers": REFERRERS[:100], "purged_before": 2},
+        expected = [{"objects": GHOSTS[:100]}, {"referrers": REFERRERS[:100]}]
+        # The record: the details, what was deleted before the guard tripped, the plan.
+        recorded = [(expected[0], 0, ghosts), (expected[1], 2, digest)]
+        # The alert: the details, the plan, and what was deleted once something was.
+        alerted = [
+            {**expected[0], "plan_digest": ghosts},
+            {**expected[1], "purged_before": 2, "plan_digest": digest},
         ]
-        assert (expected, expected) == (
-            [data["details"] for kind, _actor, data in entries if kind == "guard"],
+        assert (recorded, alerted) == (
+            [
+                (data["details"], data["purged_before"], data["plan_digest"])
+                for kind, _actor, data in entries
+                if kind == "guard"
+            ],
             [{k: v for k, v in a["details"].items() if k != "guard"} for a in alerts],
         )
         assert [
