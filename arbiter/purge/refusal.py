@@ -14,8 +14,10 @@ Rules:
    alert's delivery, sink by sink, is itself appended as an ``alert`` record. A sink that fails
    never stops the refusal.
 3. A ``guard`` record names the guard, its details and ``purged_before``: what was deleted, each
-   batch under every guard, before it tripped. The caller's context (the plan digest of the
-   automated purge, the plan id of a manual one) goes into both the record and the alert.
+   batch under every guard, before it tripped; the alert's details carry ``purged_before`` too
+   once anything was deleted, so whoever reads the alert knows the purge was partial. The
+   caller's context (the plan digest of the automated purge, the plan id of a manual one) goes
+   into both the record and the alert.
 4. The backup domain's alerts carry ``"domain": "backup"`` in their details and say "backup purge"
    in their message, so nobody mistakes them for the primary purge's.
 """
@@ -184,7 +186,13 @@ class RefusalHandler:
                 str(error),
                 tenant=tenant,
                 as_of=as_of,
-                details={"guard": error.guard, **error.details, **(context or {})},
+                details={
+                    "guard": error.guard,
+                    **error.details,
+                    # Rule 3: an alert of a partial purge says what was deleted before.
+                    **({"purged_before": error.purged_before} if error.purged_before else {}),
+                    **(context or {}),
+                },
                 actor=actor,
             )
             return Refusal(
