@@ -14,6 +14,9 @@ Rules:
 4. A private key file must be readable by its owner only; anything else is refused before the key
    is read. Private keys are never printed, logged, or written into a plan. A key file is created
    whole with mode 600 and never over an existing file (``arbiter.durable.files.create``).
+5. Every two-person flow (manual purges and restores, backup restores, safe-mode resets) signs
+   with ``approve`` and counts with ``check_configured``: one registry (the workspace's
+   ``[operators]``), one key check, one expiry (``manual.approval_expiry_hours``).
 """
 
 from __future__ import annotations
@@ -31,20 +34,26 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from arbiter.core.canonical import canonical_json
 from arbiter.core.errors import InputError, UsageError
-from arbiter.core.instants import parse_instant
+from arbiter.core.instants import format_instant, parse_instant
 from arbiter.durable.files import create
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from arbiter.core.config import WorkspaceConfig
+
 __all__ = [
     "Action",
     "Approval",
     "ApprovalCheck",
+    "approve",
     "check_approvals",
+    "check_configured",
     "generate_key",
     "load_private_key",
     "public_key_text",
+    "registered_operators",
+    "require_operator",
     "sign_approval",
 ]
 
@@ -245,3 +254,115 @@ def check_approvals(  # noqa: PLR0913 -- the plan, the action, the registry and 
             continue
         valid.append(who)
     return ApprovalCheck(tuple(valid), tuple(problems))
+
+
+def registered_operators(config: WorkspaceConfig) -> dict[str, Ed25519PublicKey]:
+    """The registered operators' public keys, which approvals are checked against (rule 5).
+
+    Args:
+        config: the workspace configuration that registers the operators.
+
+    Returns:
+        Each operator's name and public key.
+
+    Raises:
+        InputError: a registered public key is malformed.
+    """
+    return {
+        name: parse_public_key(op.public_key, field=f"operators.{name}.public_key")
+        for name, op in config.operators.items()
+    }
+
+
+def require_operator(config: WorkspaceConfig, operator: str) -> None:
+    """Refuse anyone who is not a registered operator (rule 1).
+
+    Args:
+        config: the workspace configuration.
+        operator: who acts.
+
+    Raises:
+        UsageError: ``operator`` is not registered.
+    """
+    if operator not in config.operators:
+        raise UsageError(f"{operator!r} is not a registered operator")
+
+
+def approve(  # noqa: PLR0913 -- who signs with which key, for what, when
+    config: WorkspaceConfig,
+    *,
+    operator: str,
+    key_path: Path,
+    action: Action,
+    subject_id: str,
+    subject_digest: str,
+    now: datetime,
+) -> Approval:
+    """Sign an approval of one document (plan, restore request, reset request) (rule 5).
+
+    Args:
+        config: the workspace configuration that registers the operators.
+        operator: who approves.
+        key_path: their private key file.
+        action: what they approve.
+        subject_id: the document's id.
+        subject_digest: the digest of the document's body as it is now.
+        now: the approval's instant.
+
+    Returns:
+        The signed approval.
+
+    Raises:
+        UsageError: unregistered operator, or a key that is not the operator's registered key.
+        InputError: a bad key file.
+    """
+    require_operator(config, operator)
+    key = load_private_key(key_path)
+    if public_key_text(key) != config.operators[operator].public_key:
+        raise UsageError(
+            f"the key in {key_path} is not the registered key of operator {operator!r}"
+        )
+    return sign_approval(
+        key,
+        action=action,
+        plan_id=subject_id,
+        plan_digest=subject_digest,
+        operator=operator,
+        approved_at=format_instant(now),
+    )
+
+
+def check_configured(  # noqa: PLR0913 -- the document, the action, the registry and the clock
+    config: WorkspaceConfig,
+    approvals: tuple[Approval, ...],
+    *,
+    action: Action,
+    subject_id: str,
+    subject_digest: str,
+    now: datetime,
+) -> ApprovalCheck:
+    """Decide which approvals count, with the workspace's registry and expiry (rules 3 and 5).
+
+    Args:
+        config: the workspace configuration.
+        approvals: the document's approvals.
+        action: the action about to be taken.
+        subject_id: the document's id.
+        subject_digest: the digest of the document's body as it is now.
+        now: the current instant.
+
+    Returns:
+        The distinct operators whose approval counts, and why the others do not.
+
+    Raises:
+        InputError: a registered public key is malformed.
+    """
+    return check_approvals(
+        approvals,
+        action=action,
+        plan_id=subject_id,
+        plan_digest=subject_digest,
+        operators=registered_operators(config),
+        now=now,
+        expiry=timedelta(hours=config.manual.approval_expiry_hours),
+    )

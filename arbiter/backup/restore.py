@@ -20,18 +20,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from arbiter.auth.approvals import (
     Approval,
-    check_approvals,
-    load_private_key,
-    parse_public_key,
-    public_key_text,
-    sign_approval,
+    approve,
+    check_configured,
+    require_operator,
 )
 from arbiter.auth.credentials import BackupCredentials, require_backup
 from arbiter.backup.primary_access import PrimaryRestorer
@@ -47,8 +44,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
     from pathlib import Path
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from arbiter.core.config import WorkspaceConfig
 
@@ -115,11 +110,6 @@ def read_restore_request(path: Path) -> RestoreRequest:
     return request
 
 
-def _require_operator(config: WorkspaceConfig, operator: str) -> None:
-    if operator not in config.operators:
-        raise UsageError(f"{operator!r} is not a registered operator of this workspace")
-
-
 def create_restore_request(  # noqa: PLR0913 -- the tenant, the generation, who and when
     config: WorkspaceConfig,
     credentials: BackupCredentials,
@@ -137,7 +127,7 @@ def create_restore_request(  # noqa: PLR0913 -- the tenant, the generation, who 
         UsageError: unregistered author, or no such generation.
         BackupTamperedError: the generation fails authentication.
     """
-    _require_operator(config, author)
+    require_operator(config, author)
     site = open_site(config, require_backup(credentials, purpose="a restore request"), clock=clock)
     found = site.generations(tenant)
     chosen = found[-1] if found and generation is None else site.info(tenant, generation or "")
@@ -172,31 +162,19 @@ def approve_restore_request(
         UsageError: unregistered operator, or a key that is not the operator's registered key.
         InputError: a bad request file or key file.
     """
-    _require_operator(config, operator)
     request = read_restore_request(path)
-    key = load_private_key(key_path)
-    if public_key_text(key) != config.operators[operator].public_key:
-        raise UsageError(
-            f"the key in {key_path} is not the registered key of operator {operator!r}"
-        )
-    approval = sign_approval(
-        key,
-        action="restore",
-        plan_id=request.body.request_id,
-        plan_digest=request.digest,
+    approval = approve(
+        config,
         operator=operator,
-        approved_at=format_instant(clock()),
+        key_path=key_path,
+        action="restore",
+        subject_id=request.body.request_id,
+        subject_digest=request.digest,
+        now=clock(),
     )
     updated = attrs.evolve(request, approvals=(*request.approvals, approval))
     write_restore_request(path, updated)
     return updated
-
-
-def _operators(config: WorkspaceConfig) -> dict[str, Ed25519PublicKey]:
-    return {
-        name: parse_public_key(op.public_key, field=f"operators.{name}.public_key")
-        for name, op in config.operators.items()
-    }
 
 
 @attrs.frozen
@@ -249,18 +227,17 @@ def restore_backup(
             generation is gone.
         BackupTamperedError: the generation changed since the request, or fails authentication.
     """
-    _require_operator(config, operator)
+    require_operator(config, operator)
     request = read_restore_request(path)
     body = request.body
     site = open_site(config, require_backup(credentials, purpose="a backup restore"), clock=clock)
-    check = check_approvals(
+    check = check_configured(
+        config,
         request.approvals,
         action="restore",
-        plan_id=body.request_id,
-        plan_digest=request.digest,
-        operators=_operators(config),
+        subject_id=body.request_id,
+        subject_digest=request.digest,
         now=clock(),
-        expiry=timedelta(hours=config.manual.approval_expiry_hours),
     )
     required = config.manual.approvals_required
     if len(check.valid) < required:

@@ -25,10 +25,11 @@ import attrs
 from arbiter.auth.approvals import (
     Action,
     Approval,
-    load_private_key,
-    parse_public_key,
-    public_key_text,
-    sign_approval,
+    approve,
+    registered_operators,
+)
+from arbiter.auth.approvals import (
+    require_operator as require_registered,
 )
 from arbiter.core.arbitrate import fingerprint
 from arbiter.core.canonical import canonical_digest
@@ -137,35 +138,21 @@ def read_plan(path: Path) -> ManualPlan:
 
 
 def operator_keys(workspace: Workspace) -> dict[str, Ed25519PublicKey]:
-    """The registered operators' public keys, which approvals are checked against.
-
-    Args:
-        workspace: the workspace whose configuration registers the operators.
-
-    Returns:
-        Each operator's name and public key.
+    """The registered operators' public keys (``arbiter.auth.approvals.registered_operators``).
 
     Raises:
         InputError: a registered public key is malformed.
     """
-    return {
-        name: parse_public_key(op.public_key, field=f"operators.{name}.public_key")
-        for name, op in workspace.config.operators.items()
-    }
+    return registered_operators(workspace.config)
 
 
 def require_operator(workspace: Workspace, operator: str) -> None:
     """Refuse anyone who is not a registered operator of the workspace.
 
-    Args:
-        workspace: the workspace.
-        operator: who acts.
-
     Raises:
         UsageError: ``operator`` is not registered.
     """
-    if operator not in workspace.config.operators:
-        raise UsageError(f"{operator!r} is not a registered operator of this workspace")
+    require_registered(workspace.config, operator)
 
 
 def create_plan(workspace: Workspace, tenant: str, as_of: str | None, *, author: str) -> ManualPlan:
@@ -266,20 +253,15 @@ def approve_plan(
         UsageError: unregistered operator, or a key that is not the operator's registered key.
         InputError: a bad plan file or key file.
     """
-    require_operator(workspace, operator)
     plan = read_plan(path)
-    key = load_private_key(key_path)
-    if public_key_text(key) != workspace.config.operators[operator].public_key:
-        raise UsageError(
-            f"the key in {key_path} is not the registered key of operator {operator!r}"
-        )
-    approval = sign_approval(
-        key,
-        action=action,
-        plan_id=plan.body.plan_id,
-        plan_digest=plan.digest,
+    approval = approve(
+        workspace.config,
         operator=operator,
-        approved_at=format_instant(workspace.clock()),
+        key_path=key_path,
+        action=action,
+        subject_id=plan.body.plan_id,
+        subject_digest=plan.digest,
+        now=workspace.clock(),
     )
     updated = attrs.evolve(plan, approvals=(*plan.approvals, approval))
     write_plan(path, updated)

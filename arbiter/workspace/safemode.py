@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from arbiter.auth.approvals import (
-    check_approvals,
-    load_private_key,
-    parse_public_key,
-    public_key_text,
-    sign_approval,
+    approve,
+    check_configured,
+    require_operator,
 )
 from arbiter.core.errors import ApprovalError, InputError, UsageError
 from arbiter.core.instants import format_instant
@@ -102,11 +99,6 @@ def read_reset_request(path: Path) -> ResetRequest:
     return request
 
 
-def _require_operator(workspace: Workspace, operator: str) -> None:
-    if operator not in workspace.config.operators:
-        raise UsageError(f"{operator!r} is not a registered operator of this workspace")
-
-
 def request_safe_mode_reset(
     workspace: Workspace, path: Path, *, operator: str, reason: str
 ) -> ResetRequest:
@@ -125,7 +117,7 @@ def request_safe_mode_reset(
         UsageError: the operator is not registered, the reason is empty, the fleet is not in
             safe mode, or ``path`` exists.
     """
-    _require_operator(workspace, operator)
+    require_operator(workspace.config, operator)
     if not reason.strip():
         raise UsageError("a reset needs a reason: what was investigated and fixed")
     trip = workspace.safe_mode.active()
@@ -163,20 +155,15 @@ def approve_safe_mode_reset(
         UsageError: unregistered operator, or a key that is not the operator's registered key.
         InputError: a bad request file or key file.
     """
-    _require_operator(workspace, operator)
     request = read_reset_request(path)
-    key = load_private_key(key_path)
-    if public_key_text(key) != workspace.config.operators[operator].public_key:
-        raise UsageError(
-            f"the key in {key_path} is not the registered key of operator {operator!r}"
-        )
-    approval = sign_approval(
-        key,
-        action=RESET_ACTION,
-        plan_id=request.body.request_id,
-        plan_digest=request.digest,
+    approval = approve(
+        workspace.config,
         operator=operator,
-        approved_at=format_instant(workspace.clock()),
+        key_path=key_path,
+        action=RESET_ACTION,
+        subject_id=request.body.request_id,
+        subject_digest=request.digest,
+        now=workspace.clock(),
     )
     updated = attrs.evolve(request, approvals=(*request.approvals, approval))
     atomic_write(path, _text(updated))
@@ -211,7 +198,7 @@ def reset_safe_mode(workspace: Workspace, path: Path, *, operator: str) -> SafeM
         ApprovalError: fewer than the required distinct valid approvals (nothing changes).
         InputError: a bad request file.
     """
-    _require_operator(workspace, operator)
+    require_operator(workspace.config, operator)
     request = read_reset_request(path)
     safe_mode = workspace.safe_mode
     trip = safe_mode.active()
@@ -222,18 +209,13 @@ def reset_safe_mode(workspace: Workspace, path: Path, *, operator: str) -> SafeM
             f"the request is for trip {request.body.trip_id}, but the active trip is"
             f" {trip.trip_id} ({trip.reason}); write and approve a request for it"
         )
-    operators = {
-        name: parse_public_key(op.public_key, field=f"operators.{name}.public_key")
-        for name, op in workspace.config.operators.items()
-    }
-    check = check_approvals(
+    check = check_configured(
+        workspace.config,
         request.approvals,
         action=RESET_ACTION,
-        plan_id=request.body.request_id,
-        plan_digest=request.digest,
-        operators=operators,
+        subject_id=request.body.request_id,
+        subject_digest=request.digest,
         now=workspace.clock(),
-        expiry=timedelta(hours=workspace.config.manual.approval_expiry_hours),
     )
     required = workspace.config.manual.approvals_required
     if len(check.valid) < required:
