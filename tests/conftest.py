@@ -96,15 +96,16 @@ def _mutation_rank(item: pytest.Item) -> int:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under the mutation profile, order the tests cheapest judge first (a stable sort).
 
-    Tests marked ``typecheck`` run mypy over the source tree; under mutmut that tree holds the
-    trampolines mutmut generates, which are not meant to type-check, so those tests judge nothing
-    about a mutant's behaviour and are deselected there (only there: everywhere else they run).
+    Tests marked ``static`` analyse the source text (mypy, the walk for deleting calls); under
+    mutmut that text holds the trampolines mutmut generates, which neither type-check nor call
+    what the code calls, so those tests judge nothing about a mutant's behaviour and are
+    deselected there (only there: everywhere else they run).
     """
     if settings.get_current_profile_name() == "mutation":
-        typecheck = [item for item in items if item.get_closest_marker("typecheck")]
-        if typecheck:
-            config.hook.pytest_deselected(items=typecheck)
-            items[:] = [item for item in items if not item.get_closest_marker("typecheck")]
+        static = [item for item in items if item.get_closest_marker("static")]
+        if static:
+            config.hook.pytest_deselected(items=static)
+            items[:] = [item for item in items if not item.get_closest_marker("static")]
         items.sort(key=_mutation_rank)
 
 

@@ -269,6 +269,7 @@ BACKUP: dict[str, Callable[[Backup, Any], object]] = {
 }
 
 
+@pytest.mark.static
 def test_the_walker_finds_known_deleting_entry_points() -> None:
     """Sanity: the walker sees the purge, the manual execution and the backup purge delete."""
     found = Graph().deleting_entry_points()
@@ -276,6 +277,7 @@ def test_the_walker_finds_known_deleting_entry_points() -> None:
     assert known == known & found
 
 
+@pytest.mark.static
 def test_the_walker_ignores_reading_and_insert_only_entry_points() -> None:
     """Sanity the other way: export, dry-run planning and the backup restorer reach no deletion."""
     found = Graph().deleting_entry_points()
@@ -283,6 +285,7 @@ def test_the_walker_ignores_reading_and_insert_only_entry_points() -> None:
     assert set() == readers & found
 
 
+@pytest.mark.static
 def test_every_deleting_entry_point_has_a_without_credentials_scenario() -> None:
     """The deleting entry points found from the code are exactly those with a scenario below."""
     assert set(PRIMARY) | set(BACKUP) == set(Graph().deleting_entry_points())

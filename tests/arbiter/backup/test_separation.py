@@ -202,7 +202,7 @@ def test_import_linter_keeps_the_separation_contracts() -> None:
     assert ["arbiter"] == [name for c in layers for name in c["containers"]]
 
 
-@pytest.mark.typecheck
+@pytest.mark.static
 def test_mypy_catches_a_credentials_swap(tmp_path: Path) -> None:
     """A type check (mypy --strict) rejects each swapped call as arg-type, accepts the right ones."""
     source = Path(__file__).parent / "data" / "typecheck_swap.py.txt"
