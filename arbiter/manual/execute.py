@@ -38,7 +38,14 @@ import attrs
 
 from arbiter.auth.approvals import Action, check_approvals
 from arbiter.core.compare import VerdictDifferences, compare_verdicts
-from arbiter.core.errors import ApprovalError, ArchiveError, GuardError, StalePlanError, UsageError
+from arbiter.core.errors import (
+    ApprovalError,
+    ArchiveError,
+    GuardError,
+    OmissionError,
+    StalePlanError,
+    UsageError,
+)
 from arbiter.core.instants import format_instant
 from arbiter.core.verdict import KeptObject, ObjectId
 from arbiter.manual.plans import (
@@ -200,6 +207,9 @@ def execute_plan(
             f" (rehearsal_required_above = {workspace.config.manual.rehearsal_required_above})"
         )
     result = ExecuteResult(body.plan_id, body.tenant, tuple(approvers))
+    if record is None and not rehearse_only:
+        # Registered before anything is deleted: a recovery marks it executed by its id.
+        register_existing(workspace, plan, path)
     try:
         with workspace.locks.hold(body.tenant) as held:
             # One runner per tenant (rule 9): an automated run purging this tenant right now
@@ -216,7 +226,7 @@ def execute_plan(
                 result = attrs.evolve(result, rehearsed=rehearsed)
             if rehearse_only:
                 return result
-            purged, _batches, archive_id = purger.execute_verdict(
+            execution = purger.execute_verdict(
                 body.tenant, approved, slice_fingerprint, actor=operator, plan_id=body.plan_id
             )
     except GuardError as exc:
@@ -229,32 +239,67 @@ def execute_plan(
             context={"plan_id": body.plan_id},
         )
         raise
+    if execution.omissions:
+        raise OmissionError(body.plan_id, execution.omissions)
+    purger.finish(
+        execution.purge_id,
+        lambda: manual_receipt(
+            workspace,
+            plan_id=body.plan_id,
+            tenant=body.tenant,
+            as_of=body.as_of,
+            purged=execution.purged,
+            archive_id=execution.archive_id,
+            backup_due=approved.backup_due,
+            plan_digest=body.verdict_digest,
+            actor=operator,
+            approvers=approvers,
+        ),
+    )
+    return attrs.evolve(result, purged=execution.purged, archive_id=execution.archive_id)
+
+
+def manual_receipt(  # noqa: PLR0913 -- what a manual receipt binds
+    workspace: Workspace,
+    *,
+    plan_id: str,
+    tenant: str,
+    as_of: str,
+    purged: int,
+    archive_id: str | None,
+    backup_due: str | None,
+    plan_digest: str,
+    actor: str,
+    approvers: tuple[str, ...] | None = None,
+) -> None:
+    """Mark a manual plan executed, record its receipt and its ``manual-executed`` record.
+
+    Idempotent but for the audit record: a recovery that repeats it after a crash changes
+    nothing in the store.
+    """
     now = format_instant(workspace.clock())
-    if record is None:
-        register_existing(workspace, plan, path)
     workspace.store.mark_plan(
-        body.plan_id, executed_at=now, executed_by=operator, archive_id=archive_id or ""
+        plan_id, executed_at=now, executed_by=actor, archive_id=archive_id or ""
     )
     workspace.store.record_receipt(
-        tenant=body.tenant,
-        plan_digest=body.verdict_digest,
-        as_of=body.as_of,
+        tenant=tenant,
+        plan_digest=plan_digest,
+        as_of=as_of,
         executed_at=now,
         purged=purged,
-        backup_due=approved.backup_due,
+        backup_due=backup_due,
     )
     workspace.audit.append(
         "manual-executed",
         {
-            "plan_id": body.plan_id,
-            "tenant": body.tenant,
+            "plan_id": plan_id,
+            "tenant": tenant,
             "purged": purged,
             "archive_id": archive_id,
-            "approvers": list(approvers),
+            "approvers": None if approvers is None else list(approvers),
         },
-        actor=operator,
+        actor=actor,
     )
-    return attrs.evolve(result, purged=purged, archive_id=archive_id)
 
 
 def _describe_changes(changes: VerdictDifferences) -> list[str]:

@@ -415,6 +415,23 @@ class Workspace:
             credentials=credentials,
             safe_mode=self.safe_mode,
             locks=self.locks,
+            journal=self.store,
+            journal_dir=self.journal_dir,
+            temp_dirs=self.temp_dirs,
+        )
+
+    @property
+    def journal_dir(self) -> Path:
+        """Where purge plan files live (``arbiter.purge.journal``, rule 1)."""
+        return self.config.directory / "journal"
+
+    @property
+    def temp_dirs(self) -> tuple[Path, ...]:
+        """Where a crashed write can leave a temporary file of tenant data."""
+        return (
+            self.blobs.root,
+            self.config.path(self.config.manual.archives),
+            self.journal_dir,
         )
 
     @property
