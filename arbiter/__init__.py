@@ -113,7 +113,8 @@ from arbiter.manual.plans import (
 )
 from arbiter.manual.status import PlanStatus, plan_status
 from arbiter.purge.archive import ArchiveContent, read_archive
-from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger, plan_digest
+from arbiter.purge.purger import Execution, FleetReport, PurgeOutcome, Purger, plan_digest
+from arbiter.purge.recovery import JournalRecovery, RecoveryReport
 from arbiter.purge.safemode import ResetRequest, ResetRequestBody, SafeMode, SafeModeTrip
 from arbiter.stores.blobs import BlobDirectory
 from arbiter.stores.ports import (
@@ -169,6 +170,7 @@ __all__ = [
     "CredentialError",
     "DivergenceReport",
     "ExecuteResult",
+    "Execution",
     "FieldDifference",
     "FileHeadStore",
     "FleetReport",
@@ -179,6 +181,7 @@ __all__ = [
     "IneligibleReason",
     "InputError",
     "InventoryReader",
+    "JournalRecovery",
     "JsonLinesSink",
     "KeptObject",
     "KeptReason",
@@ -202,6 +205,7 @@ __all__ = [
     "PurgeTransaction",
     "Purger",
     "ReasonDifference",
+    "RecoveryReport",
     "RefusedError",
     "ReportFileSink",
     "ResetRequest",

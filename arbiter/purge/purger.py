@@ -241,9 +241,11 @@ class Purger:
         self.audit.append(kind, data, actor=actor)
 
     @property
-    def _refusals(self) -> RefusalHandler:
+    def refusals(self) -> RefusalHandler:
         """The one refusal handler (``arbiter.purge.refusal``), over this purger's log and sinks."""
         return RefusalHandler(self.audit, self.alerter)
+
+    _refusals = refusals
 
     def agree(
         self, tenant: str, as_of: str, *, actor: str = "retention-service"
@@ -407,12 +409,14 @@ class Purger:
             )
         self.finish(
             execution.purge_id,
-            lambda: self.automated_receipt(tenant, digest, as_of, execution.purged, verdict),
+            lambda: self.automated_receipt(
+                tenant, digest, as_of, execution.purged, verdict.backup_due
+            ),
         )
         return outcome
 
     def automated_receipt(
-        self, tenant: str, digest: str, as_of: str, purged: int, verdict: Verdict | None
+        self, tenant: str, digest: str, as_of: str, purged: int, backup_due: str | None
     ) -> None:
         """Record the receipt of a completed automated purge and its ``executed`` audit record.
 
@@ -421,12 +425,10 @@ class Purger:
             digest: the plan digest.
             as_of: the verdict's instant.
             purged: how many objects the purge deleted.
-            verdict: the verdict, for its backup_due (None: ``backup_due`` unknown).
+            backup_due: the verdict's backup_due.
         """
         if self.on_receipt is not None:
-            self.on_receipt(
-                tenant, digest, as_of, purged, None if verdict is None else verdict.backup_due
-            )
+            self.on_receipt(tenant, digest, as_of, purged, backup_due)
         self._audit(
             "executed",
             {

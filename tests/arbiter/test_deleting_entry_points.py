@@ -219,6 +219,7 @@ PRIMARY: dict[str, Callable[[Primary, Any], object]] = {
     "Workspace.run_due": _ws(lambda ws: ws.run_due(AS_OF)),
     "Workspace.expire_archives": _ws(lambda ws: ws.expire_archives()),
     "Workspace.purger": _ws(lambda ws: ws.purger),
+    "Workspace.recover_purges": _ws(lambda ws: ws.recover_purges()),
     "execute_plan": _manual(arbiter.execute_plan),
     "restore_plan": _manual(arbiter.restore_plan),
 }
