@@ -197,6 +197,8 @@ def execute_plan(
     body = plan.body
     approvers = _check_two_person(workspace, plan, "execute", operator)
     interrupted = plan_journal(workspace, body.plan_id)
+    if interrupted is not None and interrupted.archive is None and not interrupted.committed:
+        interrupted = None  # crashed before its archive: recovery abandons it, nothing deleted
     workspace.recover_purges(
         actor=operator,
         exclude=frozenset() if interrupted is None else frozenset({interrupted.purge_id}),
