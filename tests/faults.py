@@ -99,7 +99,11 @@ def state(directory: Path, tenant: str | None = None) -> State:
         if p.is_file() and not p.name.endswith(".tmp")
     }
     if tenant is not None:
-        files = {k: v for k, v in files.items() if owners.get(tuple(k.split("/", 1))) == tenant}
+        files = {
+            k: v
+            for k, v in files.items()
+            if owners.get((k.split("/", 1)[0], k.split("/", 1)[-1])) == tenant
+        }
     return rows, files
 
 

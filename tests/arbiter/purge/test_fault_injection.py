@@ -25,6 +25,7 @@ from arbiter.manual.plans import approve_plan, create_plan, register_plan, write
 from arbiter.workspace.workspace import Workspace
 from tests.builders import event, obj, tenant
 from tests.faults import (
+    State,
     archived,
     crashed,
     objects_of,
@@ -36,6 +37,7 @@ from tests.faults import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 # Cancelled long enough ago to be due now, recently enough that backup_due (when the restore
@@ -100,10 +102,10 @@ def build(directory: Path, keys: Path | None = None) -> None:
         created.import_inventory(INVENTORY, PAYLOADS)
 
 
-def check_purged(directory: Path, before: tuple[object, object]) -> None:
+def check_purged(directory: Path, before: State) -> None:
     """The invariants after a purge that crashed and was run again."""
     assert {KEPT} == objects_of(directory, "t")
-    assert without(before, PLANNED) == state(directory)  # type: ignore[arg-type]
+    assert without(before, PLANNED) == state(directory)
     assert ([], []) == (orphan_files(directory), stray_files(directory))
     assert PLANNED <= archived(directory)
     verified = twinpurge(directory, "audit", "verify", "--workspace", str(directory))
@@ -119,7 +121,7 @@ def check_purged(directory: Path, before: tuple[object, object]) -> None:
 
 @pytest.mark.parametrize("point", RUN_DUE_POINTS)
 def test_run_due_killed_at_a_crash_point_ends_as_planned_when_run_again(
-    tmp_path: Path, point: str, record_property: pytest.RecordProperty
+    tmp_path: Path, point: str, record_property: Callable[[str, object], None]
 ) -> None:
     """run-due killed at the point, then run again: exactly the plan deleted, nothing left."""
     directory = tmp_path / "ws"
@@ -136,7 +138,10 @@ def test_run_due_killed_at_a_crash_point_ends_as_planned_when_run_again(
 
 @pytest.mark.parametrize(("execute_point", "restore_point"), MANUAL_POINTS)
 def test_manual_plan_killed_then_resumed_and_restore_killed_then_completed(
-    tmp_path: Path, execute_point: str, restore_point: str, record_property: pytest.RecordProperty
+    tmp_path: Path,
+    execute_point: str,
+    restore_point: str,
+    record_property: Callable[[str, object], None],
 ) -> None:
     """Purge execute killed, executed again; purge restore killed, run again: all comes back."""
     directory = tmp_path / "ws"
@@ -177,7 +182,7 @@ def test_manual_plan_killed_then_resumed_and_restore_killed_then_completed(
 
 
 def test_an_interrupted_plan_is_shown_interrupted_and_restores_whole(
-    tmp_path: Path, record_property: pytest.RecordProperty
+    tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     """Killed after batch 2: status says interrupted with its archive; restore brings all back."""
     directory = tmp_path / "ws"
