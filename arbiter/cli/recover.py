@@ -16,7 +16,7 @@ from arbiter.cli.exits import ExitCode
 from arbiter.cli.output import FORMAT_OPTION, WORKSPACE_OPTION, Command, emit
 from arbiter.workspace.workspace import Workspace
 
-__all__ = ["recover"]
+__all__ = ["recover_command"]
 
 
 @click.command(
@@ -30,7 +30,7 @@ __all__ = ["recover"]
 )
 @WORKSPACE_OPTION
 @FORMAT_OPTION
-def recover(workspace_dir: str, output_format: str) -> None:
+def recover_command(workspace_dir: str, output_format: str) -> None:
     """Complete crashed purges from their journals; remove stray temporary files."""
     credentials = load_primary_credentials()
     with Workspace.open(workspace_dir, credentials=credentials) as workspace:

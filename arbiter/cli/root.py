@@ -34,7 +34,7 @@ from arbiter.cli.output import (
     emit,
     refused_tenants,
 )
-from arbiter.cli.recover import recover
+from arbiter.cli.recover import recover_command
 from arbiter.cli.safemode import safe_mode
 from arbiter.core.arbitrate import arbitrate_files, default_planners, run_planner
 from arbiter.core.config import LimitsConfig, WorkspaceConfig
@@ -451,7 +451,7 @@ main.add_command(purge)
 main.add_command(operator)
 main.add_command(backup)
 main.add_command(safe_mode)
-main.add_command(recover)
+main.add_command(recover_command)
 
 
 @main.group(cls=Group)
