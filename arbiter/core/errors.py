@@ -140,7 +140,7 @@ class GuardError(TwinpurgeError):
         guard: which guard tripped (``future-as-of``, ``blast-radius``, ``foreign-object``,
             ``object-hold``, ``tenant-hold``, ``tenant-not-cancelled``, ``shared``,
             ``category-keep``, ``count-mismatch``, ``object-missing``, ``tenant-missing``,
-            ``stale``).
+            ``stale``, ``unfinished-journal``).
         tenant: the tenant being purged.
         message: why, for people (the error's text adds the guard and the tenant).
         details: plain data for the alert and the audit log.

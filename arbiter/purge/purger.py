@@ -39,7 +39,9 @@ The planners are trusted for nothing. Rules, in the order they are applied:
     its files, the completeness check and the receipt. A purge whose completeness check finds
     omissions reports them (``PurgeOutcome.omissions``, an ``omission`` alert and audit record)
     and records no receipt; its journal stays unfinished, so the next run's recovery
-    (``arbiter.purge.recovery``) retries it.
+    (``arbiter.purge.recovery``) retries it. A tenant whose unfinished journal recovery could not
+    finish (``unfinished_tenants``) is refused (guard ``unfinished-journal``): nothing is planned
+    or deleted for it until recovery finishes.
 12. One runner per tenant: a purge that may delete holds the tenant's lock
     (``arbiter.stores.ports.TenantLocks``) from planning to its end; a runner that finds it
     held skips the tenant (status ``skipped``: no alert, not counted towards safe mode).
@@ -215,6 +217,8 @@ class Purger:
     journal_dir: Path | None = attrs.field(default=None, kw_only=True)
     # Where stray temporary files could hold tenant data (the completeness check).
     temp_dirs: tuple[Path, ...] = attrs.field(default=(), kw_only=True)
+    # Rule 13: tenants whose earlier purge recovery could not finish; refused, nothing planned.
+    unfinished_tenants: frozenset[str] = attrs.field(default=frozenset(), kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         """Given credentials must open the target (else ``CredentialError``, nothing built)."""
@@ -340,6 +344,14 @@ class Purger:
             return _refused(PurgeOutcome(tenant, as_of, refusal.status, ""), refusal)
 
     def _purge(self, tenant: str, as_of: str, *, dry_run: bool, actor: str) -> PurgeOutcome:
+        if tenant in self.unfinished_tenants and not dry_run:
+            raise GuardError(
+                "unfinished-journal",
+                tenant,
+                "an earlier purge of this tenant is unfinished (its recovery stopped or left"
+                " omissions); nothing more is deleted until `twinpurge recover` finishes it",
+                {},
+            )
         agreement, slice_fingerprint = self.agree(tenant, as_of, actor=actor)
         verdict = agreement.verdict
         digest = plan_digest(verdict)

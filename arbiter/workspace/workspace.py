@@ -65,6 +65,7 @@ from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import in_file_positions
 from arbiter.durable.files import create
 from arbiter.purge.archive import write_archive
+from arbiter.purge.journal import JournalState
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger
 from arbiter.purge.recovery import Recovery, RecoveryReport
 from arbiter.purge.safemode import SafeMode
@@ -76,7 +77,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from arbiter.core.verdict import ObjectId
-    from arbiter.purge.journal import JournalState
 
 __all__ = ["CREDENTIALS_META", "Workspace"]
 
@@ -496,6 +496,12 @@ class Workspace:
             in_safe_mode=lambda: self.safe_mode.active() is not None,
         ).complete_unfinished(actor=actor, exclude=exclude, only=only)
 
+    def _purger_after_recovery(self, actor: str) -> Purger:
+        """Recover first (rule 8); tenants whose recovery could not finish are refused."""
+        report = self.recover_purges(actor=actor)
+        stuck = frozenset(j.tenant for j in report.journals if j.status in {"stopped", "omissions"})
+        return attrs.evolve(self.purger, unfinished_tenants=stuck)
+
     def _journal_receipt(self, state: JournalState, purged: int) -> None:
         """The receipt of a recovered journal: the automated one, or the manual plan's."""
         record = state.record
@@ -674,8 +680,8 @@ class Workspace:
             self.check_audit(actor=actor)
             return self.planner.purge_tenant(tenant, as_of, dry_run=True, actor=actor)
         self.require_credentials("purging a tenant")
-        self.recover_purges(actor=actor)
-        return self.purger.purge_tenant(tenant, as_of, actor=actor)
+        purger = self._purger_after_recovery(actor)
+        return purger.purge_tenant(tenant, as_of, actor=actor)
 
     def run_due(
         self,
@@ -697,8 +703,8 @@ class Workspace:
             self.check_audit(actor=actor)
             return self.planner.run_due(as_of, dry_run=True, progress=progress, actor=actor)
         self.require_credentials("running the due purges")
-        self.recover_purges(actor=actor)
-        report = self.purger.run_due(as_of, progress=progress, actor=actor)
+        purger = self._purger_after_recovery(actor)
+        report = purger.run_due(as_of, progress=progress, actor=actor)
         if report.safe_mode is None:
             self.expire_archives(actor=actor)
         return report
@@ -718,9 +724,19 @@ class Workspace:
         self.require_credentials("removing expired restore archives")
         now = self.clock()
         removed = []
+        # An unfinished purge still needs its archive (recovery checks it first): kept.
+        pending = {
+            state.archive[0]
+            for state in (
+                JournalState.load(self.store, r) for r in self.store.journals(unfinished=True)
+            )
+            if state.archive is not None
+        }
         for archive in self.store.archives():
             due = archive["backup_due"]
             if archive["removed_at"] or due is None or datetime.fromisoformat(due) > now:
+                continue
+            if archive["archive_id"] in pending:
                 continue
             Path(archive["path"]).unlink(missing_ok=True)
             self.store.mark_archive(archive["archive_id"], removed_at=format_instant(now))

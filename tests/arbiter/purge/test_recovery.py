@@ -7,13 +7,16 @@ the retention service or an accident would do it, directly to the store or the f
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 from arbiter.auth.credentials import load_primary_credentials
 from arbiter.core.errors import CredentialError
+from arbiter.core.instants import utc_now
 from arbiter.core.verdict import ObjectId
 from arbiter.stores.blobs import BlobDirectory
 from arbiter.workspace.workspace import Workspace
@@ -87,6 +90,13 @@ def test_a_damaged_archive_stops_recovery_with_nothing_more_deleted(tmp_path: Pa
     assert 1 == unfinished(directory)
     again = twinpurge(directory, "recover", "--workspace", str(directory))
     assert (3, before) == (again.returncode, objects_of(directory, "t"))
+    run_due = twinpurge(directory, "run-due", "--workspace", str(directory), "--format", "json")
+    outcomes = {o["tenant"]: o for o in json.loads(run_due.stdout)["outcomes"]}
+    assert ("refused", "unfinished-journal", before) == (
+        outcomes["t"]["status"],
+        outcomes["t"]["guard"],
+        objects_of(directory, "t"),
+    )
 
 
 def test_a_crash_mid_archive_deletes_nothing_and_its_temporary_file_is_removed(
@@ -150,3 +160,18 @@ def test_recovery_needs_the_primary_credentials(tmp_path: Path) -> None:
     with Workspace.open(directory) as ws, pytest.raises(CredentialError):
         ws.recover_purges()
     assert (before, 1) == (objects_of(directory, "t"), unfinished(directory))
+
+
+def test_an_unfinished_purge_keeps_its_archive_past_backup_due(tmp_path: Path) -> None:
+    """Expiry leaves alone the archive an unfinished journal still needs; recovery then finishes."""
+    directory = crashed_workspace(tmp_path, "journal-after-batch")
+    credentials = load_primary_credentials(directory / "credentials" / "primary.toml")
+    later = utc_now() + timedelta(days=400)
+    with Workspace.open(directory, credentials=credentials, clock=lambda: later) as ws:
+        assert [] == ws.expire_archives()
+    with opened(directory) as ws:
+        report = ws.recover_purges()
+    assert (["completed"], {KEPT}) == (
+        [j.status for j in report.journals],
+        objects_of(directory, "t"),
+    )
