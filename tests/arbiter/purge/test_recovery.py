@@ -175,3 +175,19 @@ def test_an_unfinished_purge_keeps_its_archive_past_backup_due(tmp_path: Path) -
         [j.status for j in report.journals],
         objects_of(directory, "t"),
     )
+
+
+def test_a_changed_plan_file_stops_recovery_with_nothing_more_deleted(tmp_path: Path) -> None:
+    """Recovery rule 3: the plan file must match its journal's SHA-256 before anything is done."""
+    directory = crashed_workspace(tmp_path, "journal-after-batch")
+    before = objects_of(directory, "t")
+    [plan] = list((directory / "journal").glob("*.plan.jsonl"))
+    lines = plan.read_text(encoding="utf-8").splitlines()
+    assert {"purge": ["blob", "t/b00"]} == json.loads(lines[1])
+    plan.write_text("\n".join([*lines, json.dumps({"purge": ["db", "k1"]})]) + "\n")
+    with opened(directory) as ws:
+        report = ws.recover_purges()
+    assert (["stopped"], before) == (
+        [j.status for j in report.journals],
+        objects_of(directory, "t"),
+    )
