@@ -311,11 +311,16 @@ def _run_due(
                     "as_of": report.as_of,
                     "counts": report.counts(),
                     "outcomes": [attrs.asdict(o) for o in report.outcomes],
+                    "recovered": list(report.recovered),
                 },
                 sort_keys=True,
             )
         )
     else:
+        for journal in report.recovered:  # ``twinpurge recover`` shows the details
+            click.echo(
+                f"recovered {journal['purge_id']} of {journal['tenant']}: {journal['status']}"
+            )
         for outcome in report.outcomes:
             click.echo(_outcome_line(outcome))
         counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
@@ -360,6 +365,8 @@ def run_due(workspace_dir: str, as_of: str | None, dry_run: bool, output_format:
     refused = _refused(report)
     if refused:
         raise refused_tenants(refused, as_json=output_format == "json")
+    if any(o.omissions for o in report.outcomes):
+        raise SystemExit(REFUSED)  # something was left behind: each outcome's message says what
 
 
 def _backup_step(directory: str, *args: str) -> None:

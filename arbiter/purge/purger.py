@@ -160,12 +160,15 @@ class FleetReport:
         safe_mode: the active safe-mode trip when the run ended (a dry run reports it; a run
             that tripped it stopped there), else None.
         not_started: the tenants the run did not start because the fleet was in safe mode.
+        recovered: what the recovery before the run did with each unfinished purge journal
+            (``arbiter.purge.recovery.JournalRecovery.to_json``); empty when there was none.
     """
 
     as_of: str
     outcomes: tuple[PurgeOutcome, ...]
     safe_mode: SafeModeTrip | None = None
     not_started: tuple[str, ...] = ()
+    recovered: tuple[dict[str, Any], ...] = ()
 
     def counts(self) -> dict[str, int]:
         """How many tenants ended in each status."""

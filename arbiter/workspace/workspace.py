@@ -496,11 +496,11 @@ class Workspace:
             in_safe_mode=lambda: self.safe_mode.active() is not None,
         ).complete_unfinished(actor=actor, exclude=exclude, only=only)
 
-    def _purger_after_recovery(self, actor: str) -> Purger:
+    def _purger_after_recovery(self, actor: str) -> tuple[Purger, RecoveryReport]:
         """Recover first (rule 8); tenants whose recovery could not finish are refused."""
         report = self.recover_purges(actor=actor)
         stuck = frozenset(j.tenant for j in report.journals if j.status in {"stopped", "omissions"})
-        return attrs.evolve(self.purger, unfinished_tenants=stuck)
+        return attrs.evolve(self.purger, unfinished_tenants=stuck), report
 
     def _journal_receipt(self, state: JournalState, purged: int) -> None:
         """The receipt of a recovered journal: the automated one, or the manual plan's."""
@@ -680,7 +680,7 @@ class Workspace:
             self.check_audit(actor=actor)
             return self.planner.purge_tenant(tenant, as_of, dry_run=True, actor=actor)
         self.require_credentials("purging a tenant")
-        purger = self._purger_after_recovery(actor)
+        purger, _recovered = self._purger_after_recovery(actor)
         return purger.purge_tenant(tenant, as_of, actor=actor)
 
     def run_due(
@@ -703,8 +703,9 @@ class Workspace:
             self.check_audit(actor=actor)
             return self.planner.run_due(as_of, dry_run=True, progress=progress, actor=actor)
         self.require_credentials("running the due purges")
-        purger = self._purger_after_recovery(actor)
+        purger, recovered = self._purger_after_recovery(actor)
         report = purger.run_due(as_of, progress=progress, actor=actor)
+        report = attrs.evolve(report, recovered=tuple(j.to_json() for j in recovered.journals))
         if report.safe_mode is None:
             self.expire_archives(actor=actor)
         return report
