@@ -209,6 +209,8 @@ def test_an_interrupted_plan_is_shown_interrupted_and_restores_whole(
     shown = json.loads(status.stdout)
     assert (True, 6, None) == (shown["interrupted"], shown["deleted_so_far"], shown["executed_at"])
     assert shown["archive_id"] is not None
+    text = twinpurge(directory, "purge", "status", str(path), "--workspace", str(directory))
+    assert "executed: interrupted (6 deleted so far" in text.stdout, text.stdout
     restore = ("purge", "restore", str(path), "--workspace", str(directory), "--operator", "bob")
     restored = twinpurge(directory, *restore)
     assert 0 == restored.returncode, restored.stdout + restored.stderr
