@@ -78,6 +78,7 @@ from arbiter.core.errors import (
     CredentialError,
     GuardError,
     InputError,
+    OmissionError,
     RefusedError,
     RetentionLockError,
     SafeModeError,
@@ -112,7 +113,8 @@ from arbiter.manual.plans import (
 )
 from arbiter.manual.status import PlanStatus, plan_status
 from arbiter.purge.archive import ArchiveContent, read_archive
-from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger, plan_digest
+from arbiter.purge.purger import Execution, FleetReport, PurgeOutcome, Purger, plan_digest
+from arbiter.purge.recovery import JournalRecovery, RecoveryReport
 from arbiter.purge.safemode import ResetRequest, ResetRequestBody, SafeMode, SafeModeTrip
 from arbiter.stores.blobs import BlobDirectory
 from arbiter.stores.ports import (
@@ -168,6 +170,7 @@ __all__ = [
     "CredentialError",
     "DivergenceReport",
     "ExecuteResult",
+    "Execution",
     "FieldDifference",
     "FileHeadStore",
     "FleetReport",
@@ -178,6 +181,7 @@ __all__ = [
     "IneligibleReason",
     "InputError",
     "InventoryReader",
+    "JournalRecovery",
     "JsonLinesSink",
     "KeptObject",
     "KeptReason",
@@ -186,6 +190,7 @@ __all__ = [
     "ManualPlan",
     "ObjectId",
     "ObjectState",
+    "OmissionError",
     "OperatorConfig",
     "PlanBody",
     "PlanRestoreResult",
@@ -200,6 +205,7 @@ __all__ = [
     "PurgeTransaction",
     "Purger",
     "ReasonDifference",
+    "RecoveryReport",
     "RefusedError",
     "ReportFileSink",
     "ResetRequest",

@@ -50,9 +50,10 @@ Invariants (checked by :meth:`AuditLog.verify`; any breach is an ``AuditTampered
     the log must never do on its own (it would erase the evidence). The head never points past
     a torn line (the head moves only after the line's fsync), so an operator who has looked at
     it cuts the partial line (``truncate -s``) and the log verifies again.
-14. Test seam: when the environment variable ``TWINPURGE_CRASH_AT`` names a crash point, the
-    process kills itself with ``SIGKILL`` there (``audit-before-line``, ``audit-after-line``,
-    ``audit-after-fsync``, ``audit-after-head``, the same with ``audit-recover-`` for the
+14. Test seam (the one shared seam, ``arbiter.durable.crash``): when the environment variable
+    ``TWINPURGE_CRASH_AT`` names a crash point, the process kills itself with ``SIGKILL``
+    there (``audit-before-line``, ``audit-after-line``, ``audit-after-fsync``,
+    ``audit-after-head``, the same with ``audit-recover-`` for the
     recovery record, and ``audit-recover-before-head`` for rule 12); ``NAME:N`` crashes at the
     N-th time the point is reached. Unset (always, outside the fault-injection tests) it does
     nothing.
@@ -69,7 +70,6 @@ import json
 import math
 import os
 import re
-import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -80,6 +80,7 @@ from arbiter.core.canonical import canonical_digest, canonical_json
 from arbiter.core.convert import strict_converter
 from arbiter.core.errors import AuditError, AuditTamperedError
 from arbiter.core.instants import format_instant, utc_now
+from arbiter.durable.crash import CRASH_ENV, crash_point
 from arbiter.durable.files import atomic_write, fsync_directory
 
 if TYPE_CHECKING:
@@ -100,7 +101,6 @@ __all__ = [
 # The kind of the record that says a crashed append's record was adopted (rule 11).
 RECOVERED_KIND = "audit-recovered"
 # The test seam of rule 14: the crash point at which this process kills itself.
-CRASH_ENV = "TWINPURGE_CRASH_AT"
 
 _GENESIS = "0" * 64
 _HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
@@ -339,21 +339,9 @@ def _last_line(fd: int, size: int) -> bytes:
     return os.pread(fd, size - start, start)
 
 
-_crash_counts: dict[str, int] = {}
-
-
 def _crash_point(name: str) -> None:
-    """Rule 14 (a test seam, inert unless ``TWINPURGE_CRASH_AT`` is set): die here if asked."""
-    wanted = os.environ.get(CRASH_ENV)
-    if not wanted:
-        return
-    point, _, nth = wanted.partition(":")
-    if point != name:
-        return
-    _crash_counts[name] = _crash_counts.get(name, 0) + 1
-    if _crash_counts[name] >= int(nth or "1"):
-        # SIGKILL, not an exception: no finally block, no flush, no atexit, as in a real crash.
-        os.kill(os.getpid(), signal.SIGKILL)
+    """Rule 14: the one shared seam (``arbiter.durable.crash``); inert unless asked."""
+    crash_point(name)
 
 
 def _recovery_data(adopted: AuditRecord, head: AuditHead | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from arbiter.core.errors import (
     CredentialError,
     GuardError,
     InputError,
+    OmissionError,
     RefusedError,
     RetentionLockError,
     SafeModeError,
@@ -67,6 +68,7 @@ _BY_ERROR: dict[type[TwinpurgeError], ExitCode] = {
     RefusedError: ExitCode.REFUSED,
     GuardError: ExitCode.REFUSED,
     ArchiveError: ExitCode.REFUSED,
+    OmissionError: ExitCode.REFUSED,
     # A locked backup generation is kept: a refusal, not a failure.
     RetentionLockError: ExitCode.REFUSED,
     SafeModeError: ExitCode.REFUSED,

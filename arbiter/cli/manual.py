@@ -296,8 +296,13 @@ def status_command(plan: str | None, workspace_dir: str, output_format: str) -> 
             + (f" (expire {status.expires_at})" if status.expires_at else ""),
             *[f"  not counted: {p}" for p in status.problems["execute"]],
             f"restore approvals: {', '.join(status.approvals['restore']) or 'none'}",
-            f"executed: {status.executed_at or 'no'}"
-            + (f" by {status.executed_by}" if status.executed_by else ""),
+            f"executed: {status.executed_at or ('interrupted' if status.interrupted else 'no')}"
+            + (f" by {status.executed_by}" if status.executed_by else "")
+            + (
+                f" ({status.deleted_so_far} deleted so far; execute again to finish, or restore)"
+                if status.interrupted
+                else ""
+            ),
             f"archive: {status.archive_id or '-'}"
             + (f", kept until {status.archive_kept_until}" if status.archive_kept_until else ""),
             f"restored: {status.restored_at or 'no'}",

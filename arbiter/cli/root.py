@@ -34,6 +34,7 @@ from arbiter.cli.output import (
     emit,
     refused_tenants,
 )
+from arbiter.cli.recover import recover_command
 from arbiter.cli.safemode import safe_mode
 from arbiter.core.arbitrate import arbitrate_files, default_planners, run_planner
 from arbiter.core.config import LimitsConfig, WorkspaceConfig
@@ -310,11 +311,16 @@ def _run_due(
                     "as_of": report.as_of,
                     "counts": report.counts(),
                     "outcomes": [attrs.asdict(o) for o in report.outcomes],
+                    "recovered": list(report.recovered),
                 },
                 sort_keys=True,
             )
         )
     else:
+        for journal in report.recovered:  # ``twinpurge recover`` shows the details
+            click.echo(
+                f"recovered {journal['purge_id']} of {journal['tenant']}: {journal['status']}"
+            )
         for outcome in report.outcomes:
             click.echo(_outcome_line(outcome))
         counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
@@ -359,6 +365,8 @@ def run_due(workspace_dir: str, as_of: str | None, dry_run: bool, output_format:
     refused = _refused(report)
     if refused:
         raise refused_tenants(refused, as_json=output_format == "json")
+    if any(o.omissions for o in report.outcomes):
+        raise SystemExit(REFUSED)  # something was left behind: each outcome's message says what
 
 
 def _backup_step(directory: str, *args: str) -> None:
@@ -450,6 +458,7 @@ main.add_command(purge)
 main.add_command(operator)
 main.add_command(backup)
 main.add_command(safe_mode)
+main.add_command(recover_command)
 
 
 @main.group(cls=Group)

@@ -19,6 +19,8 @@
     ``RetentionLockError``: a backup generation is still under its retention lock.
 13. ``SafeModeError``: the fleet is in safe mode (``arbiter.purge.safemode``); no purge starts
     until two operators reset it. Nothing was deleted when it is raised.
+14. ``OmissionError``: a purge deleted what it could but left something behind (a row, a file,
+    a temporary file); its journal stays unfinished and the next run's recovery retries it.
 5. ``AuditError``: the audit log cannot be written or read as asked (e.g. the data to record is
    not plain JSON data).
 6. ``AuditTamperedError`` (an ``AuditError``): the audit log fails verification; it names the
@@ -45,6 +47,7 @@ __all__ = [
     "CredentialError",
     "GuardError",
     "InputError",
+    "OmissionError",
     "RefusedError",
     "RetentionLockError",
     "SafeModeError",
@@ -137,7 +140,7 @@ class GuardError(TwinpurgeError):
         guard: which guard tripped (``future-as-of``, ``blast-radius``, ``foreign-object``,
             ``object-hold``, ``tenant-hold``, ``tenant-not-cancelled``, ``shared``,
             ``category-keep``, ``count-mismatch``, ``object-missing``, ``tenant-missing``,
-            ``stale``).
+            ``stale``, ``unfinished-journal``).
         tenant: the tenant being purged.
         message: why, for people (the error's text adds the guard and the tenant).
         details: plain data for the alert and the audit log.
@@ -232,6 +235,23 @@ class StalePlanError(TwinpurgeError):
 
 class ArchiveError(TwinpurgeError):
     """A restore archive is missing, damaged or not what the store recorded."""
+
+
+class OmissionError(TwinpurgeError):
+    """A purge's completeness check found something left behind (rule 14).
+
+    Attributes:
+        plan_id: the manual plan (or the purge id).
+        omissions: one line per thing left behind.
+    """
+
+    def __init__(self, plan_id: str, omissions: tuple[str, ...]) -> None:
+        self.plan_id = plan_id
+        self.omissions = omissions
+        super().__init__(
+            f"{plan_id} left {len(omissions)} things behind ({omissions[0]});"
+            " the next run's recovery retries them"
+        )
 
 
 class CredentialError(TwinpurgeError):

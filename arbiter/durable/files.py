@@ -10,6 +10,8 @@ Rules:
 3. On any failure the temporary file is removed; nothing half-written is ever at the target's
    name. A crash can leave a temporary file behind; ``stray_temporaries`` finds them (they are
    named for the file they were to become) so that recovery can remove them.
+5. Test seam (``arbiter.durable.crash``): ``files-temporary-written`` is reached once a
+   temporary file is whole and fsynced, before it is renamed or linked into place.
 4. File modes are set on the temporary file before any byte is written, so a secret is never
    readable by others, not even for an instant.
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+
+from arbiter.durable.crash import crash_point
 
 __all__ = [
     "TEMPORARY_SUFFIX",
@@ -58,6 +62,7 @@ def _write_temporary(path: Path, data: bytes, mode: int) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        crash_point("files-temporary-written")  # rule 5: a crash leaves this temporary behind
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

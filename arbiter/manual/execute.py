@@ -23,6 +23,19 @@ Rules:
 7. Every step is appended to the audit log with the operator's name.
 8. Executing (or rehearsing) and restoring need the workspace's primary credentials
    (``Workspace.require_credentials``), checked before the plan file is even read.
+10. Every execution and restore first recovers other unfinished purges
+    (``Workspace.recover_purges``). A plan whose execution was interrupted (its journal,
+    ``arbiter.purge.journal``, is unfinished) is resumed by executing it again: the approvals bind
+    the plan, not the process. The stale check then compares the planners' verdict now with the
+    approved one minus what the plan's journal already deleted, and the rest is completed by
+    recovery from the plan's own journal (every remaining object re-checked by every guard).
+11. Restore works on an interrupted plan too (from the archive its journal records): its journal
+    is closed ``restored`` first, so nothing more is deleted. A restore is idempotent and
+    complete: every archived row that is missing is inserted and every archived blob file that
+    is missing is written (a row present without its file counts as missing), and the plan is
+    marked restored only once nothing archived is missing; a crashed restore is finished by
+    running it again (its temporary files are removed by recovery). Test seam
+    (``arbiter.durable.crash``): ``restore-after-rows``, ``restore-between-files``.
 9. Execution is a purge like the automated ones: refused while the fleet is in safe mode
    (``arbiter.purge.safemode``), and done under the tenant's lock (``arbiter.stores.locks``), so
    a manual and an automated runner never purge one tenant at once.
@@ -38,9 +51,17 @@ import attrs
 
 from arbiter.auth.approvals import Action, check_approvals
 from arbiter.core.compare import VerdictDifferences, compare_verdicts
-from arbiter.core.errors import ApprovalError, ArchiveError, GuardError, StalePlanError, UsageError
+from arbiter.core.errors import (
+    ApprovalError,
+    ArchiveError,
+    GuardError,
+    OmissionError,
+    StalePlanError,
+    UsageError,
+)
 from arbiter.core.instants import format_instant
 from arbiter.core.verdict import KeptObject, ObjectId
+from arbiter.durable.crash import crash_point
 from arbiter.manual.plans import (
     ManualPlan,
     operator_keys,
@@ -49,9 +70,11 @@ from arbiter.manual.plans import (
     require_operator,
 )
 from arbiter.purge.archive import read_archive
+from arbiter.purge.journal import JournalState
 from arbiter.purge.refusal import RefusalHandler
 
 if TYPE_CHECKING:
+    from arbiter.auth.credentials import PrimaryCredentials
     from arbiter.workspace.workspace import Workspace
 
 __all__ = ["ExecuteResult", "PlanRestoreResult", "execute_plan", "restore_plan"]
@@ -173,6 +196,13 @@ def execute_plan(
     plan = read_plan(path)
     body = plan.body
     approvers = _check_two_person(workspace, plan, "execute", operator)
+    interrupted = plan_journal(workspace, body.plan_id)
+    if interrupted is not None and interrupted.archive is None and not interrupted.committed:
+        interrupted = None  # crashed before its archive: recovery abandons it, nothing deleted
+    workspace.recover_purges(
+        actor=operator,
+        exclude=frozenset() if interrupted is None else frozenset({interrupted.purge_id}),
+    )
     record = workspace.store.plan(body.plan_id)
     if record is not None and record["executed_at"]:
         raise UsageError(
@@ -180,6 +210,11 @@ def execute_plan(
             f" by {record['executed_by']}"
         )
     approved = plan.verdict
+    if interrupted is not None:
+        # Rule 10: the plan's own journal, not a new execution, finishes it.
+        approved = attrs.evolve(
+            approved, purge=tuple(o for o in approved.purge if o not in set(interrupted.committed))
+        )
     # Two operators approved this very plan: it is bounded by the manual limit, not the automated.
     limits = attrs.evolve(
         workspace.config.limits, max_objects_per_purge=workspace.config.manual.max_objects_per_purge
@@ -193,6 +228,13 @@ def execute_plan(
             "stale-plan", {"plan_id": body.plan_id, "changes": lines}, actor=operator
         )
         raise StalePlanError(body.plan_id, tuple(lines))
+    if interrupted is not None and rehearse_only:
+        raise UsageError(
+            f"plan {body.plan_id} was interrupted mid-way; execute it again to finish it,"
+            " or restore it"
+        )
+    if interrupted is not None:
+        return _resume(workspace, interrupted, body.plan_id, tuple(approvers), operator)
     size = len(approved.purge)
     if skip_rehearsal and size > workspace.config.manual.rehearsal_required_above:
         raise UsageError(
@@ -200,6 +242,9 @@ def execute_plan(
             f" (rehearsal_required_above = {workspace.config.manual.rehearsal_required_above})"
         )
     result = ExecuteResult(body.plan_id, body.tenant, tuple(approvers))
+    if record is None and not rehearse_only:
+        # Registered before anything is deleted: a recovery marks it executed by its id.
+        register_existing(workspace, plan, path)
     try:
         with workspace.locks.hold(body.tenant) as held:
             # One runner per tenant (rule 9): an automated run purging this tenant right now
@@ -216,7 +261,7 @@ def execute_plan(
                 result = attrs.evolve(result, rehearsed=rehearsed)
             if rehearse_only:
                 return result
-            purged, _batches, archive_id = purger.execute_verdict(
+            execution = purger.execute_verdict(
                 body.tenant, approved, slice_fingerprint, actor=operator, plan_id=body.plan_id
             )
     except GuardError as exc:
@@ -229,32 +274,72 @@ def execute_plan(
             context={"plan_id": body.plan_id},
         )
         raise
-    now = format_instant(workspace.clock())
-    if record is None:
-        register_existing(workspace, plan, path)
-    workspace.store.mark_plan(
-        body.plan_id, executed_at=now, executed_by=operator, archive_id=archive_id or ""
+    if execution.omissions:
+        raise OmissionError(body.plan_id, execution.omissions)
+    purger.finish(
+        execution.purge_id,
+        lambda: workspace.manual_receipt(
+            plan_id=body.plan_id,
+            tenant=body.tenant,
+            as_of=body.as_of,
+            purged=execution.purged,
+            archive_id=execution.archive_id,
+            backup_due=approved.backup_due,
+            plan_digest=body.verdict_digest,
+            actor=operator,
+            approvers=approvers,
+        ),
     )
-    workspace.store.record_receipt(
-        tenant=body.tenant,
-        plan_digest=body.verdict_digest,
-        as_of=body.as_of,
-        executed_at=now,
-        purged=purged,
-        backup_due=approved.backup_due,
-    )
+    return attrs.evolve(result, purged=execution.purged, archive_id=execution.archive_id)
+
+
+def plan_journal(workspace: Workspace, plan_id: str) -> JournalState | None:
+    """The unfinished journal of a plan's interrupted execution, if there is one (rule 10)."""
+    for record in workspace.store.journals(unfinished=True):
+        if record["plan_id"] == plan_id:
+            return JournalState.load(workspace.store, record)
+    return None
+
+
+def _resume(
+    workspace: Workspace,
+    interrupted: JournalState,
+    plan_id: str,
+    approvers: tuple[str, ...],
+    operator: str,
+) -> ExecuteResult:
+    """Finish an interrupted execution from its journal (rule 10)."""
+    tenant = str(interrupted.record["tenant"])
     workspace.audit.append(
-        "manual-executed",
-        {
-            "plan_id": body.plan_id,
-            "tenant": body.tenant,
-            "purged": purged,
-            "archive_id": archive_id,
-            "approvers": list(approvers),
-        },
+        "manual-resumed",
+        {"plan_id": plan_id, "purge_id": interrupted.purge_id, "approvers": list(approvers)},
         actor=operator,
     )
-    return attrs.evolve(result, purged=purged, archive_id=archive_id)
+    report = workspace.recover_purges(actor=operator, only=interrupted.purge_id)
+    done = report.journals[0] if report.journals else None
+    if done is None or done.status not in {"completed", "abandoned"}:
+        status = "not recovered" if done is None else done.status
+        message = "" if done is None else done.message
+        if done is not None and done.status == "omissions":
+            raise OmissionError(plan_id, done.omissions)
+        if done is not None and done.status == "skipped":
+            raise UsageError(
+                f"tenant {tenant} is being purged by another runner;"
+                " nothing was done, execute the plan again when it has finished"
+            )
+        raise ArchiveError(f"plan {plan_id} could not be resumed ({status}): {message}")
+    if done.status == "abandoned":
+        raise UsageError(
+            f"plan {plan_id} was interrupted before anything was deleted;"
+            " execute it again to run it afresh"
+        )
+    return ExecuteResult(
+        plan_id,
+        tenant,
+        approvers,
+        purged=done.committed_before + done.deleted,
+        archive_id=done.archive_id,
+    )
 
 
 def _describe_changes(changes: VerdictDifferences) -> list[str]:
@@ -289,15 +374,23 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> PlanRest
     plan = read_plan(path)
     body = plan.body
     approvers = _check_two_person(workspace, plan, "restore", operator)
+    interrupted = plan_journal(workspace, body.plan_id)
+    workspace.recover_purges(
+        actor=operator,
+        exclude=frozenset() if interrupted is None else frozenset({interrupted.purge_id}),
+    )
     record = workspace.store.plan(body.plan_id)
-    if record is None or not record["executed_at"]:
+    archive_id = (record or {}).get("archive_id") or ""
+    if interrupted is not None and interrupted.archive is not None and not archive_id:
+        archive_id = interrupted.archive[0]
+    elif record is None or not record["executed_at"]:
         raise UsageError(f"plan {body.plan_id} has not been executed; there is nothing to restore")
-    if record["restored_at"]:
+    if record is not None and record["restored_at"]:
         raise UsageError(
             f"plan {body.plan_id} was restored at {record['restored_at']}"
             f" by {record['restored_by']}"
         )
-    archive = workspace.store.archive(record["archive_id"] or "")
+    archive = workspace.store.archive(archive_id)
     if archive is not None and not archive["removed_at"]:
         # Past backup_due the archive goes now, whether or not a run removed it yet.
         workspace.expire_archives(actor=operator)
@@ -307,20 +400,12 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> PlanRest
             f"the archive of plan {body.plan_id} is gone (kept only until backup_due)"
         )
     content = read_archive(Path(archive["path"]), archive["sha256"])
-    rows = [{k: v for k, v in o.items() if k != "blob"} for o in content.objects]
-    with workspace.store.transaction(credentials) as tx:
-        restored = tx.restore(rows)
-    if workspace.on_progress is not None:
-        workspace.on_progress("restoring", len(restored), len(rows))
-    restored_set = set(restored)
-    for item in content.objects:
-        identity = ObjectId(item["store"], item["key"])
-        if (
-            identity in restored_set
-            and item["blob"] is not None
-            and workspace.blobs.is_blob_store(item["store"])
-        ):
-            workspace.blobs.write(identity, item["blob"])
+    if interrupted is not None:
+        # Rule 11: nothing more of this plan is deleted once its restore starts.
+        workspace.store.close_journal(
+            interrupted.purge_id, "restored", format_instant(workspace.clock())
+        )
+    restored = _restore_content(workspace, credentials, content.objects)
     now = format_instant(workspace.clock())
     workspace.store.mark_plan(body.plan_id, restored_at=now, restored_by=operator)
     workspace.store.mark_archive(archive["archive_id"], restored_at=now)
@@ -329,9 +414,46 @@ def restore_plan(workspace: Workspace, path: Path, *, operator: str) -> PlanRest
         {
             "plan_id": body.plan_id,
             "archive_id": archive["archive_id"],
-            "restored": len(restored),
+            "restored": restored,
             "approvers": list(approvers),
         },
         actor=operator,
     )
-    return PlanRestoreResult(body.plan_id, archive["archive_id"], len(restored), tuple(approvers))
+    return PlanRestoreResult(body.plan_id, archive["archive_id"], restored, tuple(approvers))
+
+
+def _restore_content(
+    workspace: Workspace, credentials: PrimaryCredentials, objects: tuple[dict[str, Any], ...]
+) -> int:
+    """Rule 11: every missing row, then every missing file; the objects brought back.
+
+    Raises:
+        ArchiveError: something archived is still missing afterwards (nothing is marked).
+    """
+    rows = [{k: v for k, v in o.items() if k != "blob"} for o in objects]
+    with workspace.store.transaction(credentials) as tx:
+        brought_back = set(tx.restore(rows))
+    if workspace.on_progress is not None:
+        workspace.on_progress("restoring", len(brought_back), len(rows))
+    crash_point("restore-after-rows")
+    files = [
+        (ObjectId(o["store"], o["key"]), o["blob"])
+        for o in objects
+        if o["blob"] is not None and workspace.blobs.is_blob_store(o["store"])
+    ]
+    for index, (identity, data) in enumerate(files):
+        if index:
+            crash_point("restore-between-files")
+        if workspace.blobs.read(identity) is None:
+            workspace.blobs.write(identity, data)
+            brought_back.add(identity)
+    ids = [ObjectId(o["store"], o["key"]) for o in objects]
+    present = workspace.store.object_rows(ids)
+    missing = [i for i in ids if i not in present]
+    missing += [i for i, _data in files if workspace.blobs.read(i) is None]
+    if missing:
+        raise ArchiveError(
+            f"the restore left {len(missing)} archived objects missing"
+            f" ({missing[0].store}/{missing[0].key}); run it again"
+        )
+    return len(brought_back)

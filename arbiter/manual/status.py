@@ -9,6 +9,9 @@ Rules:
    with the reason.
 3. ``expires_at`` is when the oldest valid ``execute`` approval expires; the archive is reported
    kept until the tenant's backup_due, unless it is already removed.
+4. An execution that was interrupted (its purge journal, ``arbiter.purge.journal``, is
+   unfinished) is reported ``interrupted``, with the archive its journal records and how many
+   objects its committed batches deleted: execute the plan again to finish it, or restore it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import attrs
 from arbiter.auth.approvals import check_approvals
 from arbiter.core.instants import format_instant, parse_instant
 from arbiter.manual.plans import operator_keys, read_plan
+from arbiter.purge.journal import JournalState
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,6 +52,8 @@ class PlanStatus:
     archive_id: str | None
     archive_kept_until: str | None
     restored_at: str | None
+    interrupted: bool = False
+    deleted_so_far: int | None = None
 
 
 def plan_status(workspace: Workspace, path: Path) -> PlanStatus:
@@ -79,11 +85,18 @@ def plan_status(workspace: Workspace, path: Path) -> PlanStatus:
         if action == "execute" and times:
             expires.append(format_instant(times[0] + expiry))
     record = workspace.store.plan(body.plan_id) or {}
-    archive = (
-        workspace.store.archive(record.get("archive_id") or "")
-        if record.get("archive_id")
-        else None
+    journal = next(
+        (
+            JournalState.load(workspace.store, j)
+            for j in workspace.store.journals(unfinished=True)
+            if j["plan_id"] == body.plan_id
+        ),
+        None,
     )
+    archive_id = record.get("archive_id") or (
+        journal.archive[0] if journal is not None and journal.archive is not None else None
+    )
+    archive = workspace.store.archive(archive_id) if archive_id else None
     return PlanStatus(
         plan_id=body.plan_id,
         tenant=body.tenant,
@@ -96,9 +109,11 @@ def plan_status(workspace: Workspace, path: Path) -> PlanStatus:
         expires_at=expires[0] if expires else None,
         executed_at=record.get("executed_at"),
         executed_by=record.get("executed_by"),
-        archive_id=record.get("archive_id") or None,
+        archive_id=archive_id or None,
         archive_kept_until=None
         if archive is None or archive["removed_at"]
         else archive["backup_due"],
         restored_at=record.get("restored_at"),
+        interrupted=journal is not None,
+        deleted_so_far=None if journal is None else len(journal.committed),
     )

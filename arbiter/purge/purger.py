@@ -34,6 +34,14 @@ The planners are trusted for nothing. Rules, in the order they are applied:
     fleet is not in safe mode (else ``SafeModeError``, nothing read), and only after the
     runner's clock passes clock sanity (when the as_of is taken from it); ``run_due`` counts
     its bad tenants and trips the fleet (stopping the run) once the threshold is crossed.
+13. Every purge that deletes is journalled (``arbiter.purge.journal``): the plan file and the
+    journal entry before the archive, each batch's step in the batch's own transaction, then
+    its files, the completeness check and the receipt. A purge whose completeness check finds
+    omissions reports them (``PurgeOutcome.omissions``, an ``omission`` alert and audit record)
+    and records no receipt; its journal stays unfinished, so the next run's recovery
+    (``arbiter.purge.recovery``) retries it. A tenant whose unfinished journal recovery could not
+    finish (``unfinished_tenants``) is refused (guard ``unfinished-journal``): nothing is planned
+    or deleted for it until recovery finishes.
 12. One runner per tenant: a purge that may delete holds the tenant's lock
     (``arbiter.stores.ports.TenantLocks``) from planning to its end; a runner that finds it
     held skips the tenant (status ``skipped``: no alert, not counted towards safe mode).
@@ -43,6 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -57,17 +66,26 @@ from arbiter.core.errors import GuardError
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import as_of_or_now
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
+from arbiter.durable.crash import crash_point
 from arbiter.purge import guards
+from arbiter.purge.journal import check_completeness, new_purge_id, write_plan_file
 from arbiter.purge.refusal import Refusal, RefusalHandler, status_counts
 from arbiter.purge.safemode import SafeMode, SafeModeTrip
-from arbiter.stores.ports import Archiver, BlobTarget, InventoryReader, PurgeTarget, TenantLocks
+from arbiter.stores.ports import (
+    Archiver,
+    BlobTarget,
+    InventoryReader,
+    JournalStore,
+    PurgeTarget,
+    TenantLocks,
+)
 
 if TYPE_CHECKING:
     from arbiter.stores.ports import PurgeTransaction
 
 # ``format_instant`` and ``utc_now`` are re-exported for older importers; they live in
 # ``arbiter.core.instants``.
-__all__ = ["FleetReport", "PurgeOutcome", "Purger", "plan_digest"]
+__all__ = ["Execution", "FleetReport", "PurgeOutcome", "Purger", "plan_digest"]
 
 Status = Literal["executed", "dry-run", "not-eligible", "refused", "failed", "skipped"]
 
@@ -111,6 +129,27 @@ class PurgeOutcome:
     guard: str | None = None
     report_path: str | None = None
     archive_id: str | None = None
+    omissions: tuple[str, ...] = ()
+    purge_id: str | None = None
+
+
+@attrs.frozen
+class Execution:
+    """What ``execute_verdict`` did.
+
+    Attributes:
+        purged: objects deleted.
+        batches: batches committed.
+        archive_id: the restore archive written first, if one was.
+        purge_id: the purge's journal (``arbiter.purge.journal``), when it was journalled.
+        omissions: what the completeness check found left behind (rule 13); empty when complete.
+    """
+
+    purged: int
+    batches: int
+    archive_id: str | None
+    purge_id: str | None = None
+    omissions: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -121,12 +160,15 @@ class FleetReport:
         safe_mode: the active safe-mode trip when the run ended (a dry run reports it; a run
             that tripped it stopped there), else None.
         not_started: the tenants the run did not start because the fleet was in safe mode.
+        recovered: what the recovery before the run did with each unfinished purge journal
+            (``arbiter.purge.recovery.JournalRecovery.to_json``); empty when there was none.
     """
 
     as_of: str
     outcomes: tuple[PurgeOutcome, ...]
     safe_mode: SafeModeTrip | None = None
     not_started: tuple[str, ...] = ()
+    recovered: tuple[dict[str, Any], ...] = ()
 
     def counts(self) -> dict[str, int]:
         """How many tenants ended in each status."""
@@ -173,6 +215,13 @@ class Purger:
     # Rules 11 and 12; None (a purger over your own stores) leaves them out.
     safe_mode: SafeMode | None = attrs.field(default=None, kw_only=True)
     locks: TenantLocks | None = attrs.field(default=None, kw_only=True)
+    # Rule 13; None (a purger over your own stores) purges without a journal.
+    journal: JournalStore | None = attrs.field(default=None, kw_only=True)
+    journal_dir: Path | None = attrs.field(default=None, kw_only=True)
+    # Where stray temporary files could hold tenant data (the completeness check).
+    temp_dirs: tuple[Path, ...] = attrs.field(default=(), kw_only=True)
+    # Rule 13: tenants whose earlier purge recovery could not finish; refused, nothing planned.
+    unfinished_tenants: frozenset[str] = attrs.field(default=frozenset(), kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         """Given credentials must open the target (else ``CredentialError``, nothing built)."""
@@ -199,9 +248,11 @@ class Purger:
         self.audit.append(kind, data, actor=actor)
 
     @property
-    def _refusals(self) -> RefusalHandler:
+    def refusals(self) -> RefusalHandler:
         """The one refusal handler (``arbiter.purge.refusal``), over this purger's log and sinks."""
         return RefusalHandler(self.audit, self.alerter)
+
+    _refusals = refusals
 
     def agree(
         self, tenant: str, as_of: str, *, actor: str = "retention-service"
@@ -296,6 +347,14 @@ class Purger:
             return _refused(PurgeOutcome(tenant, as_of, refusal.status, ""), refusal)
 
     def _purge(self, tenant: str, as_of: str, *, dry_run: bool, actor: str) -> PurgeOutcome:
+        if tenant in self.unfinished_tenants and not dry_run:
+            raise GuardError(
+                "unfinished-journal",
+                tenant,
+                "an earlier purge of this tenant is unfinished (its recovery stopped or left"
+                " omissions); nothing more is deleted until `twinpurge recover` finishes it",
+                {},
+            )
         agreement, slice_fingerprint = self.agree(tenant, as_of, actor=actor)
         verdict = agreement.verdict
         digest = plan_digest(verdict)
@@ -340,17 +399,51 @@ class Purger:
                     message=f"would purge {len(verdict.purge)}",
                     purged=len(verdict.purge),
                 )
-            purged, batches, archive_id = self.execute_verdict(
-                tenant, verdict, slice_fingerprint, actor=actor
-            )
+            execution = self.execute_verdict(tenant, verdict, slice_fingerprint, actor=actor)
         except GuardError as exc:
             refusal = self._refusals.refuse(
                 exc, tenant=tenant, as_of=as_of, actor=actor, context={"plan_digest": digest}
             )
             return _refused(base, refusal)
-        executed_at = format_instant(self.clock())
+        outcome = attrs.evolve(
+            base,
+            status="executed",
+            message=f"purged {execution.purged}",
+            purged=execution.purged,
+            batches=execution.batches,
+            archive_id=execution.archive_id,
+            purge_id=execution.purge_id,
+        )
+        if execution.omissions:
+            # Rule 13: no receipt; the journal stays unfinished and the next run retries it.
+            return attrs.evolve(
+                outcome,
+                message=f"purged {execution.purged}, but {len(execution.omissions)} omissions"
+                f" remain ({execution.omissions[0]}); the next run's recovery retries them",
+                omissions=execution.omissions,
+            )
+        self.finish(
+            execution.purge_id,
+            lambda: self.automated_receipt(
+                tenant, digest, as_of, execution.purged, verdict.backup_due
+            ),
+        )
+        return outcome
+
+    def automated_receipt(
+        self, tenant: str, digest: str, as_of: str, purged: int, backup_due: str | None
+    ) -> None:
+        """Record the receipt of a completed automated purge and its ``executed`` audit record.
+
+        Args:
+            tenant: the tenant.
+            digest: the plan digest.
+            as_of: the verdict's instant.
+            purged: how many objects the purge deleted.
+            backup_due: the verdict's backup_due.
+        """
         if self.on_receipt is not None:
-            self.on_receipt(tenant, digest, as_of, purged, verdict.backup_due)
+            self.on_receipt(tenant, digest, as_of, purged, backup_due)
         self._audit(
             "executed",
             {
@@ -358,18 +451,25 @@ class Purger:
                 "as_of": as_of,
                 "plan_digest": digest,
                 "purged": purged,
-                "at": executed_at,
+                "at": format_instant(self.clock()),
             },
-            actor,
+            "retention-service",
         )
-        return attrs.evolve(
-            base,
-            status="executed",
-            message=f"purged {purged}",
-            purged=purged,
-            batches=batches,
-            archive_id=archive_id,
-        )
+
+    def finish(self, purge_id: str | None, receipt: Callable[[], None]) -> None:
+        """Record the receipt, then close the journal ``done`` (rule 13).
+
+        Args:
+            purge_id: the purge's journal, or None when it was not journalled.
+            receipt: records the receipt (idempotent: a crash before ``done`` repeats it).
+        """
+        crash_point("journal-before-receipt")
+        receipt()
+        if purge_id is None or self.journal is None:
+            return
+        self.journal.add_journal_step(purge_id, "receipt", {})
+        crash_point("journal-before-done")
+        self.journal.close_journal(purge_id, "done", format_instant(self.clock()))
 
     def _check_before(
         self, tenant: str, verdict: Verdict, slice_fingerprint: str, *, look_ahead: bool
@@ -403,8 +503,8 @@ class Purger:
         *,
         actor: str,
         plan_id: str | None = None,
-    ) -> tuple[int, int, str | None]:
-        """Execute an agreed verdict under every guard: rules 2 to 10.
+    ) -> Execution:
+        """Execute an agreed verdict under every guard: rules 2 to 10 and 13.
 
         Args:
             tenant: the tenant.
@@ -414,18 +514,107 @@ class Purger:
             plan_id: the manual plan being executed, if any.
 
         Returns:
-            (objects purged, batches committed, restore archive id or None).
+            What was done: purged, batches, archive, journal and omissions. The receipt is
+            the caller's (``finish``), once there are no omissions.
 
         Raises:
             GuardError: a guard refused; its ``purged_before`` counts what was deleted before
-                it tripped (zero unless it tripped after a committed batch).
+                it tripped (zero unless it tripped after a committed batch). The journal is
+                closed ``refused``.
             CredentialError: no valid primary credentials; nothing is read.
         """
         self.require_credentials("executing a verdict")
         self._check_before(tenant, verdict, slice_fingerprint, look_ahead=False)
-        archive_id = self._archive(tenant, verdict, actor, plan_id)
-        purged, batches = self._execute(tenant, verdict, actor)
-        return purged, batches, archive_id
+        purge_id = self._open_journal(tenant, verdict, actor, plan_id)
+        archive_id = self._archive(tenant, verdict, actor, plan_id, purge_id)
+        try:
+            purged, batches = self._execute(tenant, verdict, actor, purge_id)
+        except GuardError:
+            if purge_id is not None and self.journal is not None:
+                self.journal.close_journal(purge_id, "refused", format_instant(self.clock()))
+            raise
+        omissions = self.complete(tenant, verdict.purge, (), purge_id, actor)
+        return Execution(purged, batches, archive_id, purge_id, omissions)
+
+    def _open_journal(
+        self, tenant: str, verdict: Verdict, actor: str, plan_id: str | None
+    ) -> str | None:
+        """Rule 13: the plan file, then the journal entry, before anything is archived."""
+        if self.journal is None or self.journal_dir is None or not verdict.purge:
+            return None
+        purge_id = new_purge_id()
+        digest = plan_digest(verdict)
+        path, sha = write_plan_file(self.journal_dir, purge_id, verdict, digest)
+        self.journal.open_journal(
+            {
+                "purge_id": purge_id,
+                "tenant": tenant,
+                "kind": "manual" if plan_id else "automated",
+                "plan_id": plan_id,
+                "plan_digest": digest,
+                "plan_path": str(path),
+                "plan_sha256": sha,
+                "as_of": verdict.as_of,
+                "backup_due": verdict.backup_due,
+                "actor": actor,
+                "started_at": format_instant(self.clock()),
+                "state": "open",
+            }
+        )
+        crash_point("journal-after-plan")
+        return purge_id
+
+    def complete(
+        self,
+        tenant: str,
+        purge: Sequence[ObjectId],
+        skipped: Sequence[ObjectId],
+        purge_id: str | None,
+        actor: str,
+    ) -> tuple[str, ...]:
+        """The completeness check of a journalled purge (rule 13, ``arbiter.purge.journal``).
+
+        Args:
+            tenant: the tenant.
+            purge: the plan's purge list.
+            skipped: objects recovery left alone on purpose.
+            purge_id: the journal, or None (nothing is checked without one).
+            actor: who acts, for the audit log.
+
+        Returns:
+            The omissions; after an ``omission`` alert to every sink (and its audit record)
+            when there are any, else after the journal's ``complete`` step.
+        """
+        crash_point("journal-before-complete")
+        if purge_id is None or self.journal is None:
+            return ()
+        omissions = check_completeness(
+            self.journal,
+            self.blobs,
+            tenant,
+            purged=purge,
+            skipped=skipped,
+            temp_dirs=self.temp_dirs,
+        )
+        if omissions:
+            self._audit(
+                "omission",
+                {"tenant": tenant, "purge_id": purge_id, "omissions": omissions[:50]},
+                actor,
+            )
+            self._refusals.alert(
+                "omission",
+                f"purge {purge_id} of {tenant} left {len(omissions)} things behind"
+                f" ({omissions[0]}); its journal stays unfinished and the next run retries it",
+                tenant=tenant,
+                as_of="",
+                details={"purge_id": purge_id, "omissions": omissions[:50]},
+                actor=actor,
+            )
+            return tuple(omissions)
+        self.journal.add_journal_step(purge_id, "complete", {})
+        crash_point("journal-after-complete")
+        return ()
 
     def rehearse(self, tenant: str, verdict: Verdict, slice_fingerprint: str, *, actor: str) -> int:
         """Rehearse: delete the whole purge set in one transaction and roll it back.
@@ -463,7 +652,7 @@ class Purger:
         return deleted
 
     def _archive(
-        self, tenant: str, verdict: Verdict, actor: str, plan_id: str | None
+        self, tenant: str, verdict: Verdict, actor: str, plan_id: str | None, purge_id: str | None
     ) -> str | None:
         """Rule 1 of ``arbiter.purge.archive``: no archive, no deletion."""
         if self.archiver is None or not verdict.purge:
@@ -493,15 +682,53 @@ class Purger:
             {"tenant": tenant, "archive_id": archive_id, "objects": len(rows), "blobs": len(blobs)},
             actor,
         )
+        if purge_id is not None and self.journal is not None:
+            record = self.journal.archive(archive_id) or {}
+            self.journal.add_journal_step(
+                purge_id, "archive", {"archive_id": archive_id, "sha256": record.get("sha256")}
+            )
+            crash_point("journal-after-archive")
         return archive_id
 
-    def _execute(self, tenant: str, verdict: Verdict, actor: str) -> tuple[int, int]:
-        """Rules 6 to 9: the guarded batches."""
-        purge_set = verdict.purge_ids
+    def _execute(
+        self, tenant: str, verdict: Verdict, actor: str, purge_id: str | None
+    ) -> tuple[int, int]:
+        """Rules 6 to 9 and 13: the guarded, journalled batches."""
+        return self.delete_batches(
+            tenant, list(verdict.purge), verdict.purge_ids, actor, purge_id, done=(0, 0)
+        )
+
+    def delete_batches(  # noqa: PLR0913 -- what a run of batches needs
+        self,
+        tenant: str,
+        objects: list[ObjectId],
+        purge_set: frozenset[ObjectId],
+        actor: str,
+        purge_id: str | None,
+        *,
+        done: tuple[int, int],
+    ) -> tuple[int, int]:
+        """Delete ``objects`` in guarded batches, each journalled with its delete (rule 13).
+
+        Args:
+            tenant: the tenant.
+            objects: what to delete, in order.
+            purge_set: the whole purge set (a referrer inside it goes too).
+            actor: who acts, for the audit log.
+            purge_id: the journal, or None.
+            done: (objects, batches) committed before (a resumed purge counts on from them).
+
+        Returns:
+            (objects purged, batches committed), counting ``done``.
+
+        Raises:
+            GuardError: a guard refused a batch (rule 9); ``purged_before`` counts from ``done``.
+            CredentialError: no valid primary credentials; nothing is read.
+        """
+        self.require_credentials("deleting batches")
         keep_categories = self._kept_categories
-        purged = 0
-        batches = 0
-        for batch in _chunks(verdict.purge, self.limits.batch_size):
+        purged, batches = done
+        for batch in _chunks(objects, self.limits.batch_size):
             try:
                 with self.target.transaction() as tx:
                     self._check_batch(tx, tenant, batch, purge_set, keep_categories)
@@ -514,19 +741,29 @@ class Purger:
                         f"deleted {deleted} rows for a batch of {len(batch)}",
                         {"deleted": deleted, "batch": len(batch)},
                     )
+                    if purge_id is not None:
+                        # Rule 13: the step commits with the delete, or neither does.
+                        tx.journal_step(
+                            purge_id,
+                            "batch",
+                            {"index": batches + 1, "objects": [[o.store, o.key] for o in batch]},
+                        )
             except GuardError as exc:
                 # Rule 9: the batches before this one stay deleted; the refusal says how many.
                 raise exc.after(purged) from exc
             purged += len(batch)
             batches += 1
+            crash_point("journal-after-batch")
             if self.on_progress is not None:
-                self.on_progress("deleting", purged, len(verdict.purge))
+                self.on_progress("deleting", purged, done[0] + len(objects))
             self._audit(
                 "batch",
                 {"tenant": tenant, "index": batches, "objects": [[o.store, o.key] for o in batch]},
                 actor,
             )
-            self._delete_blobs(tenant, batch, actor)
+            self.delete_files(tenant, batch, actor)
+            if purge_id is not None and self.journal is not None:
+                self.journal.add_journal_step(purge_id, "files", {"index": batches})
         return purged, batches
 
     @staticmethod
@@ -540,12 +777,30 @@ class Purger:
         """Rule 6, inside the batch's transaction (``arbiter.purge.guards.check_batch``)."""
         guards.check_batch(tx, tenant, batch, purge_set, keep_categories)
 
-    def _delete_blobs(self, tenant: str, batch: list[ObjectId], actor: str) -> None:
+    def delete_files(self, tenant: str, batch: list[ObjectId], actor: str) -> None:
+        """Rule 8: remove the files of a committed batch; never a file whose row still exists.
+
+        Args:
+            tenant: the tenant.
+            batch: the batch's objects.
+            actor: who acts, for the audit log.
+
+        Raises:
+            CredentialError: no valid primary credentials; nothing is read or removed.
+        """
+        self.require_credentials("removing the files of a committed batch")
         if self.blobs is None:
             return
-        for obj in batch:
-            if not self.blobs.is_blob_store(obj.store):
-                continue
+        candidates = [obj for obj in batch if self.blobs.is_blob_store(obj.store)]
+        if not candidates:
+            return
+        with self.target.transaction() as tx:
+            present = tx.objects(candidates)
+        for index, obj in enumerate(candidates):
+            if index:
+                crash_point("journal-between-files")
+            if obj in present:
+                continue  # a row with this identity exists (again): its file is not ours
             try:
                 self.blobs.delete(obj)
             except Exception as exc:  # noqa: BLE001 -- a file error must not undo a committed purge

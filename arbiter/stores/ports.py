@@ -18,6 +18,9 @@ Rules an implementation must keep:
    and checks them again at every transaction; ``verify_credentials`` raises ``CredentialError``
    for any other credentials. Dry runs get a read-only target (``SqliteStore.read_target``):
    its snapshots cannot write, and their ``delete`` raises ``CredentialError``.
+5. A purge journal (``arbiter.purge.journal``) lives in the store: ``journal_step`` writes its
+   step in the same transaction as the batch's delete, so a committed batch and its journal
+   record exist together or not at all.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "Archiver",
     "BlobTarget",
     "InventoryReader",
+    "JournalStore",
     "ObjectState",
     "PurgeReads",
     "PurgeTarget",
@@ -103,6 +107,10 @@ class PurgeTransaction(PurgeReads, Protocol):
         """Delete the rows matching identity *and* tenant; return how many were deleted."""
         ...
 
+    def journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+        """Record a purge-journal step in this transaction (rule 5): atomic with the delete."""
+        ...
+
 
 class PurgeTarget(Protocol):
     """Where purges happen: delete-capable, so only handed out for the right credentials."""
@@ -154,6 +162,38 @@ class Archiver(Protocol):
         plan_id: str | None,
     ) -> str:
         """Write and verify an archive before any deletion; return its id."""
+        ...
+
+
+class JournalStore(Protocol):
+    """Where purge journals live (``arbiter.purge.journal``), beside the rows they delete."""
+
+    def open_journal(self, record: Mapping[str, Any]) -> None:
+        """Record a new journal."""
+        ...
+
+    def add_journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+        """Record a step durably, in its own transaction."""
+        ...
+
+    def close_journal(self, purge_id: str, state: str, finished_at: str) -> None:
+        """Finish a journal."""
+        ...
+
+    def journals(self, *, unfinished: bool = False) -> list[dict[str, Any]]:
+        """Journal records, oldest first."""
+        ...
+
+    def journal_steps(self, purge_id: str) -> list[dict[str, Any]]:
+        """A journal's steps in order."""
+        ...
+
+    def object_rows(self, ids: list[ObjectId]) -> dict[ObjectId, str]:
+        """The owning tenant of each of ``ids`` that has a row now."""
+        ...
+
+    def archive(self, archive_id: str) -> dict[str, Any] | None:
+        """An archive record."""
         ...
 
 

@@ -136,6 +136,29 @@ CREATE TABLE IF NOT EXISTS safe_mode_trips (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_trip ON safe_mode_trips(reset_at IS NULL)
     WHERE reset_at IS NULL;
+CREATE TABLE IF NOT EXISTS journals (
+    purge_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    plan_id TEXT,
+    plan_digest TEXT NOT NULL,
+    plan_path TEXT NOT NULL,
+    plan_sha256 TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    backup_due TEXT,
+    actor TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS unfinished_journals ON journals(state);
+CREATE TABLE IF NOT EXISTS journal_steps (
+    purge_id TEXT NOT NULL REFERENCES journals(purge_id),
+    seq INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (purge_id, seq)
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
     as_of TEXT NOT NULL,
@@ -216,6 +239,13 @@ class _Snapshot(_Reads):
             "primary", "deleting needs the primary credentials; this snapshot only reads"
         )
 
+    def journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+        """Never writes: a snapshot records no journal step."""
+        del purge_id, step, data
+        raise CredentialError(
+            "primary", "journal steps are written with a delete; this snapshot only reads"
+        )
+
 
 class _Transaction(_Reads):
     """A delete-capable write transaction (``PurgeTransaction``), opened for checked credentials."""
@@ -229,6 +259,10 @@ class _Transaction(_Reads):
             insert_object(self._db, row, row["payload"])
             restored.append(ObjectId(row["store"], row["key"]))
         return restored
+
+    def journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+        """Record a journal step in this transaction: it commits with the delete, or neither."""
+        _add_step(self._db, purge_id, step, data)
 
     def delete(self, tenant: str, ids: list[ObjectId]) -> int:
         deleted = 0
@@ -588,6 +622,58 @@ class SqliteStore:
             for r in cursor.fetchall()
         ]
 
+    # -- purge journals (``arbiter.purge.journal``) -------------------------------------------
+
+    def open_journal(self, record: Mapping[str, Any]) -> None:
+        """Record a new purge journal (state ``open``)."""
+        columns = ", ".join(record)
+        marks = ", ".join("?" for _ in record)
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO journals ({columns}) VALUES ({marks})",  # noqa: S608 -- our own keys
+                tuple(record.values()),
+            )
+
+    def add_journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+        """Record a journal step in its own durable transaction."""
+        with self._write() as db:
+            _add_step(db, purge_id, step, data)
+
+    def close_journal(self, purge_id: str, state: str, finished_at: str) -> None:
+        """Finish a journal (``done``, ``refused``, ``abandoned``, ``restored``...)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE journals SET state = ?, finished_at = ? WHERE purge_id = ?",
+                (state, finished_at, purge_id),
+            )
+
+    def journals(self, *, unfinished: bool = False) -> list[dict[str, Any]]:
+        """Journal records, oldest first; only the unfinished ones when asked."""
+        where = "WHERE finished_at IS NULL" if unfinished else ""
+        cursor = self._db.execute(
+            f"SELECT * FROM journals {where} ORDER BY started_at, purge_id"  # noqa: S608 -- constant
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def journal_steps(self, purge_id: str) -> list[dict[str, Any]]:
+        """A journal's steps, in order: ``{"step": ..., "data": {...}}``."""
+        rows = self._db.execute(
+            "SELECT step, data FROM journal_steps WHERE purge_id = ? ORDER BY seq", (purge_id,)
+        ).fetchall()
+        return [{"step": step, "data": json.loads(data)} for step, data in rows]
+
+    def object_rows(self, ids: list[ObjectId]) -> dict[ObjectId, str]:
+        """The owning tenant of each of ``ids`` that has a row now."""
+        found: dict[ObjectId, str] = {}
+        for obj in ids:
+            row = self._db.execute(
+                "SELECT tenant FROM objects WHERE store = ? AND key = ?", (obj.store, obj.key)
+            ).fetchone()
+            if row is not None:
+                found[obj] = str(row[0])
+        return found
+
     # -- the audit head (rule 5) ---------------------------------------------------------------
 
     def get_meta(self, name: str) -> str | None:
@@ -605,6 +691,16 @@ class SqliteStore:
             raise UsageError(f"{name} is set once, by record_primary_credentials")
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+
+def _add_step(db: sqlite3.Connection, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+    seq = db.execute(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM journal_steps WHERE purge_id = ?", (purge_id,)
+    ).fetchone()[0]
+    db.execute(
+        "INSERT INTO journal_steps (purge_id, seq, step, data) VALUES (?, ?, ?, ?)",
+        (purge_id, seq, step, json.dumps(dict(data), sort_keys=True)),
+    )
 
 
 def _trip(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:

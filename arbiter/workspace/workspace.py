@@ -29,6 +29,10 @@ Rules:
    an ``audit-tampered`` alert to every sink (not recorded in the log, which cannot be trusted);
    a recovery sends an ``audit-recovered`` alert. A log verified once is not read again while its
    file and head are unchanged (same inode, size, modification time and head).
+8. Every run that can delete (``run_due``, ``purge_tenant``; manual execution and restore in
+   ``arbiter.manual``) first recovers unfinished purge journals (``recover_purges``,
+   ``arbiter.purge.recovery``), so a crashed purge is finished, from its own plan file, before
+   anything new is planned.
 """
 
 from __future__ import annotations
@@ -61,7 +65,9 @@ from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import in_file_positions
 from arbiter.durable.files import create
 from arbiter.purge.archive import write_archive
+from arbiter.purge.journal import JournalState
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger
+from arbiter.purge.recovery import Recovery, RecoveryReport
 from arbiter.purge.safemode import SafeMode
 from arbiter.stores.blobs import BlobDirectory, check_blob_name
 from arbiter.stores.locks import FileTenantLocks
@@ -415,6 +421,23 @@ class Workspace:
             credentials=credentials,
             safe_mode=self.safe_mode,
             locks=self.locks,
+            journal=self.store,
+            journal_dir=self.journal_dir,
+            temp_dirs=self.temp_dirs,
+        )
+
+    @property
+    def journal_dir(self) -> Path:
+        """Where purge plan files live (``arbiter.purge.journal``, rule 1)."""
+        return self.config.directory / "journal"
+
+    @property
+    def temp_dirs(self) -> tuple[Path, ...]:
+        """Where a crashed write can leave a temporary file of tenant data."""
+        return (
+            self.blobs.root,
+            self.config.path(self.config.manual.archives),
+            self.journal_dir,
         )
 
     @property
@@ -442,6 +465,112 @@ class Workspace:
             clock=self.clock,
             on_progress=self.on_progress,
             safe_mode=self.safe_mode,
+        )
+
+    def recover_purges(
+        self,
+        *,
+        actor: str = "retention-service",
+        exclude: frozenset[str] = frozenset(),
+        only: str | None = None,
+    ) -> RecoveryReport:
+        """Complete unfinished purge journals (rule 8, ``arbiter.purge.recovery``).
+
+        Args:
+            actor: who runs it, for the audit log.
+            exclude: purge ids to leave alone.
+            only: recover this purge id alone.
+
+        Returns:
+            What was unfinished and what recovery did (empty when nothing was).
+
+        Raises:
+            CredentialError: no primary credentials (rule 5); nothing is done.
+            AuditTamperedError: the audit log fails verification; nothing is done.
+        """
+        purger = self.purger
+        return Recovery(
+            purger,
+            self.store,
+            self._journal_receipt,
+            in_safe_mode=lambda: self.safe_mode.active() is not None,
+        ).complete_unfinished(actor=actor, exclude=exclude, only=only)
+
+    def _purger_after_recovery(self, actor: str) -> tuple[Purger, RecoveryReport]:
+        """Recover first (rule 8); tenants whose recovery could not finish are refused."""
+        report = self.recover_purges(actor=actor)
+        stuck = frozenset(j.tenant for j in report.journals if j.status in {"stopped", "omissions"})
+        return attrs.evolve(self.purger, unfinished_tenants=stuck), report
+
+    def _journal_receipt(self, state: JournalState, purged: int) -> None:
+        """The receipt of a recovered journal: the automated one, or the manual plan's."""
+        record = state.record
+        if record["kind"] == "manual" and record["plan_id"]:
+            self.manual_receipt(
+                plan_id=record["plan_id"],
+                tenant=record["tenant"],
+                as_of=record["as_of"],
+                purged=purged,
+                archive_id=None if state.archive is None else state.archive[0],
+                backup_due=record["backup_due"],
+                plan_digest=record["plan_digest"],
+                actor=record["actor"],
+            )
+            return
+        self.purger.automated_receipt(
+            record["tenant"], record["plan_digest"], record["as_of"], purged, record["backup_due"]
+        )
+
+    def manual_receipt(  # noqa: PLR0913 -- what a manual receipt binds
+        self,
+        *,
+        plan_id: str,
+        tenant: str,
+        as_of: str,
+        purged: int,
+        archive_id: str | None,
+        backup_due: str | None,
+        plan_digest: str,
+        actor: str,
+        approvers: tuple[str, ...] | None = None,
+    ) -> None:
+        """Mark a manual plan executed, record its receipt and its ``manual-executed`` record.
+
+        Repeating it after a crash changes nothing in the store (only the audit record repeats).
+
+        Args:
+            plan_id: the plan.
+            tenant: its tenant.
+            as_of: its verdict's instant.
+            purged: objects the plan deleted in all.
+            archive_id: its restore archive.
+            backup_due: its verdict's backup_due.
+            plan_digest: its verdict's digest.
+            actor: the executing operator.
+            approvers: the operators whose approvals counted, when known.
+        """
+        now = format_instant(self.clock())
+        self.store.mark_plan(
+            plan_id, executed_at=now, executed_by=actor, archive_id=archive_id or ""
+        )
+        self.store.record_receipt(
+            tenant=tenant,
+            plan_digest=plan_digest,
+            as_of=as_of,
+            executed_at=now,
+            purged=purged,
+            backup_due=backup_due,
+        )
+        self.audit.append(
+            "manual-executed",
+            {
+                "plan_id": plan_id,
+                "tenant": tenant,
+                "purged": purged,
+                "archive_id": archive_id,
+                "approvers": None if approvers is None else list(approvers),
+            },
+            actor=actor,
         )
 
     def _receipt(
@@ -551,7 +680,8 @@ class Workspace:
             self.check_audit(actor=actor)
             return self.planner.purge_tenant(tenant, as_of, dry_run=True, actor=actor)
         self.require_credentials("purging a tenant")
-        return self.purger.purge_tenant(tenant, as_of, actor=actor)
+        purger, _recovered = self._purger_after_recovery(actor)
+        return purger.purge_tenant(tenant, as_of, actor=actor)
 
     def run_due(
         self,
@@ -573,7 +703,9 @@ class Workspace:
             self.check_audit(actor=actor)
             return self.planner.run_due(as_of, dry_run=True, progress=progress, actor=actor)
         self.require_credentials("running the due purges")
-        report = self.purger.run_due(as_of, progress=progress, actor=actor)
+        purger, recovered = self._purger_after_recovery(actor)
+        report = purger.run_due(as_of, progress=progress, actor=actor)
+        report = attrs.evolve(report, recovered=tuple(j.to_json() for j in recovered.journals))
         if report.safe_mode is None:
             self.expire_archives(actor=actor)
         return report
@@ -593,9 +725,19 @@ class Workspace:
         self.require_credentials("removing expired restore archives")
         now = self.clock()
         removed = []
+        # An unfinished purge still needs its archive (recovery checks it first): kept.
+        pending = {
+            state.archive[0]
+            for state in (
+                JournalState.load(self.store, r) for r in self.store.journals(unfinished=True)
+            )
+            if state.archive is not None
+        }
         for archive in self.store.archives():
             due = archive["backup_due"]
             if archive["removed_at"] or due is None or datetime.fromisoformat(due) > now:
+                continue
+            if archive["archive_id"] in pending:
                 continue
             Path(archive["path"]).unlink(missing_ok=True)
             self.store.mark_archive(archive["archive_id"], removed_at=format_instant(now))

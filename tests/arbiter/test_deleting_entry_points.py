@@ -148,6 +148,19 @@ def _execute_verdict(p: Primary, c: Any) -> None:
     p.purger(None).execute_verdict("t", verdict, fingerprint, actor="test")
 
 
+def _delete_batches(p: Primary, c: Any) -> None:
+    if c is not None:
+        p.purger(c)
+    ids = [ObjectId("db", "r1")]
+    p.purger(None).delete_batches("t", ids, frozenset(ids), "test", None, done=(0, 0))
+
+
+def _delete_files(p: Primary, c: Any) -> None:
+    if c is not None:
+        p.purger(c)
+    p.purger(None).delete_files("t", [BLOB], "test")
+
+
 def _rehearse(p: Primary, c: Any) -> None:
     verdict, fingerprint = p.verdict()
     if c is not None:
@@ -195,6 +208,8 @@ def _manual(function: Callable[..., object]) -> Callable[[Primary, Any], None]:
 PRIMARY: dict[str, Callable[[Primary, Any], object]] = {
     "Purger.purge_tenant": _purger_built,
     "Purger.execute_verdict": _execute_verdict,
+    "Purger.delete_batches": _delete_batches,
+    "Purger.delete_files": _delete_files,
     "Purger.rehearse": _rehearse,
     "Purger.run_due": _run_due,
     "SqliteStore.transaction": _transaction,
@@ -204,6 +219,7 @@ PRIMARY: dict[str, Callable[[Primary, Any], object]] = {
     "Workspace.run_due": _ws(lambda ws: ws.run_due(AS_OF)),
     "Workspace.expire_archives": _ws(lambda ws: ws.expire_archives()),
     "Workspace.purger": _ws(lambda ws: ws.purger),
+    "Workspace.recover_purges": _ws(lambda ws: ws.recover_purges()),
     "execute_plan": _manual(arbiter.execute_plan),
     "restore_plan": _manual(arbiter.restore_plan),
 }

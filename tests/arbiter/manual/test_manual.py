@@ -105,7 +105,7 @@ def approve(setup: Setup, path: Path, *names: str, action: Any = "execute") -> N
 def snapshot(setup: Setup) -> tuple[list[str], dict[str, bytes]]:
     """The data tables dumped row by row (sorted: row ids may differ), every blob file's bytes.
 
-    The bookkeeping tables (audit head, plans, archives, receipts) are left out.
+    The bookkeeping tables (audit head, plans, archives, receipts, journals) are left out.
     """
     db = sqlite3.connect(setup.directory / "primary.sqlite3")
     rows = sorted(
@@ -117,6 +117,8 @@ def snapshot(setup: Setup) -> tuple[list[str], dict[str, bytes]]:
                 'INSERT INTO "plans"',
                 'INSERT INTO "archives"',
                 'INSERT INTO "receipts"',
+                'INSERT INTO "journals"',
+                'INSERT INTO "journal_steps"',
             )
         )
     )

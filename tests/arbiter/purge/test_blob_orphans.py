@@ -23,7 +23,7 @@ def _fail(self: BlobDirectory, target: ObjectId) -> bool:
 def test_an_undeletable_file_is_alerted_as_an_orphan_of_its_tenant(
     tmp_path: Path, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Execution rule 8: the row stays purged; the alert and its audit record name tenant and actor."""
+    """Rules 8 and 13: the row stays purged; orphan and omission alerts name tenant and actor."""
     inventory = {
         "tenants": [tenant("t", event("cancelled", "2026-01-01T00:00:00Z"))],
         "objects": [obj("t/f1", store="blob")],
@@ -40,11 +40,12 @@ def test_an_undeletable_file_is_alerted_as_an_orphan_of_its_tenant(
         alerts = [r.json() for r in webhook.received]
         ws.verify_audit()
         audited = [r for r in ws.audit.records() if r.kind == "alert"]
-        assert ("executed", ["blob-orphan"], ["t"]) == (
+        assert ("executed", ["blob-orphan", "omission"], ["t", "t"]) == (
             outcome.status,
             [a["kind"] for a in alerts],
             [a["tenant"] for a in alerts],
         )
-        assert [("operator-7", "t")] == [(r.actor, r.data["tenant"]) for r in audited]
+        assert [("operator-7", "t")] * 2 == [(r.actor, r.data["tenant"]) for r in audited]
+        assert ("file of blob/t/f1 remains after its row was deleted",) == outcome.omissions
     finally:
         ws.close()

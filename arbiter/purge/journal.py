@@ -1,0 +1,241 @@
+"""The durable purge journal: every tenant purge leaves a record a crashed run can finish from.
+
+A purge (automated ``purge_tenant``/``run_due``, or a manual ``execute_plan``) is journalled in
+the store (tables ``journals`` and ``journal_steps``) and in a plan file. Rules:
+
+1. Before anything else, the agreed plan is written to a new plan file in the workspace's
+   journal directory (``durable.files.create``: whole or absent, never overwritten) as JSON
+   lines: a header (purge id, tenant, plan digest), one line per object to purge
+   (``{"purge": [store, key]}``), one per kept object (``{"kept": [store, key]}``) and a trailer
+   with the counts. Its SHA-256 is recorded with the journal entry (purge id, tenant, kind
+   ``automated`` or ``manual``, plan id, plan digest, as_of, backup_due, actor). A resumed purge
+   works from this file alone, never from a new plan.
+2. Steps are recorded durably, each before the next begins: ``archive`` (archive id and its
+   SHA-256, once the archive is written and verified), ``batch`` (index and objects) for every
+   committed batch, ``files`` (index) once a batch's blob files are removed, ``complete`` once
+   the completeness check found nothing left behind, ``receipt`` once the receipt is recorded;
+   then the journal is closed ``done``.
+3. A ``batch`` step is written in the same SQLite transaction as the batch's ``DELETE``
+   (``PurgeTransaction.journal_step``): a batch is committed exactly when its step is. So a
+   committed batch is known after any crash and is never deleted twice.
+4. A journal is closed ``refused`` when a guard stops the purge (rule 9 of
+   ``arbiter.purge.purger``: the next run plans afresh), ``abandoned`` when recovery finds it
+   crashed before its archive step (nothing was deleted), ``restored`` when its manual plan is
+   restored. Any other journal without a ``finished_at`` is unfinished, and the next run's
+   recovery (``arbiter.purge.recovery``) completes it.
+5. Completeness (omission detection, ``check_completeness``): after a purge or a recovery, for
+   the plan's purge list minus the objects recovery left alone on purpose (``skipped``):
+   no row of the tenant with such an identity remains; no blob file of such an object remains
+   once its row is gone; and no stray temporary file (``durable.files.stray_temporaries``) is
+   in the blob, archive or journal directories (one may hold tenant data). Objects the plan
+   keeps, and objects in neither list (created after planning), are not omissions: they are
+   the tenant's remaining objects by design. Anything left behind is an omission: the journal
+   stays unfinished so that the next run's recovery retries it.
+6. Test seam (``arbiter.durable.crash``): ``journal-after-plan``, ``journal-after-archive``,
+   ``journal-after-batch`` (a batch committed, its files not yet removed),
+   ``journal-between-files``, ``journal-before-complete``, ``journal-after-complete``,
+   ``journal-before-receipt`` and ``journal-before-done``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from arbiter.core.errors import ArchiveError
+from arbiter.core.verdict import ObjectId
+from arbiter.durable.files import create, stray_temporaries
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from arbiter.core.verdict import Verdict
+    from arbiter.stores.ports import BlobTarget, JournalStore
+
+__all__ = [
+    "JournalState",
+    "PlanFile",
+    "check_completeness",
+    "new_purge_id",
+    "read_plan_file",
+    "strays",
+    "write_plan_file",
+]
+
+Kind = Literal["automated", "manual"]
+FORMAT = "twinpurge-purge-plan-1"
+
+
+def new_purge_id() -> str:
+    """A fresh purge id."""
+    return uuid.uuid4().hex[:16]
+
+
+@attrs.frozen
+class PlanFile:
+    """A plan file read back (rule 1)."""
+
+    header: dict[str, Any]
+    purge: tuple[ObjectId, ...]
+    kept: tuple[ObjectId, ...]
+
+
+def write_plan_file(
+    directory: Path, purge_id: str, verdict: Verdict, digest: str
+) -> tuple[Path, str]:
+    """Write the agreed plan as JSON lines to a new file (rule 1).
+
+    Args:
+        directory: the journal directory.
+        purge_id: the purge this plan is for.
+        verdict: the agreed verdict.
+        digest: its plan digest.
+
+    Returns:
+        The file's path and its SHA-256.
+
+    Raises:
+        OSError: the file could not be written; nothing is at its name.
+    """
+    header = {"format": FORMAT, "purge_id": purge_id, "tenant": verdict.tenant, "digest": digest}
+    lines = [json.dumps(header, sort_keys=True)]
+    lines += [json.dumps({"purge": [o.store, o.key]}) for o in verdict.purge]
+    lines += [json.dumps({"kept": [k.store, k.key]}) for k in verdict.kept]
+    lines.append(json.dumps({"purge_count": len(verdict.purge), "kept_count": len(verdict.kept)}))
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    path = directory / f"{purge_id}.plan.jsonl"
+    create(path, data, mode=0o600)
+    return path, hashlib.sha256(data).hexdigest()
+
+
+def read_plan_file(path: Path, sha256: str) -> PlanFile:
+    """Read a plan file and check it against the SHA-256 recorded in its journal (rule 1).
+
+    Raises:
+        ArchiveError: the file is missing, damaged or incomplete.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read purge plan file {path}: {exc.strerror}"
+        raise ArchiveError(msg) from exc
+    if hashlib.sha256(data).hexdigest() != sha256:
+        msg = f"purge plan file {path} does not match the checksum in its journal"
+        raise ArchiveError(msg)
+    lines = [json.loads(line) for line in data.decode("utf-8").splitlines()]
+    purge = tuple(ObjectId(*line["purge"]) for line in lines[1:-1] if "purge" in line)
+    kept = tuple(ObjectId(*line["kept"]) for line in lines[1:-1] if "kept" in line)
+    return PlanFile(lines[0], purge, kept)
+
+
+@attrs.frozen
+class JournalState:
+    """A journal entry with what its steps say (rule 2)."""
+
+    record: dict[str, Any]
+    steps: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def load(cls, store: JournalStore, record: dict[str, Any]) -> JournalState:
+        """The state of ``record``'s journal, from ``store``."""
+        return cls(record, tuple(store.journal_steps(record["purge_id"])))
+
+    @property
+    def purge_id(self) -> str:
+        """The purge's id."""
+        return str(self.record["purge_id"])
+
+    @property
+    def archive(self) -> tuple[str, str] | None:
+        """(archive id, SHA-256) once the archive step is recorded."""
+        for step in self.steps:
+            if step["step"] == "archive":
+                return str(step["data"]["archive_id"]), str(step["data"]["sha256"])
+        return None
+
+    def _done(self, name: str) -> bool:
+        return any(step["step"] == name for step in self.steps)
+
+    @property
+    def committed(self) -> tuple[ObjectId, ...]:
+        """Objects of committed batches, in order."""
+        return tuple(
+            ObjectId(*o) for s in self.steps if s["step"] == "batch" for o in s["data"]["objects"]
+        )
+
+    @property
+    def batches(self) -> int:
+        """How many batches committed."""
+        return sum(1 for s in self.steps if s["step"] == "batch")
+
+    @property
+    def skipped(self) -> tuple[ObjectId, ...]:
+        """Objects recovery left alone because a guard no longer allowed deleting them."""
+        return tuple(
+            ObjectId(*o) for s in self.steps if s["step"] == "skipped" for o in s["data"]["objects"]
+        )
+
+    @property
+    def complete(self) -> bool:
+        """Whether the completeness check passed."""
+        return self._done("complete")
+
+    @property
+    def receipt(self) -> bool:
+        """Whether the receipt is recorded."""
+        return self._done("receipt")
+
+
+def strays(directories: Iterable[Path]) -> list[Path]:
+    """Stray temporary files in ``directories`` and below (rule 5), sorted."""
+    found: list[Path] = []
+    for directory in directories:
+        if not directory.is_dir():
+            continue
+        for root, _dirs, _files in os.walk(directory):
+            found.extend(stray_temporaries(Path(root)))
+    return sorted(found)
+
+
+def check_completeness(  # noqa: PLR0913 -- what the check compares
+    store: JournalStore,
+    blobs: BlobTarget | None,
+    tenant: str,
+    *,
+    purged: Iterable[ObjectId],
+    skipped: Iterable[ObjectId],
+    temp_dirs: Iterable[Path],
+) -> list[str]:
+    """The omissions of a purge (rule 5): what it should have removed and did not.
+
+    Args:
+        store: the store (rows are read as they are now).
+        blobs: the blob files, if any.
+        tenant: the purged tenant.
+        purged: the plan's purge list.
+        skipped: objects recovery left alone on purpose.
+        temp_dirs: where stray temporary files are looked for.
+
+    Returns:
+        One line per omission; empty when the purge is complete.
+    """
+    left_alone = set(skipped)
+    targets = [o for o in purged if o not in left_alone]
+    owners = store.object_rows(targets)
+    omissions = [
+        f"row {o.store}/{o.key} of {tenant} remains" for o in targets if owners.get(o) == tenant
+    ]
+    if blobs is not None:
+        omissions += [
+            f"file of {o.store}/{o.key} remains after its row was deleted"
+            for o in targets
+            if o not in owners and blobs.is_blob_store(o.store) and blobs.read(o) is not None
+        ]
+    omissions += [f"stray temporary file {p}" for p in strays(temp_dirs)]
+    return omissions
