@@ -1,8 +1,10 @@
 """A workspace driven through its life by a hypothesis state machine, with invariants after every step.
 
 The machine places lifecycle events, tenant and object holds, imports new objects, moves the clock
-and runs the due purges (dry and real), as a retention service and its operators would. After
-every step: nothing of a tenant that is not eligible is gone, nothing kept (held, of a kept
+and runs the due purges (dry and real), as a retention service and its operators would; a run can
+crash at any journal step (simulated in-process: the crash point raises instead of killing, the
+real SIGKILL is tests/arbiter/purge/test_fault_injection.py's), and a later run or an explicit
+recovery completes it. After every step (once recovery has run after a crash): nothing of a tenant that is not eligible is gone, nothing kept (held, of a kept
 category, or needed by another tenant's object) is gone, everything purged is in a verified
 restore archive until its backup_due, no blob file lacks its row and no row of a blob store lacks
 its file, and the audit log verifies.
@@ -10,10 +12,12 @@ its file, and the audit log verifies.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import hypothesis.strategies as st
@@ -28,7 +32,54 @@ from tests import tally
 from tests.builders import event, obj, tenant
 from tests.conftest import examples
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
 TENANTS = ("t0", "t1", "t2", "t3")
+# The journal's crash points a purge passes (arbiter/purge/purger.py, arbiter/durable/files.py).
+CRASH_POINTS = (
+    "journal-after-plan",
+    "files-temporary-written",
+    "journal-after-archive",
+    "journal-after-batch",
+    "journal-between-files",
+    "journal-before-complete",
+    "journal-after-complete",
+    "journal-before-receipt",
+    "journal-before-done",
+)
+
+
+class SimulatedCrash(BaseException):
+    """A crash at a journal step, in-process: nothing after the point runs in that call."""
+
+
+@contextlib.contextmanager
+def crashing_at(point: str, nth: int) -> Iterator[None]:
+    """Make the ``nth`` pass through ``point`` raise ``SimulatedCrash`` (a fake of the seam)."""
+    seen = [0]
+
+    def crash_point(name: str) -> None:
+        if name == point:
+            seen[0] += 1
+            if seen[0] == nth:
+                raise SimulatedCrash(point)
+
+    modules = [
+        m
+        for name, m in list(sys.modules.items())
+        if name.startswith("arbiter.") and hasattr(m, "crash_point")
+    ]
+    originals = {m: m.crash_point for m in modules}
+    for module in modules:
+        module.crash_point = crash_point  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module, original in originals.items():
+            module.crash_point = original  # type: ignore[attr-defined]
+
+
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -68,6 +119,8 @@ class WorkspaceLife(RuleBasedStateMachine):
         self.credentials: arbiter.PrimaryCredentials | None = None
         self.added = 0
         self.purged_total = 0
+        # Set by a crashed run: the state before it, until a run or a recovery completes it.
+        self.crashed: dict[str, Any] | None = None
 
     @initialize(cancelled=st.sets(st.sampled_from(TENANTS)))
     def start(self, cancelled: set[str]) -> None:
@@ -180,28 +233,64 @@ class WorkspaceLife(RuleBasedStateMachine):
 
     @rule(dry=st.booleans())
     def run_due(self, dry: bool) -> None:  # noqa: FBT001 -- hypothesis passes it
-        """The retention service runs (a dry run deletes nothing)."""
+        """The retention service runs (a dry run deletes nothing; a real one recovers first)."""
         before = self.state()
         with self.open() as ws:
             report = ws.run_due(dry_run=dry)
-        after = self.state()
-        gone = set(before["objects"]) - set(after["objects"])
         statuses = {o.tenant: o.status for o in report.outcomes}
         tally.COUNTS["stateful.run-due"] += 1
         for outcome in report.outcomes:
             tally.COUNTS[f"stateful.outcome.{outcome.status}"] += 1
+        self.check_purged(before, statuses, dry=dry)
+
+    @rule(point=st.sampled_from(CRASH_POINTS), nth=st.sampled_from([1, 2]))
+    def crashing_run(self, point: str, nth: int) -> None:
+        """A run crashes at a journal step (or ends normally if it never gets there)."""
+        before = self.state()
+        with self.open() as ws, crashing_at(point, nth):
+            try:
+                report = ws.run_due()
+            except SimulatedCrash:
+                tally.COUNTS["stateful.crashed"] += 1
+                self.crashed = self.crashed or before
+                return
+        self.check_purged(before, {o.tenant: o.status for o in report.outcomes}, dry=False)
+
+    @precondition(lambda self: self.crashed is not None)
+    @rule()
+    def recover(self) -> None:
+        """An operator runs the recovery on its own (``twinpurge recover``)."""
+        before = self.state()
+        with self.open() as ws:
+            ws.recover_purges()
+        tally.COUNTS["stateful.recovered"] += 1
+        self.check_purged(before, {}, dry=False)
+
+    def check_purged(
+        self, before: dict[str, Any], statuses: Mapping[str, str], *, dry: bool
+    ) -> None:
+        """What went is only what a purge (or the recovery of a crashed one) may delete."""
+        after = self.state()
+        gone = set(before["objects"]) - set(after["objects"])
         tally.COUNTS[f"stateful.purged-objects>0={bool(gone)}"] += 1
         if dry:
             assert set() == gone
             return
+        nothing: dict[str, Any] = {"objects": {}, "last": {}, "held": set()}
+        crashed = self.crashed or nothing
         for identity in gone:
             was = before["objects"][identity]
             owner = was["tenant"]
-            # Only a cancelled tenant, not held, whose purge was executed loses objects.
-            assert "executed" == statuses.get(owner), (identity, statuses)
-            assert "cancelled" == before["last"].get(owner), identity
-            assert owner not in before["held"], identity
-            # Never a held object, never a kept category.
+            if statuses.get(owner) != "executed":
+                # Only the recovery of a purge planned before the crash deletes otherwise: the
+                # object was planned then (its tenant cancelled and not held at that time).
+                assert identity in crashed["objects"], (identity, statuses)
+                assert "cancelled" == crashed["last"].get(owner), identity
+                assert owner not in crashed["held"], identity
+            else:
+                assert "cancelled" == before["last"].get(owner), identity
+                assert owner not in before["held"], identity
+            # Never a held object, never a kept category, whoever deletes it.
             assert not was["hold"], identity
             assert "audit" != was["category"], identity
         # Never an object another tenant's surviving object needs.
@@ -212,13 +301,18 @@ class WorkspaceLife(RuleBasedStateMachine):
                 if target is not None and target["tenant"] != source:
                     assert (to_store, to_key) in after["objects"]
         self.purged_total += len(gone)
+        self.crashed = None
 
     # -- invariants ------------------------------------------------------------------------------
 
     @invariant()
     def files_and_rows_match(self) -> None:
-        """Every blob row has its file, and every file its row: no orphan, no omission."""
-        if self.directory is None:
+        """Every blob row has its file, and every file its row: no orphan, no omission.
+
+        Between a crash and the run (or recovery) that completes it, files of deleted rows may
+        remain: that is what recovery removes, so the check waits for it.
+        """
+        if self.directory is None or self.crashed is not None:
             return
         rows = {key for (store, key) in self.state()["objects"] if store == "blob"}
         root = self.directory / "blobs" / "blob"
