@@ -425,13 +425,20 @@ class Purger:
         self.finish(
             execution.purge_id,
             lambda: self.automated_receipt(
-                tenant, digest, as_of, execution.purged, verdict.backup_due
+                tenant, digest, as_of, execution.purged, verdict.backup_due, actor=actor
             ),
         )
         return outcome
 
-    def automated_receipt(
-        self, tenant: str, digest: str, as_of: str, purged: int, backup_due: str | None
+    def automated_receipt(  # noqa: PLR0913 -- what a receipt binds, and who records it
+        self,
+        tenant: str,
+        digest: str,
+        as_of: str,
+        purged: int,
+        backup_due: str | None,
+        *,
+        actor: str = "retention-service",
     ) -> None:
         """Record the receipt of a completed automated purge and its ``executed`` audit record.
 
@@ -441,6 +448,7 @@ class Purger:
             as_of: the verdict's instant.
             purged: how many objects the purge deleted.
             backup_due: the verdict's backup_due.
+            actor: who ran the purge (its journal's actor when recovery completes it).
         """
         if self.on_receipt is not None:
             self.on_receipt(tenant, digest, as_of, purged, backup_due)
@@ -453,7 +461,7 @@ class Purger:
                 "purged": purged,
                 "at": format_instant(self.clock()),
             },
-            "retention-service",
+            actor,
         )
 
     def finish(self, purge_id: str | None, receipt: Callable[[], None]) -> None:

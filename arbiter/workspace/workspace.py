@@ -518,7 +518,12 @@ class Workspace:
             )
             return
         self.purger.automated_receipt(
-            record["tenant"], record["plan_digest"], record["as_of"], purged, record["backup_due"]
+            record["tenant"],
+            record["plan_digest"],
+            record["as_of"],
+            purged,
+            record["backup_due"],
+            actor=record["actor"],
         )
 
     def manual_receipt(  # noqa: PLR0913 -- what a manual receipt binds

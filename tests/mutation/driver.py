@@ -158,9 +158,12 @@ ARBITER_SCOPE: Scope = {
         "xǁPurgerǁ_check_before",
         "xǁPurgerǁexecute_verdict",
         "xǁPurgerǁ_execute",
+        "xǁPurgerǁdelete_batches",
         "xǁPurgerǁ_check_batch",
+        "xǁPurgerǁdelete_files",
         "xǁPurgerǁrun_due",
     ),
+    "arbiter/purge/journal.py": ("x_check_completeness",),
 }
 
 TARGETS: dict[str, Target] = {

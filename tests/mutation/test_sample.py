@@ -45,16 +45,16 @@ SAMPLE: dict[str, dict[str, list[str]]] = {
         ],
     },
     "arbiter": {
-        "arbiter.purge.purger.x__latest_lifecycle_is_cancellation__mutmut_11": [
-            '-if kind in {"subscribed", "cancelled", "reactivated"}',
-            '+if kind in {"XXsubscribedXX", "cancelled", "reactivated"}',
+        "arbiter.purge.guards.x_latest_lifecycle_is_cancellation__mutmut_6": [
+            '-(parse_instant(at), 0 if kind == "cancelled" else 1)',
+            '+(parse_instant(at), 0 if kind != "cancelled" else 1)',
         ],
-        "arbiter.purge.purger.xǁPurgerǁ_check_batch__mutmut_3": [
+        "arbiter.purge.guards.x_check_tenant_state__mutmut_1": [
             "-if state is None:",
             "+if state is not None:",
         ],
         # What a purge writes to the audit log is judged too (tests/arbiter/purge/test_reporting.py).
-        "arbiter.purge.purger.xǁPurgerǁ_execute__mutmut_69": [
+        "arbiter.purge.purger.xǁPurgerǁdelete_batches__mutmut_84": [
             '-{"tenant": tenant, "index": batches, "objects": [[o.store, o.key] for o in batch]},',
             '+{"tenant": tenant, "XXindexXX": batches, "objects": [[o.store, o.key] for o in batch]},',
         ],

@@ -520,14 +520,13 @@ def test_input_both_planners_reject_is_recorded_and_alerted_as_bad_input(
 class _Concurrent:
     """The workspace's store as purge target; another service writes after the first batch.
 
-    Transactions 1 and 2 are the pre-flight checks (of the purge, then of the execution), 3 the
-    first batch: ``sql`` runs once it committed. With ``short``, the delete of the second batch
-    reports one row fewer than it deleted. (The purger of ``purger`` keeps no restore archive, so
-    no archive transaction comes between the pre-flight checks and the first batch.)
+    Counted by the deletes, not by the transactions (pre-flight checks and the journal open
+    transactions of their own): ``sql`` runs once the transaction of the first batch committed.
+    With ``short``, the delete of the second batch reports one row fewer than it deleted.
     """
 
     def __init__(self, ws: Workspace, sql: str | None, *, short: bool = False) -> None:
-        self.ws, self.sql, self.short, self.count = ws, sql, short, 0
+        self.ws, self.sql, self.short, self.deletes = ws, sql, short, 0
         self.target = ws.store.purge_target(credentials(ws))
 
     def total_objects(self) -> int:
@@ -538,13 +537,18 @@ class _Concurrent:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        self.count += 1
+        before = self.deletes
         with self.target.transaction() as tx:
-            if self.short and self.count == 4:  # the second batch
-                real = tx.delete
-                tx.delete = lambda tenant, ids: real(tenant, ids) - 1  # type: ignore[method-assign]
+            real = tx.delete
+
+            def delete(tenant: str, ids: list[ObjectId]) -> int:
+                self.deletes += 1
+                deleted = real(tenant, ids)
+                return deleted - 1 if self.short and self.deletes == 2 else deleted
+
+            tx.delete = delete  # type: ignore[method-assign]
             yield tx
-        if self.count == 3 and self.sql is not None:  # the first batch
+        if before == 0 and self.deletes == 1 and self.sql is not None:  # the first batch
             execute_sql(database(Path(self.ws.config.directory)), self.sql)
 
 
