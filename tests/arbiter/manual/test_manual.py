@@ -377,6 +377,28 @@ def test_a_plan_executes_once(setup: Setup) -> None:
         execute(setup, path)
 
 
+def test_a_manual_purge_is_journalled_and_archived_under_its_plan(setup: Setup) -> None:
+    """The journal and the archive of an executed plan name the plan, and each other."""
+    path = new_plan(setup)
+    approve(setup, path, "alice", "bob")
+    result = execute(setup, path)
+    plan_id = read_plan(path).body.plan_id
+    with setup.open() as ws:
+        journals = ws.store.journals()
+        archive = ws.store.archive(result.archive_id or "")
+        purge_ids = [j["purge_id"] for j in journals]
+        steps = [s for p in purge_ids for s in ws.store.journal_steps(p) if s["step"] == "archive"]
+    assert (
+        [("manual", plan_id, "done")],
+        (plan_id, True),
+        [result.archive_id],
+    ) == (
+        [(j["kind"], j["plan_id"], j["state"]) for j in journals],
+        ((archive or {}).get("plan_id"), result.archive_id is not None),
+        [s["data"]["archive_id"] for s in steps],
+    )
+
+
 # -- archive and restore -------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -525,3 +526,70 @@ def test_future_as_of_is_never_executed(ws: Workspace, webhook: Webhook) -> None
     outcome = ws.purge_tenant("t", future)
     assert "future-as-of" == outcome.guard
     assert_refused_cleanly(ws, outcome, webhook, before, "guard")
+
+
+def test_executing_a_future_verdict_is_refused_at_execution(ws: Workspace) -> None:
+    """execute_verdict checks rule 4 itself: a verdict as of a future instant deletes nothing."""
+    before = (ids(ws), files(ws))
+    purger = ws.purger
+    agreement, slice_fingerprint = purger.agree("t", "2999-01-01T00:00:00Z")
+    with pytest.raises(arbiter.GuardError) as caught:
+        purger.execute_verdict("t", agreement.verdict, slice_fingerprint, actor="test")
+    assert ("future-as-of", before, []) == (
+        caught.value.guard,
+        (ids(ws), files(ws)),
+        ws.store.journals(),
+    )
+
+
+def test_executing_without_credentials_names_what_needed_them(ws: Workspace) -> None:
+    """A purger built without credentials refuses execute_verdict, saying what needed them."""
+    before = (ids(ws), files(ws))
+    credentials = ws.require_credentials("a test target")
+    purger = arbiter.Purger(
+        reader=ws.store,
+        target=ws.store.purge_target(credentials),
+        policy=ws.config.policy,
+        limits=ws.config.limits,
+        audit=ws.audit,
+        alerter=ws.alerter,
+    )
+    agreement, slice_fingerprint = purger.agree("t", AS_OF)
+    with pytest.raises(arbiter.CredentialError) as caught:
+        purger.execute_verdict("t", agreement.verdict, slice_fingerprint, actor="test")
+    assert (True, before) == (
+        caught.value.message.startswith("executing a verdict needs primary credentials"),
+        (ids(ws), files(ws)),
+    )
+
+
+def test_a_guard_tripping_mid_purge_closes_its_journal_refused(
+    ws: Workspace, webhook: Webhook
+) -> None:
+    """A batch guard's refusal closes the purge's journal 'refused': recovery never resumes it."""
+    credentials = ws.require_credentials("a test purger")
+    stopped = datetime(2026, 3, 2, 12, 30, tzinfo=UTC)
+    purger = arbiter.Purger(
+        reader=ws.store,
+        target=_HoldBetweenBatches(ws.store, credentials),
+        policy=ws.config.policy,
+        limits=ws.config.limits,
+        audit=ws.audit,
+        alerter=ws.alerter,
+        blobs=ws.blobs.authorize(credentials, ws.store),
+        clock=lambda: stopped,
+        credentials=credentials,
+        journal=ws.store,
+        journal_dir=ws.journal_dir,
+    )
+    outcome = purger.purge_tenant("t", AS_OF)
+    journals = ws.store.journals()
+    assert (
+        ("refused", "object-hold"),
+        [("t", "refused", "2026-03-02T12:30:00Z")],
+        [],
+    ) == (
+        (outcome.status, outcome.guard),
+        [(j["tenant"], j["state"], j["finished_at"]) for j in journals],
+        ws.store.journals(unfinished=True),
+    )
