@@ -31,7 +31,10 @@ the store (tables ``journals`` and ``journal_steps``) and in a plan file. Rules:
    keeps, and objects in neither list (created after planning), are not omissions: they are
    the tenant's remaining objects by design. Anything left behind is an omission: the journal
    stays unfinished so that the next run's recovery retries it.
-6. Test seam (``arbiter.durable.crash``): ``journal-after-plan``, ``journal-after-archive``,
+6. A plan file lives as long as the purge's restore archive: once its journal is finished and
+   the purge's ``backup_due`` has passed, ``Workspace.expire_archives`` removes it (a
+   ``plan-file-removed`` audit record). An unfinished journal's plan file is never removed.
+7. Test seam (``arbiter.durable.crash``): ``journal-after-plan``, ``journal-after-archive``,
    ``journal-after-batch`` (a batch committed, its files not yet removed),
    ``journal-between-files``, ``journal-before-complete``, ``journal-after-complete``,
    ``journal-before-receipt`` and ``journal-before-done``.

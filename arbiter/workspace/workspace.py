@@ -63,7 +63,7 @@ from arbiter.core.config import CONFIG_NAME, WorkspaceConfig, load_config, rende
 from arbiter.core.errors import AuditTamperedError, InputError, RefusedError, UsageError
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import in_file_positions
-from arbiter.durable.files import create
+from arbiter.durable.files import create, remove
 from arbiter.purge.archive import write_archive
 from arbiter.purge.journal import JournalState
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger
@@ -719,7 +719,8 @@ class Workspace:
         """Remove restore archives whose tenant's backup_due has passed.
 
         Rule 3 of ``arbiter.purge.archive``: an archive never outlives the backups of the data it
-        protects.
+        protects. The plan files of finished purges go at the same time (rule 6 of
+        ``arbiter.purge.journal``), each with a ``plan-file-removed`` audit record.
 
         Returns:
             The ids of the archives removed.
@@ -756,7 +757,25 @@ class Workspace:
                 actor=actor,
             )
             removed.append(archive["archive_id"])
+        self._expire_plan_files(now, actor)
         return removed
+
+    def _expire_plan_files(self, now: datetime, actor: str) -> None:
+        """A finished purge's plan file goes with its archive, at backup_due (journal rule 6)."""
+        for record in self.store.journals():
+            due = record["backup_due"]
+            if record["finished_at"] is None or due is None or datetime.fromisoformat(due) > now:
+                continue
+            if remove(Path(record["plan_path"])):
+                self.audit.append(
+                    "plan-file-removed",
+                    {
+                        "purge_id": record["purge_id"],
+                        "tenant": record["tenant"],
+                        "backup_due": due,
+                    },
+                    actor=actor,
+                )
 
     def verify_audit(self, *, actor: str = "operator") -> int:
         """Verify the audit log against the head in the store, after recovering a crash (rule 7).

@@ -443,6 +443,26 @@ def test_archive_is_removed_at_backup_due(setup: Setup) -> None:
     assert (None, archive["archive_id"]) == (status.archive_kept_until, status.archive_id)
 
 
+def test_a_finished_purges_plan_file_goes_with_its_archive(setup: Setup) -> None:
+    """The journal's plan file stays until backup_due, then goes, with an audit record."""
+    path = new_plan(setup)
+    approve(setup, path, "alice", "bob")
+    execute(setup, path)
+    with setup.open() as ws:
+        journal = ws.store.journals()[0]
+        ws.expire_archives()
+        kept = Path(journal["plan_path"]).is_file()
+    setup.clock.now = datetime(2026, 2, 15, tzinfo=UTC)
+    with setup.open() as ws:
+        ws.expire_archives()
+        removals = [r.data for r in ws.audit.records() if r.kind == "plan-file-removed"]
+    assert (True, False, [{"purge_id": journal["purge_id"], "tenant": "t"}]) == (
+        kept,
+        Path(journal["plan_path"]).exists(),
+        [{k: r[k] for k in ("purge_id", "tenant")} for r in removals],
+    )
+
+
 def test_archive_kept_before_backup_due(tmp_path: Path) -> None:
     """An automated purge's archive survives runs before backup_due and goes at backup_due."""
     clock = Clock(datetime(2026, 2, 2, tzinfo=UTC))
