@@ -14,7 +14,9 @@ Rules:
    than a previous run's by more than ``clock_tolerance_hours`` (the skew allowed between
    runners' clocks) trips the fleet instead of purging: the runner's clock jumped back. An
    as_of given on purpose is the caller's (one ahead of the clock is refused tenant by tenant by
-   the ``future-as-of`` guard); it is not checked here.
+   the ``future-as-of`` guard); it is not checked here. A store with a clock of its own (a
+   database server's, ``SafeModeStore.store_clock``) is compared too: a runner's clock more than
+   ``clock_tolerance_hours`` from it, either way, trips the fleet. An embedded store has none.
 4. A trip lives in the store (``SafeModeStore``), so it holds for every runner and every later
    run: ``require_off`` raises ``SafeModeError`` before anything is read for deletion. At most one
    trip is active; a second trip while one is active changes nothing.
@@ -254,7 +256,14 @@ class SafeMode:
         )
         del last_ran_at  # recorded for investigation; the as_of is the runner's clock
         problem = None
-        if last_as_of is not None and at.timestamp() < last_as_of - tolerance.total_seconds():
+        store_now = self.store.store_clock()
+        if store_now is not None and abs(now - store_now) > tolerance:
+            problem = (
+                f"this runner's clock says {format_instant(now)}, more than"
+                f" {self.config.clock_tolerance_hours:g} h from the store's clock"
+                f" ({format_instant(store_now)})"
+            )
+        elif last_as_of is not None and at.timestamp() < last_as_of - tolerance.total_seconds():
             problem = (
                 f"this runner's clock says {as_of}, more than"
                 f" {self.config.clock_tolerance_hours:g} h earlier than a previous run's as_of"

@@ -32,6 +32,7 @@ import attrs
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from contextlib import AbstractContextManager
+    from datetime import datetime
 
     from arbiter.auth.credentials import PrimaryCredentials
     from arbiter.core.verdict import ObjectId
@@ -228,6 +229,13 @@ class SafeModeStore(Protocol):
 
     def mark_run_insane(self, run_id: int) -> None:
         """Leave a run out of later comparisons (it tripped the clock check)."""
+        ...
+
+    def store_clock(self) -> datetime | None:
+        """The store's own clock (a database server's), or None for a store without one.
+
+        An embedded store (SQLite) runs on the runner's machine and has no clock of its own.
+        """
         ...
 
 

@@ -45,6 +45,7 @@ from arbiter.stores.rows import (
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from contextlib import AbstractContextManager
+    from datetime import datetime
     from pathlib import Path
 
 __all__ = ["CREDENTIALS_META", "PurgeAccess", "ReadAccess", "SqliteStore"]
@@ -613,6 +614,10 @@ class SqliteStore:
         """A run tripped the clock check: no later run is compared with it."""
         with self._write() as db:
             db.execute("UPDATE runs SET sane = 0 WHERE run_id = ?", (run_id,))
+
+    def store_clock(self) -> datetime | None:
+        """None: an embedded store has no clock of its own (``SafeModeStore.store_clock``)."""
+        return None
 
     def runs(self) -> list[dict[str, Any]]:
         """Every recorded run, oldest first."""

@@ -17,6 +17,7 @@ from arbiter import (
     LimitsConfig,
     OperatorConfig,
     Planner,
+    SafeMode,
     SafeModeConfig,
     SafeModeError,
     UsageError,
@@ -24,6 +25,7 @@ from arbiter import (
     WorkspaceConfig,
     generate_key,
 )
+from arbiter.core.instants import format_instant
 from arbiter.purge.safemode import FleetTally
 from tests.builders import event, obj, tenant
 
@@ -247,3 +249,31 @@ def test_tally_trips_exactly_when_the_threshold_is_crossed(
         crossed = bad >= max_bad or (attempted >= min_attempted and bad / attempted >= share)
         expected.append(counted and crossed)
     assert expected == actual
+
+
+class _ServerStore(arbiter.SqliteStore):
+    """The real store, with the clock of its own a database server would have."""
+
+    server_now: datetime = NOW
+
+    def store_clock(self) -> datetime | None:
+        return self.server_now
+
+
+@pytest.mark.parametrize("skew", [timedelta(hours=-3), timedelta(hours=3)])
+def test_a_runner_far_from_the_stores_clock_trips_safe_mode(
+    tmp_path: Path, skew: timedelta
+) -> None:
+    """A runner clock hours from the store's own clock, either way, trips; within tolerance not."""
+    created = create(tmp_path / "ws")
+    with reopen(created) as ws:
+        store = _ServerStore(ws.config.directory / "primary.sqlite3")
+        safe_mode = SafeMode(store, ws.audit, ws.alerter, ws.config.safe_mode, lambda: NOW + skew)
+        near = SafeMode(store, ws.audit, ws.alerter, ws.config.safe_mode, lambda: NOW)
+        assert near.check_clock(format_instant(NOW), actor="test") is None
+        trip = safe_mode.check_clock(format_instant(NOW + skew), actor="test")
+        store.close()
+    assert ("clock", True) == (
+        trip.kind if trip else None,
+        "from the store's clock" in (trip.reason if trip else ""),
+    )
