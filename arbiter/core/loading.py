@@ -17,8 +17,6 @@ Rules:
 7. ``check_as_of`` is the arbiter's own reading of spec §2.1: every API entry point and every
    ``--as-of`` calls it before planning or touching a store, so a typo is one ``InputError``
    (exit 2), never a refusal, alert and report per tenant. An empty value is bad input, not "now".
-8. ``in_file_positions`` maps an error found in the store's content followed by a file's back to
-   a position in the file the user gave.
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ from arbiter.core.errors import InputError
 from arbiter.core.instants import format_instant
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
     import cattrs
 
@@ -44,7 +42,6 @@ __all__ = [
     "as_of_or_now",
     "check_as_of",
     "check_depth",
-    "in_file_positions",
     "load_inventory",
     "load_policy",
     "read_json_file",
@@ -64,7 +61,6 @@ _INSTANT = re.compile(
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9000, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 _INSTANT_FORM = "YYYY-MM-DDTHH:MM:SS[.F]OFFSET, e.g. 2026-11-25T00:00:00Z"
-_POSITION = re.compile(r"(tenants|objects)\[([0-9]+)\](.*)", re.DOTALL)
 
 
 def check_depth(text: str, *, source: str, file: str | None) -> None:
@@ -169,31 +165,6 @@ def as_of_or_now(as_of: str | None, clock: Callable[[], datetime]) -> str:
     if as_of is None:
         return format_instant(clock())
     return check_as_of(as_of)
-
-
-def in_file_positions(error: InputError, stored: Mapping[str, Any]) -> InputError:
-    """An error found in the store's content followed by a file's, positioned in the file (rule 8).
-
-    Args:
-        error: the error, positioned in the concatenation (``objects[N]...``).
-        stored: the store's content as a portable inventory (what precedes the file's lists).
-
-    Returns:
-        The error at the position in the file (``objects[N - stored]``); an error at a stored
-        element keeps its position and says it is the store's.
-    """
-    match = _POSITION.fullmatch(error.field)
-    if match is None:
-        return error
-    key, index, rest = match.group(1), int(match.group(2)), match.group(3)
-    held = stored.get(key)
-    offset = len(held) if isinstance(held, list) else 0
-    if index >= offset:
-        field, message = f"{key}[{index - offset}]{rest}", error.message
-    else:
-        field = f"{key}[{index}]{rest}"
-        message = f"{error.message} (in the store's content, which this file conflicts with)"
-    return InputError(source=error.source, file=error.file, field=field, message=message)
 
 
 T = TypeVar("T")

@@ -62,7 +62,6 @@ from arbiter.core.arbitrate import Planner, arbitrate
 from arbiter.core.config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
 from arbiter.core.errors import AuditTamperedError, InputError, RefusedError, UsageError
 from arbiter.core.instants import format_instant, utc_now
-from arbiter.core.loading import in_file_positions
 from arbiter.durable.files import create, remove
 from arbiter.purge.archive import write_archive
 from arbiter.purge.journal import JournalState
@@ -618,17 +617,9 @@ class Workspace:
             CredentialError: no primary credentials (rule 5); nothing is loaded.
         """
         self.require_credentials("importing an inventory")
-        current = self.store.export_inventory()
-        merged = {
-            "tenants": [*current["tenants"], *_list(inventory, "tenants")],
-            "objects": [*current["objects"], *_list(inventory, "objects")],
-        }
         try:
             validate_inventory(inventory, self.config.policy, planners=self.planners)
-            try:
-                validate_inventory(merged, self.config.policy, planners=self.planners)
-            except InputError as exc:  # positioned in store + file: name the place in the file
-                raise in_file_positions(exc, current) from None
+            self._check_not_stored(inventory)
             for i, obj in enumerate(inventory["objects"]):
                 if self.blobs.is_blob_store(obj["store"]):
                     check_blob_name(
@@ -660,6 +651,37 @@ class Workspace:
             actor=actor,
         )
         return count
+
+    def _check_not_stored(self, inventory: Mapping[str, Any]) -> None:
+        """Spec §4.4 rules 7 and 8 across the store and a file already valid on its own.
+
+        The store's content was valid when it was imported, and a valid file's refs may dangle:
+        the union is valid exactly when the file repeats no stored tenant id and no stored
+        object identity. Only those are looked up, so an import costs the file, not the store.
+        The first repeat is named at its place in the file (tenants before objects, as the
+        planners validate them).
+
+        Raises:
+            InputError: the file repeats a stored tenant or object.
+        """
+        tenants = [t["id"] for t in inventory["tenants"]]
+        objects = [(o["store"], o["key"]) for o in inventory["objects"]]
+        stored_tenants, stored_objects = self.store.already_stored(tenants, objects)
+        for i, tid in enumerate(tenants):
+            if tid in stored_tenants:
+                raise InputError(
+                    source="inventory",
+                    field=f"tenants[{i}]",
+                    message=f"duplicate tenant id {tid!r}: the store already holds it",
+                )
+        for i, identity in enumerate(objects):
+            if identity in stored_objects:
+                raise InputError(
+                    source="inventory",
+                    field=f"objects[{i}]",
+                    message=f"duplicate object (store, key) = {identity!r}: the store already"
+                    " holds it",
+                )
 
     def export_inventory(self) -> dict[str, Any]:
         """The store's content as a portable inventory."""
@@ -791,8 +813,3 @@ class Workspace:
         """
         self._audit_checked = None  # asked for explicitly: read the whole log again
         return self.check_audit(actor=actor)
-
-
-def _list(inventory: Mapping[str, Any], key: str) -> list[Any]:
-    value = inventory.get(key)
-    return value if isinstance(value, list) else []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arbiter.core.config import LimitsConfig, WorkspaceConfig
@@ -18,12 +18,12 @@ from arbiter.core.loading import (
     MAX_DEPTH,
     as_of_or_now,
     check_as_of,
-    in_file_positions,
     load_inventory,
     read_json_file,
 )
 from arbiter.workspace.workspace import Workspace
 from tests.builders import event, obj, tenant
+from tests.conftest import examples
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -131,21 +131,6 @@ def test_deep_plan_file_is_input_error(tmp_path: Path) -> None:
     )
 
 
-@given(st.integers(0, 5), st.integers(0, 5), st.sampled_from(["", ".tenant", ".refs[1]"]))
-def test_positions_in_the_file_are_shifted_back(stored: int, index: int, rest: str) -> None:
-    """objects[stored + i]... in store + file is objects[i]... in the file."""
-    error = InputError(source="inventory", field=f"objects[{stored + index}]{rest}", message="m")
-    moved = in_file_positions(error, {"objects": [{}] * stored, "tenants": []})
-    assert (f"objects[{index}]{rest}", "m") == (moved.field, moved.message)
-
-
-def test_a_position_in_the_store_says_so() -> None:
-    """An error at a stored element keeps its index and says it is the store's."""
-    error = InputError(source="inventory", field="tenants[1].id", message="m")
-    moved = in_file_positions(error, {"tenants": [{}, {}], "objects": []})
-    assert ("tenants[1].id", True) == (moved.field, "store's content" in moved.message)
-
-
 def test_import_names_the_duplicate_at_its_place_in_the_file(tmp_path: Path) -> None:
     """Workspace.import_inventory: a duplicate of a stored object is objects[0] of the file."""
     config = WorkspaceConfig(
@@ -162,6 +147,47 @@ def test_import_names_the_duplicate_at_its_place_in_the_file(tmp_path: Path) -> 
                 {"tenants": [tenant("v")], "objects": [obj("b", "v")]}, file="one.json"
             )
     assert ("one.json", "objects[0]") == (caught.value.file, caught.value.field)
+
+
+@settings(max_examples=examples(ci=60, dev=15), deadline=None)
+@given(
+    stored=st.sets(st.sampled_from("abcdefgh"), max_size=6),
+    incoming=st.lists(st.sampled_from("abcdefghij"), unique=True, min_size=1, max_size=6),
+    tenant_clash=st.booleans(),
+)
+def test_an_import_is_checked_against_the_store_at_its_first_repeat(
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    stored: set[str],
+    incoming: list[str],
+    tenant_clash: bool,
+) -> None:
+    """A file repeating stored identities is refused at its first repeat; nothing is loaded."""
+    config = WorkspaceConfig(policy={"timezone": "UTC"})
+    directory = tmp_path_factory.mktemp("ws") / "ws"
+    file_tenant = "t" if tenant_clash else "v"
+    with Workspace.create(directory, config) as workspace:
+        workspace.import_inventory(
+            {"tenants": [tenant("t")], "objects": [obj(k) for k in sorted(stored)]}
+        )
+        before = workspace.export_inventory()
+        clash = [i for i, k in enumerate(incoming) if k in stored]
+        expected = "tenants[0]" if tenant_clash else (f"objects[{clash[0]}]" if clash else None)
+        try:
+            workspace.import_inventory(
+                {
+                    "tenants": [tenant(file_tenant)],
+                    "objects": [obj(k, file_tenant) for k in incoming],
+                }
+            )
+        except InputError as exc:
+            outcome: tuple[str | None, bool] = (exc.field, before == workspace.export_inventory())
+        else:
+            outcome = (
+                None,
+                len(before["objects"]) + len(incoming) == workspace.store.total_objects(),
+            )
+    assert (expected, True) == outcome
 
 
 def test_workspace_run_due_refuses_a_bad_as_of_before_any_work(tmp_path: Path) -> None:
