@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from contextlib import contextmanager
@@ -188,46 +189,58 @@ class _Reads:
 
     def objects(self, ids: list[ObjectId]) -> dict[ObjectId, ObjectState]:
         found: dict[ObjectId, ObjectState] = {}
-        for obj in ids:
-            row = self._db.execute(
-                "SELECT tenant, category, legal_hold FROM objects WHERE store = ? AND key = ?",
-                (obj.store, obj.key),
-            ).fetchone()
-            if row is not None:
-                found[obj] = ObjectState(row[0], row[1], bool(row[2]))
+        for chunk, values in _identity_chunks(ids):
+            sql = f"SELECT store, key, tenant, category, legal_hold FROM objects WHERE (store, key) IN ({values})"  # noqa: E501, S608 -- placeholders only
+            rows = self._db.execute(sql, chunk)
+            for store, key, owner, category, hold in rows:
+                found[ObjectId(store, key)] = ObjectState(owner, category, bool(hold))
         return found
 
     def referrers(self, ids: list[ObjectId]) -> set[ObjectId]:
         found: set[ObjectId] = set()
-        for obj in ids:
+        for chunk, values in _identity_chunks(ids):
             rows = self._db.execute(
-                "SELECT from_store, from_key FROM refs WHERE to_store = ? AND to_key = ?",
-                (obj.store, obj.key),
-            ).fetchall()
+                f"SELECT from_store, from_key FROM refs WHERE (to_store, to_key) IN ({values})",  # noqa: S608 -- placeholders only
+                chunk,
+            )
             found.update(ObjectId(s, k) for s, k in rows)
         return found
 
     def rows(self, ids: list[ObjectId]) -> list[dict[str, Any]]:
-        found = []
-        for obj in ids:
-            row = self._db.execute(
-                "SELECT store, key, tenant, category, created_at, legal_hold, payload FROM objects"
-                " WHERE store = ? AND key = ?",
-                (obj.store, obj.key),
-            ).fetchone()
-            if row is None:
-                continue
-            refs = self._db.execute(
-                "SELECT to_store, to_key FROM refs WHERE from_store = ? AND from_key = ?"
-                " ORDER BY pos",
-                (obj.store, obj.key),
-            ).fetchall()
-            keys = ("store", "key", "tenant", "category", "created_at", "legal_hold", "payload")
-            record = dict(zip(keys, row, strict=True))
-            record["legal_hold"] = bool(record["legal_hold"])
-            record["refs"] = [[s, k] for s, k in refs]
-            found.append(record)
-        return found
+        keys = ("store", "key", "tenant", "category", "created_at", "legal_hold", "payload")
+        by_id: dict[tuple[str, str], dict[str, Any]] = {}
+        for chunk, values in _identity_chunks(ids):
+            for row in self._db.execute(
+                f"SELECT {', '.join(keys)} FROM objects"  # noqa: S608 -- constant columns
+                f" WHERE (store, key) IN ({values})",
+                chunk,
+            ):
+                record = dict(zip(keys, row, strict=True))
+                record["legal_hold"] = bool(record["legal_hold"])
+                record["refs"] = []
+                by_id[(record["store"], record["key"])] = record
+            sql = f"SELECT from_store, from_key, to_store, to_key FROM refs WHERE (from_store, from_key) IN ({values}) ORDER BY from_store, from_key, pos"  # noqa: E501, S608 -- placeholders only
+            for store, key, to_store, to_key in self._db.execute(sql, chunk):
+                by_id[(store, key)]["refs"].append([to_store, to_key])
+        # In the order asked for, without the identities that are gone.
+        return [by_id[i] for i in ((o.store, o.key) for o in ids) if i in by_id]
+
+
+def _identity_chunks(ids: list[ObjectId], size: int = 4096) -> Iterator[tuple[list[str], str]]:
+    """``ids`` as flat (store, key, ...) parameter lists with their ``VALUES`` placeholders.
+
+    One set-based statement per chunk instead of one per object; a chunk stays well inside
+    SQLite's limit on parameters (32,766).
+    """
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        params = [part for obj in chunk for part in (obj.store, obj.key)]
+        yield params, _values(len(chunk))
+
+
+@functools.lru_cache(maxsize=64)
+def _values(count: int) -> str:
+    return "VALUES " + ",".join(["(?, ?)"] * count)
 
 
 class _Snapshot(_Reads):
@@ -266,11 +279,13 @@ class _Transaction(_Reads):
         _add_step(self._db, purge_id, step, data)
 
     def delete(self, tenant: str, ids: list[ObjectId]) -> int:
+        # Set-based, with the ownership predicate in the statement itself (spec §11 rule 6);
+        # rowcount counts the objects only, never their refs going by ON DELETE CASCADE.
         deleted = 0
-        for obj in ids:
+        for chunk, values in _identity_chunks(ids):
             cursor = self._db.execute(
-                "DELETE FROM objects WHERE store = ? AND key = ? AND tenant = ?",
-                (obj.store, obj.key, tenant),
+                f"DELETE FROM objects WHERE tenant = ? AND (store, key) IN ({values})",  # noqa: S608 -- placeholders only
+                [tenant, *chunk],
             )
             deleted += cursor.rowcount
         return deleted

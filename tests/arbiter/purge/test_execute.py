@@ -488,8 +488,9 @@ def test_run_due_isolates_tenants(tmp_path: Path, webhook: Webhook) -> None:
         assert {"refused": 1, "not-eligible": 1, "executed": 1} == report.counts()
         assert ObjectId("db", "v1") not in ids(ws)
         assert ObjectId("db", "r1") in ids(ws)
-        # v's backup_due passed long ago: its restore archive is removed at the end of the run.
-        assert ["run-due", "archive-removed"] == audit_kinds(ws)[-2:]
+        # v's backup_due passed long ago: its restore archive and its plan file are removed at
+        # the end of the run.
+        assert ["run-due", "archive-removed", "plan-file-removed"] == audit_kinds(ws)[-3:]
     finally:
         ws.close()
 
