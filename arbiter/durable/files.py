@@ -21,6 +21,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 from arbiter.durable.crash import crash_point
 
@@ -28,6 +32,7 @@ __all__ = [
     "TEMPORARY_SUFFIX",
     "atomic_write",
     "create",
+    "create_streamed",
     "fsync_directory",
     "remove",
     "stray_temporaries",
@@ -52,14 +57,14 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_temporary(path: Path, data: bytes, mode: int) -> Path:
+def _write_temporary(path: Path, write: Callable[[BinaryIO], object], mode: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
     temporary = Path(name)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         crash_point("files-temporary-written")  # rule 5: a crash leaves this temporary behind
@@ -81,7 +86,7 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int = 0o644) -> None:
         OSError: the file could not be written; the old content, if any, is unchanged.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = _write_temporary(path, raw, mode)
+    temporary = _write_temporary(path, lambda handle: handle.write(raw), mode)
     try:
         temporary.replace(path)
     except BaseException:
@@ -103,7 +108,27 @@ def create(path: Path, data: bytes | str, *, mode: int = 0o644) -> None:
         OSError: the file could not be written; nothing is at ``path``.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = _write_temporary(path, raw, mode)
+    create_streamed(path, lambda handle: handle.write(raw), mode=mode)
+
+
+def create_streamed(path: Path, write: Callable[[BinaryIO], object], *, mode: int = 0o644) -> None:
+    """``create``, with the content written by ``write`` as it is produced (rules 1 to 5).
+
+    For content too large to hold in memory (a restore archive): ``write`` gets the temporary
+    file, open for binary writing, and writes into it; it is flushed, fsynced, then linked into
+    place exactly as ``create`` does.
+
+    Args:
+        path: the target; its directory is created if missing.
+        write: writes the whole content into the file it is given.
+        mode: the file's permission bits.
+
+    Raises:
+        FileExistsError: ``path`` exists already; it is left as it was.
+        OSError: the file could not be written; nothing is at ``path``.
+        Exception: whatever ``write`` raises; nothing is at ``path``.
+    """
+    temporary = _write_temporary(path, write, mode)
     try:
         os.link(temporary, path)  # rule 2: fails if ``path`` exists
     finally:

@@ -3,8 +3,12 @@
 Rules:
 
 1. Before the first row of a purge is deleted, every row of the purge set (all columns, the
-   payload, its outgoing refs) and every blob's bytes are written to one archive, fsynced, read
-   back and verified. No archive, no deletion.
+   payload, its outgoing refs) and every blob's bytes are written to one archive and fsynced. No
+   archive, no deletion. The archive is streamed: each object is encoded, hashed and compressed
+   as it is read, so memory does not grow with the purge; it is verified by what was computed
+   while writing (the file's SHA-256 and size, checked against the file on disk, and the count
+   of objects), not by reading it all back. ``read_archive`` verifies every line on restore and
+   on recovery.
 2. An archive is gzip-compressed JSON lines: a header, one line per object carrying the SHA-256
    of its own content, and a trailer with the count and a digest over all object lines. The
    SHA-256 of the whole file is recorded in the store; restore refuses an archive whose file,
@@ -19,18 +23,19 @@ import base64
 import gzip
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import attrs
 
 from arbiter.core.canonical import canonical_json
 from arbiter.core.errors import ArchiveError
-from arbiter.durable.files import create
+from arbiter.durable.files import create_streamed
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
-__all__ = ["ArchiveContent", "read_archive", "write_archive"]
+__all__ = ["ArchiveContent", "ArchiveWritten", "read_archive", "write_archive"]
 
 FORMAT = "twinpurge-archive-1"
 
@@ -65,46 +70,86 @@ def _decode(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+@attrs.frozen
+class ArchiveWritten:
+    """What ``write_archive`` wrote: the file's SHA-256 and size, and how many objects."""
+
+    sha256: str
+    size: int
+    count: int
+
+
+class _HashingWriter:
+    """Passes bytes to a file, hashing and counting them on the way (rule 1)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.handle.write(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
 def write_archive(
     path: Path,
     header: dict[str, Any],
-    rows: list[dict[str, Any]],
-    blobs: dict[tuple[str, str], bytes],
-) -> str:
-    """Write, fsync and verify an archive (rules 1 and 2).
+    entries: Iterable[tuple[dict[str, Any], bytes | None]],
+) -> ArchiveWritten:
+    """Write and fsync an archive, streaming, and verify it against the file on disk (rule 1).
 
     Args:
         path: the archive file; must not exist.
         header: what the archive is for (tenant, plan digest, backup_due, ...).
-        rows: full object rows: store, key, tenant, category, created_at, legal_hold, payload
-            (bytes or None), refs.
-        blobs: blob bytes by (store, key).
+        entries: per object, its full row (store, key, tenant, category, created_at,
+            legal_hold, payload as bytes or None, refs) and its blob's bytes or None; consumed
+            once, as the archive is written.
 
     Returns:
-        The SHA-256 of the archive file.
+        The file's SHA-256 and size and the number of objects.
 
     Raises:
-        ArchiveError: the archive could not be written or does not read back identically.
+        ArchiveError: the archive could not be written, or the file on disk is not what was
+            written; nothing is left at ``path``.
     """
-    lines = [canonical_json({"format": FORMAT, **header})]
-    digest = hashlib.sha256()
-    for row in rows:
-        line = canonical_json(_encode(row, blobs.get((row["store"], row["key"]))))
-        digest.update(line)
-        lines.append(line)
-    lines.append(canonical_json({"count": len(rows), "digest": digest.hexdigest()}))
-    data = gzip.compress(b"\n".join(lines) + b"\n", mtime=0)
+    written: dict[str, Any] = {}
+
+    def write(handle: BinaryIO) -> None:
+        hashing = _HashingWriter(handle)
+        digest = hashlib.sha256()
+        count = 0
+        # Level 1: an archive lives until backup_due; speed matters more than its size.
+        with gzip.GzipFile(fileobj=hashing, mode="wb", mtime=0, compresslevel=1) as out:
+            out.write(canonical_json({"format": FORMAT, **header}) + b"\n")
+            for row, blob in entries:
+                line = canonical_json(_encode(row, blob))
+                digest.update(line)
+                out.write(line + b"\n")
+                count += 1
+            out.write(canonical_json({"count": count, "digest": digest.hexdigest()}) + b"\n")
+        written.update(sha256=hashing.sha.hexdigest(), size=hashing.size, count=count)
+
     try:
-        create(path, data)  # never over another archive
+        create_streamed(path, write)  # never over another archive
     except OSError as exc:
         msg = f"cannot write archive {path}: {exc}"
         raise ArchiveError(msg) from exc
-    sha = hashlib.sha256(data).hexdigest()
-    content = read_archive(path, sha)
-    if len(content.objects) != len(rows):
-        msg = f"archive {path} does not read back what was written"
+    result = ArchiveWritten(written["sha256"], written["size"], written["count"])
+    try:
+        on_disk = path.stat().st_size
+    except OSError as exc:
+        msg = f"archive {path} is gone right after it was written: {exc.strerror}"
+        raise ArchiveError(msg) from exc
+    if on_disk != result.size:
+        path.unlink(missing_ok=True)
+        msg = f"archive {path} holds {on_disk} bytes, {result.size} were written"
         raise ArchiveError(msg)
-    return sha
+    return result
 
 
 def read_archive(path: Path, sha256: str) -> ArchiveContent:

@@ -180,6 +180,10 @@ class FleetReport:
         return sum(o.purged for o in self.outcomes if o.status == "executed")
 
 
+# Objects read per transaction while the restore archive is written.
+_ARCHIVE_CHUNK = 4096
+
+
 def _chunks(items: Sequence[ObjectId], size: int) -> Iterator[list[ObjectId]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
@@ -665,29 +669,19 @@ class Purger:
         """Rule 1 of ``arbiter.purge.archive``: no archive, no deletion."""
         if self.archiver is None or not verdict.purge:
             return None  # nothing is about to be deleted: nothing to restore
-        ids = list(verdict.purge)
-        with self.target.transaction() as tx:
-            rows = tx.rows(ids)
-        blobs: dict[tuple[str, str], bytes] = {}
-        if self.blobs is not None:
-            for obj in ids:
-                if self.blobs.is_blob_store(obj.store):
-                    data = self.blobs.read(obj)
-                    if data is not None:
-                        blobs[(obj.store, obj.key)] = data
-        archive_id = self.archiver.archive(
+        blobs = [0]
+        archive_id, count = self.archiver.archive(
             tenant=tenant,
             plan_digest=plan_digest(verdict),
             backup_due=verdict.backup_due,
-            rows=rows,
-            blobs=blobs,
+            entries=self._archive_entries(list(verdict.purge), blobs),
             plan_id=plan_id,
         )
         if self.on_progress is not None:
-            self.on_progress("archiving", len(rows), len(rows))
+            self.on_progress("archiving", count, count)
         self._audit(
             "archive",
-            {"tenant": tenant, "archive_id": archive_id, "objects": len(rows), "blobs": len(blobs)},
+            {"tenant": tenant, "archive_id": archive_id, "objects": count, "blobs": blobs[0]},
             actor,
         )
         if purge_id is not None and self.journal is not None:
@@ -697,6 +691,25 @@ class Purger:
             )
             crash_point("journal-after-archive")
         return archive_id
+
+    def _archive_entries(
+        self, ids: list[ObjectId], blobs: list[int]
+    ) -> Iterator[tuple[dict[str, Any], bytes | None]]:
+        """Each object's row and blob bytes, read a chunk at a time as the archive is written.
+
+        A chunk's rows are read in one short transaction, so writers are never held up for the
+        whole archive; ``blobs[0]`` counts the blob files read.
+        """
+        for chunk in _chunks(ids, _ARCHIVE_CHUNK):
+            with self.target.transaction() as tx:
+                rows = tx.rows(chunk)
+            for row in rows:
+                blob = None
+                obj = ObjectId(row["store"], row["key"])
+                if self.blobs is not None and self.blobs.is_blob_store(obj.store):
+                    blob = self.blobs.read(obj)
+                    blobs[0] += blob is not None
+                yield row, blob
 
     def _execute(
         self, tenant: str, verdict: Verdict, actor: str, purge_id: str | None

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from contextlib import AbstractContextManager
     from datetime import datetime
 
@@ -152,17 +152,19 @@ class BlobTarget(Protocol):
 class Archiver(Protocol):
     """Keeps restore archives (``arbiter.purge.archive``)."""
 
-    def archive(  # noqa: PLR0913 -- what an archive binds
+    def archive(
         self,
         *,
         tenant: str,
         plan_digest: str,
         backup_due: str | None,
-        rows: list[dict[str, Any]],
-        blobs: dict[tuple[str, str], bytes],
+        entries: Iterable[tuple[dict[str, Any], bytes | None]],
         plan_id: str | None,
-    ) -> str:
-        """Write and verify an archive before any deletion; return its id."""
+    ) -> tuple[str, int]:
+        """Write and verify an archive before any deletion; return its id and object count.
+
+        ``entries`` (a row and its blob's bytes per object) is consumed once, as it is written.
+        """
         ...
 
 

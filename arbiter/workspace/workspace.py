@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,16 +91,15 @@ class _Archives:
         self._store = store
         self._clock = clock
 
-    def archive(  # noqa: PLR0913 -- what an archive binds
+    def archive(
         self,
         *,
         tenant: str,
         plan_digest: str,
         backup_due: str | None,
-        rows: list[dict[str, Any]],
-        blobs: dict[tuple[str, str], bytes],
+        entries: Iterable[tuple[dict[str, Any], bytes | None]],
         plan_id: str | None,
-    ) -> str:
+    ) -> tuple[str, int]:
         archive_id = uuid.uuid4().hex[:16]
         created_at = format_instant(self._clock())
         path = self._directory / f"{archive_id}.jsonl.gz"
@@ -112,7 +111,7 @@ class _Archives:
             "backup_due": backup_due,
             "created_at": created_at,
         }
-        sha = write_archive(path, header, rows, blobs)
+        written = write_archive(path, header, entries)
         self._store.add_archive(
             {
                 "archive_id": archive_id,
@@ -120,13 +119,13 @@ class _Archives:
                 "plan_digest": plan_digest,
                 "plan_id": plan_id,
                 "path": str(path),
-                "sha256": sha,
-                "objects": len(rows),
+                "sha256": written.sha256,
+                "objects": written.count,
                 "backup_due": backup_due,
                 "created_at": created_at,
             }
         )
-        return archive_id
+        return archive_id, written.count
 
 
 class _StoreHeads:
