@@ -82,7 +82,13 @@ from arbiter.backup.primary_access import PrimaryReader
 from arbiter.backup.site_access import ACTOR, open_site
 from arbiter.backup.store import BackupSite, Generation
 from arbiter.core.arbitrate import Planner, arbitrate, fingerprint
-from arbiter.core.errors import BackupTamperedError, GuardError, RetentionLockError
+from arbiter.core.errors import (
+    BackupTamperedError,
+    GuardError,
+    InputError,
+    RefusedError,
+    RetentionLockError,
+)
 from arbiter.core.instants import parse_instant, utc_now
 from arbiter.core.loading import as_of_or_now, check_as_of
 from arbiter.durable.crash import crash_point
@@ -201,7 +207,7 @@ class BackupPurger:
             AuditTamperedError: the site's audit log fails verification (nothing deleted).
         """
         check_as_of(as_of)
-        recovered = self._pending() if dry_run else self._recover(actor)
+        recovered = self._pending(actor) if dry_run else self._recover(actor)
         blocked = {} if dry_run else self._blocked()
         outcome = self._purge_refusing(tenant, as_of, dry_run=dry_run, actor=actor, blocked=blocked)
         return attrs.evolve(outcome, recovered=recovered)
@@ -417,8 +423,9 @@ class BackupPurger:
             found.setdefault(journal.tenant, []).append(journal.purge_id)
         return found
 
-    def _pending(self) -> tuple[BackupRecovery, ...]:
+    def _pending(self, actor: str) -> tuple[BackupRecovery, ...]:
         """A dry run's view of recovery: each unfinished purge, nothing done."""
+        self.site.audit.recover(actor=actor)  # a crashed append's record is read, not refused
         return tuple(
             BackupRecovery(
                 j.purge_id,
@@ -434,6 +441,8 @@ class BackupPurger:
 
     def _recover(self, actor: str) -> tuple[BackupRecovery, ...]:
         """Rule 8: every unfinished backup purge, completed or closed; then one alert."""
+        # An append killed after its line's fsync (even the start record's) is adopted first.
+        self.site.audit.recover(actor=actor)
         journals = self.unfinished()
         if not journals:
             return ()
@@ -457,6 +466,9 @@ class BackupPurger:
         try:
             result, closing = self._recover_journal(journal, actor)
         except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
+            refused = isinstance(exc, GuardError | RefusedError | InputError)
+            if refused:  # closed before the refusal's own record, as during a purge (rule 6)
+                self._close_refused(journal.purge_id, journal.tenant, journal.as_of, exc, actor)
             refusal = self._refusals.refuse(
                 exc, tenant=journal.tenant, as_of=journal.as_of, actor=actor, context=context
             )
@@ -465,8 +477,7 @@ class BackupPurger:
                 if isinstance(exc, GuardError) and exc.purged_before
                 else ""
             )
-            if refusal.status == "refused":
-                self._close_refused(journal.purge_id, journal.tenant, journal.as_of, exc, actor)
+            if refused:
                 message = f"refused now, {gone}nothing more deleted: {refusal.message}"
             else:
                 message = f"failed, {gone}nothing more deleted; retried next run: {refusal.message}"
@@ -475,6 +486,7 @@ class BackupPurger:
                 journal.tenant,
                 journal.as_of,
                 refusal.status,
+                already_gone=journal.deleted,
                 guard=refusal.guard,
                 message=message,
             )
@@ -614,7 +626,7 @@ class BackupPurger:
             AuditTamperedError: the site's audit log fails verification (nothing deleted).
         """
         as_of = as_of_or_now(as_of, self.clock)  # bad input before any work (InputError)
-        recovered = self._pending() if dry_run else self._recover(actor)
+        recovered = self._pending(actor) if dry_run else self._recover(actor)
         blocked = {} if dry_run else self._blocked()
         outcomes = tuple(
             self._purge_refusing(tenant, as_of, dry_run=dry_run, actor=actor, blocked=blocked)
