@@ -27,7 +27,12 @@ journal is the backup site's audit log. Rules:
    remove. Anything left is an omission: an ``omission`` record and alert, and the journal stays
    unfinished so that the next run retries it.
 5. The scan reads and verifies the whole log (``AuditLog.records``): a log that fails
-   verification stops the run (``AuditTamperedError``) before anything is deleted.
+   verification stops the run (``AuditTamperedError``) before anything is deleted. A run first
+   adopts the one record an append killed after its fsync left past the head
+   (``AuditLog.recover``, rule 11 of ``arbiter.audit.log``), so a start record whose head was
+   never written still counts; the read-only scan alone refuses such a log.
+6. Journal records are appended by the backup domain only, and only ``arbiter.backup.purge``
+   writes them; the scan trusts a record because the log's chain and sealed head do.
 """
 
 from __future__ import annotations

@@ -157,8 +157,9 @@ def outcome_line(outcome: BackupOutcome) -> str:
 
 def recovery_line(recovery: BackupRecovery) -> str:
     """What recovery did with one unfinished backup purge, for people."""
+    done = "unfinished" if recovery.status == "pending" else "recovered"  # a dry run
     line = (
-        f"recovered backup purge {recovery.purge_id} of {recovery.tenant} (as of"
+        f"{done} backup purge {recovery.purge_id} of {recovery.tenant} (as of"
         f" {recovery.as_of}): {recovery.status}: {recovery.message}"
     )
     if recovery.deleted:

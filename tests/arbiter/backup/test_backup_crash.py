@@ -149,11 +149,13 @@ def test_recovery_is_printed_and_its_deletions_are_recorded(tmp_path: Path) -> N
     )
     dry = backup_purge(s, "--dry-run")
     assert 0 == dry.returncode, dry.stderr
-    assert f"recovered backup purge {unfinished.purge_id} of t" in dry.stdout
-    assert ": pending: " in dry.stdout
+    assert f"unfinished backup purge {unfinished.purge_id} of t (as of {BACKUP_DUE}): pending:" in (
+        dry.stdout
+    )
     assert (unfinished,) == s.unfinished()  # a dry run recovers nothing
     again = backup_purge(s)
     assert 0 == again.returncode, again.stderr
+    assert f"recovered backup purge {unfinished.purge_id} of t" in again.stdout
     assert f"deleted {due[2]}" in again.stdout
     assert ": completed: completed: 1 more deleted, 2 already gone" in again.stdout
     assert ["recovery"] == [k for k in alert_kinds(s) if k == "recovery"]
