@@ -524,7 +524,7 @@ class BackupPurger:
                 )
             now_due = {g.info.generation: g for g in due}
             left = {
-                g: f"not due now (not written by the primary purge of {outcome.primary_purged_at})"
+                g: f"not due now (written after the primary purge of {outcome.primary_purged_at})"
                 for g in listed
                 if g not in now_due
             }

@@ -248,8 +248,29 @@ def test_a_stray_temporary_file_is_an_omission_and_the_next_run_removes_it(
     ]
 
 
-def test_recovery_re_checks_the_guards_and_closes_a_refused_journal(tmp_path: Path) -> None:
-    """Killed after its start record, t reactivated: nothing more deleted, refused and closed."""
+CHANGES = {
+    # A reactivation after as_of: the planners still agree, the tenant guard refuses.
+    "reactivated": (
+        "INSERT INTO events VALUES ('t', 9, 'reactivated', '2026-03-01T00:00:00Z')",
+        "tenant-not-cancelled",
+        ("refused", "tenant-not-cancelled"),
+        ["guard", "recovery", "guard"],
+    ),
+    # A hold: the planners keep the backups now, so recovery refuses (no-longer-due).
+    "held": (
+        "UPDATE tenants SET legal_hold = 1 WHERE id = 't'",
+        "no-longer-due",
+        ("kept", None),
+        ["guard", "recovery"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("sql", "guard", "then", "alerts"), CHANGES.values(), ids=CHANGES.keys())
+def test_recovery_re_checks_the_guards_and_closes_a_refused_journal(
+    tmp_path: Path, sql: str, guard: str, then: tuple[str, str | None], alerts: list[str]
+) -> None:
+    """Killed after a first delete, then t changed in the primary store: refused and closed."""
     s, due = three_due(tmp_path)
     first = backup_purge(s, crash_at="backup-between-generations")
     assert crashed(first)
@@ -257,13 +278,13 @@ def test_recovery_re_checks_the_guards_and_closes_a_refused_journal(tmp_path: Pa
     after_crash = s.files()
     db = sqlite3.connect(s.directory / "primary.sqlite3")
     try:
-        db.execute("INSERT INTO events VALUES ('t', 9, 'reactivated', '2026-03-01T00:00:00Z')")
+        db.execute(sql)
         db.commit()
     finally:
         db.close()
     report = s.backup_purge(BACKUP_DUE)
     (recovered,) = report.recovered
-    assert (journal.purge_id, "refused", "tenant-not-cancelled", (), (due[0],)) == (
+    assert (journal.purge_id, "refused", guard, (), (due[0],)) == (
         recovered.purge_id,
         recovered.status,
         recovered.guard,
@@ -271,11 +292,8 @@ def test_recovery_re_checks_the_guards_and_closes_a_refused_journal(tmp_path: Pa
         journal.deleted,
     )
     assert after_crash == s.files()  # nothing more deleted, by recovery or by the purge
-    assert ("refused", "tenant-not-cancelled") == (
-        outcome_of(report).status,
-        outcome_of(report).guard,
-    )
-    assert ["guard", "recovery", "guard"] == alert_kinds(s)
+    assert then == (outcome_of(report).status, outcome_of(report).guard)
+    assert alerts == alert_kinds(s)
     assert () == s.unfinished()
     kinds = audit_kinds(s)
     closing = kinds.index("backup-purge-closed")

@@ -349,10 +349,7 @@ GUARDS = {
 def test_a_backup_guard_is_recorded_and_alerted_with_its_details(
     purged: Site, webhook: Webhook, monkeypatch: pytest.MonkeyPatch, case: Guard
 ) -> None:
-    """The agreement, the guard (name, details), one backup alert to every sink; nothing deleted.
-
-    A guard that trips once the journal is started closes it refused, before its own record.
-    """
+    """The agreement, the guard (name, details), one alert; mid-purge, the journal closed first."""
     gens = generations(purged)
     found = case.setup(purged, monkeypatch)
     words = found.get("words") or case.words(gens)
