@@ -24,7 +24,14 @@ from arbiter.auth.credentials import (
     load_primary_credentials,
 )
 from arbiter.backup.primary_access import PrimaryReader, PrimaryRestorer
-from arbiter.backup.purge import BackupOutcome, BackupPurger, BackupPurgeReport, purge_backups
+from arbiter.backup.purge import (
+    BackupOutcome,
+    BackupPurger,
+    BackupPurgeReport,
+    BackupRecovery,
+    UnfinishedBackupPurge,
+    purge_backups,
+)
 from arbiter.backup.restore import (
     BackupRestoreResult,
     RestoreRequest,
@@ -161,6 +168,7 @@ __all__ = [
     "BackupOutcome",
     "BackupPurgeReport",
     "BackupPurger",
+    "BackupRecovery",
     "BackupRestoreResult",
     "BackupSite",
     "BackupTamperedError",
@@ -223,6 +231,7 @@ __all__ = [
     "StalePlanError",
     "StoreConfig",
     "TwinpurgeError",
+    "UnfinishedBackupPurge",
     "UsageError",
     "Verdict",
     "VerdictDifferences",

@@ -127,7 +127,7 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, object, None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Report the differential examples and the audit and journal crash points (xdist-safe)."""
+    """Report the differential examples and the audit, journal and backup crash points (xdist-safe)."""
     if tally.COUNTS:
         parts = ", ".join(f"{name}={count}" for name, count in sorted(tally.COUNTS.items()))
         terminalreporter.write_line(f"differential examples: {parts}")
@@ -151,4 +151,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"purge journal crash injection: {len(journal_points)} crash points killed with"
             " SIGKILL and recovered"
+        )
+    backup_points = {
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == "backup_crash_point"
+    }
+    if backup_points:
+        terminalreporter.write_line(
+            f"backup purge journal crash injection: {len(backup_points)} crash points killed"
+            " with SIGKILL and recovered"
         )

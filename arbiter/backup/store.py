@@ -305,6 +305,10 @@ class BackupSite:
             found.append(tenant)
         return sorted(found)
 
+    def tenant_directory(self, tenant: str) -> Path:
+        """Where the tenant's files are (rule 3); it may not exist."""
+        return self._tenant_dir(tenant)
+
     def generations(self, tenant: str) -> list[GenerationInfo]:
         """The tenant's generations, oldest first, as their file names tell (rule 3)."""
         directory = self._tenant_dir(tenant)

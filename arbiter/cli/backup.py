@@ -24,7 +24,7 @@ from arbiter.auth.credentials import (
     generate_backup_credentials,
     load_backup_credentials,
 )
-from arbiter.backup.purge import BackupOutcome, purge_backups
+from arbiter.backup.purge import BackupOutcome, BackupRecovery, purge_backups
 from arbiter.backup.restore import (
     approve_restore_request,
     create_restore_request,
@@ -155,6 +155,22 @@ def outcome_line(outcome: BackupOutcome) -> str:
     return line
 
 
+def recovery_line(recovery: BackupRecovery) -> str:
+    """What recovery did with one unfinished backup purge, for people."""
+    done = "unfinished" if recovery.status == "pending" else "recovered"  # a dry run
+    line = (
+        f"{done} backup purge {recovery.purge_id} of {recovery.tenant} (as of"
+        f" {recovery.as_of}): {recovery.status}: {recovery.message}"
+    )
+    if recovery.deleted:
+        line += f"; deleted {', '.join(recovery.deleted)}"
+    if recovery.left_alone:
+        line += f"; left alone: {', '.join(recovery.left_alone)}"
+    if recovery.strays_removed:
+        line += f"; removed stray temporary files {', '.join(recovery.strays_removed)}"
+    return line
+
+
 @backup.command(
     "purge",
     exits=(REFUSED, VERIFICATION, CREDENTIALS),
@@ -173,8 +189,10 @@ def outcome_line(outcome: BackupOutcome) -> str:
 def purge_command(workspace_dir: str, as_of: str | None, dry_run: bool, output_format: str) -> None:
     """Delete the backups of tenants past backup_due whose primary purge completed.
 
-    Both planners decide through the arbiter; a divergence or a guard refuses the tenant with an
-    alert. Exit 3 if any tenant was refused.
+    Every run first recovers crashed backup purges (unfinished journals in the site's audit
+    log) and prints what recovery did; a dry run only lists them. Both planners decide through
+    the arbiter; a divergence or a guard refuses the tenant with an alert. Exit 3 if any tenant
+    was refused, or a purge or a recovery left something behind.
     """
     config = load_config(workspace_dir)
     credentials = load_backup_credentials()
@@ -184,9 +202,12 @@ def purge_command(workspace_dir: str, as_of: str | None, dry_run: bool, output_f
             "as_of": report.as_of,
             "counts": report.counts(),
             "outcomes": [attrs.asdict(o) for o in report.outcomes],
+            "recovered": [r.to_json() for r in report.recovered],
         }
         click.echo(json.dumps(data, sort_keys=True))
     else:
+        for recovery in report.recovered:
+            click.echo(recovery_line(recovery))
         for outcome in report.outcomes:
             click.echo(outcome_line(outcome))
         counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
@@ -197,6 +218,8 @@ def purge_command(workspace_dir: str, as_of: str | None, dry_run: bool, output_f
     refused = [o.tenant for o in report.outcomes if o.status in {"refused", "failed"}]
     if refused:
         raise refused_tenants(refused, as_json=output_format == "json")
+    if report.left_unfinished:
+        raise SystemExit(REFUSED)  # something was left behind: the lines above say what
 
 
 @backup.command(

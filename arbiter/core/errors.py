@@ -140,7 +140,8 @@ class GuardError(TwinpurgeError):
         guard: which guard tripped (``future-as-of``, ``blast-radius``, ``foreign-object``,
             ``object-hold``, ``tenant-hold``, ``tenant-not-cancelled``, ``shared``,
             ``category-keep``, ``count-mismatch``, ``object-missing``, ``tenant-missing``,
-            ``stale``, ``unfinished-journal``).
+            ``stale``, ``unfinished-journal``; the backup purge's ``no-primary-receipt``,
+            ``tampered``, ``retention-lock`` and, in its recovery, ``no-longer-due``).
         tenant: the tenant being purged.
         message: why, for people (the error's text adds the guard and the tenant).
         details: plain data for the alert and the audit log.

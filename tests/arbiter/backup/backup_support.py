@@ -18,6 +18,7 @@ from arbiter import (
     AlertsConfig,
     BackupConfig,
     BackupCredentials,
+    BackupPurger,
     BackupPurgeReport,
     FleetReport,
     LimitsConfig,
@@ -25,7 +26,9 @@ from arbiter import (
     OperatorConfig,
     Planner,
     PrimaryCredentials,
+    PrimaryReader,
     SnapshotReport,
+    UnfinishedBackupPurge,
     WebhookConfig,
     Workspace,
     WorkspaceConfig,
@@ -35,9 +38,11 @@ from arbiter import (
     load_backup_credentials,
     load_config,
     load_primary_credentials,
+    open_site,
     purge_backups,
     snapshot,
 )
+from arbiter.alerts.configured import alerter_for
 from arbiter.auth.credentials import reset_credential_domains_for_tests
 from tests.builders import event, obj, tenant
 
@@ -162,6 +167,17 @@ class Site:
             planners=planners,
             clock=self.clock,
         )
+
+    def unfinished(self) -> tuple[UnfinishedBackupPurge, ...]:
+        """The backup purges started and not closed, as the backup service lists them."""
+        with PrimaryReader.of(self.config) as reader:
+            purger = BackupPurger(
+                open_site(self.config, self.backup()),
+                reader,
+                self.config.policy,
+                alerter_for(self.config),
+            )
+            return purger.unfinished()
 
     def files(self) -> dict[str, str]:
         """SHA-256 of every backup file of the site (its audit log aside), by path."""

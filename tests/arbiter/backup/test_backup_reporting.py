@@ -91,9 +91,34 @@ def agreement(
 
 
 def run(as_of: str, counts: dict[str, int], *, dry_run: bool = False, purged: int = 0) -> Entry:
-    """The ``backup-purge-run`` record."""
-    data = {"as_of": as_of, "dry_run": dry_run, "counts": counts, "purged": purged}
+    """The ``backup-purge-run`` record (nothing was unfinished, so nothing recovered)."""
+    data = {
+        "as_of": as_of,
+        "dry_run": dry_run,
+        "counts": counts,
+        "purged": purged,
+        "recovered": {},
+    }
     return ("backup-purge-run", ACTOR, data)
+
+
+def started(purge_id: str, generations: list[str], as_of: str = BACKUP_DUE) -> Entry:
+    """The ``backup-purge-started`` record of t's journal."""
+    data = {
+        "purge_id": purge_id,
+        "tenant": "t",
+        "as_of": as_of,
+        "backup_due": BACKUP_DUE,
+        "primary_purged_at": PRIMARY_DUE,
+        "generations": generations,
+    }
+    return ("backup-purge-started", ACTOR, data)
+
+
+def deleted_record(purge_id: str, generation: str) -> Entry:
+    """The ``backup-generation-deleted`` record of one of t's generations."""
+    data = {"purge_id": purge_id, "tenant": "t", "generation": generation}
+    return ("backup-generation-deleted", ACTOR, data)
 
 
 def alert_record(kind: str, message: str) -> Entry:
@@ -139,18 +164,21 @@ def test_a_backup_purge_records_the_agreements_the_deletion_and_the_run(
     webhook: Webhook,
     dry_run: bool,  # noqa: FBT001 -- a parameter of the table
 ) -> None:
-    """Each tenant's agreement, the generations deleted (not in a dry run), the run; no alert."""
+    """Each tenant's agreement, t's journal (started, each deletion, purged; not in a dry run)."""
     due = generations(purged)
-    deleted = {
-        "tenant": "t",
-        "as_of": BACKUP_DUE,
-        "backup_due": BACKUP_DUE,
-        "primary_purged_at": PRIMARY_DUE,
-        "generations": due,
-    }
+    start = mark(purged)
+    done = purged.backup_purge(BACKUP_DUE, dry_run=dry_run)
+    purge_id = done.outcomes[0].purge_id
+    journal: list[Entry] = []
+    if purge_id is not None:
+        journal = [
+            started(purge_id, due),
+            deleted_record(purge_id, due[0]),
+            ("backup-purged", ACTOR, started(purge_id, due)[2]),
+        ]
     expected = [
         agreement(purged, "t", BACKUP_DUE),
-        *([] if dry_run else [("backup-purged", ACTOR, deleted)]),
+        *journal,
         agreement(purged, "u", BACKUP_DUE),
         run(
             BACKUP_DUE,
@@ -159,10 +187,12 @@ def test_a_backup_purge_records_the_agreements_the_deletion_and_the_run(
             purged=1 - dry_run,
         ),
     ]
-    start = mark(purged)
-    done = purged.backup_purge(BACKUP_DUE, dry_run=dry_run)
     assert (expected, []) == report(purged, start, webhook)
-    assert (tuple(due), 1 - dry_run) == (done.outcomes[0].generations, done.purged)
+    assert (tuple(due), 1 - dry_run, dry_run) == (
+        done.outcomes[0].generations,
+        done.purged,
+        purge_id is None,
+    )
 
 
 def test_backups_that_are_not_due_record_the_agreements_only(
@@ -220,6 +250,7 @@ class Guard:
     now: str = "2026-06-01T00:00:00Z"
     planners: tuple[Planner, Planner] | None = None
     agreed: bool = True
+    journalled: tuple[str, ...] | None = None  # tripped mid-purge: the generations recorded deleted
 
 
 def _keep_everything(_self: BackupSite, _info: object, *, now: object) -> None:
@@ -302,12 +333,14 @@ GUARDS = {
         lambda g: f"backup generation {g[0]} is locked until 2026-07-01T00:00:00Z",
         lambda g: {"generation": g[0], "locked_until": "2026-07-01T00:00:00Z", "deleted_before": 0},
         setup=_deleting(_locked),
+        journalled=(),
     ),
     "count-mismatch": Guard(
         "count-mismatch",
         lambda _g: "deleted 1 generations of 1",
         lambda _g: {"deleted": 1, "planned": 1},
         setup=_deleting(_keep_everything),
+        journalled=("first",),
     ),
 }
 
@@ -316,14 +349,37 @@ GUARDS = {
 def test_a_backup_guard_is_recorded_and_alerted_with_its_details(
     purged: Site, webhook: Webhook, monkeypatch: pytest.MonkeyPatch, case: Guard
 ) -> None:
-    """The agreement, the guard (name, details), one backup alert to every sink; nothing deleted."""
+    """The agreement, the guard (name, details), one alert; mid-purge, the journal closed first."""
     gens = generations(purged)
     found = case.setup(purged, monkeypatch)
     words = found.get("words") or case.words(gens)
     details = {**case.details(gens), **({"path": found["path"]} if "path" in found else {})}
     message = f"guard {case.guard} refused the purge of tenant 't': {words}"
+    start = mark(purged)
+    done = purged.backup_purge(case.as_of, now=case.now, planners=case.planners)
+    monkeypatch.undo()
+    outcome = done.outcomes[0]
+    journal: list[Entry] = []
+    context: dict[str, Any] = {}
+    if case.journalled is not None:
+        assert outcome.purge_id is not None
+        context = {"purge_id": outcome.purge_id}
+        closed = {
+            "purge_id": outcome.purge_id,
+            "tenant": "t",
+            "as_of": case.as_of,
+            "status": "refused",
+            "guard": case.guard,
+            "reason": message,
+        }
+        journal = [
+            started(outcome.purge_id, gens, case.as_of),
+            *[deleted_record(outcome.purge_id, g) for g in gens[: len(case.journalled)]],
+            ("backup-purge-closed", ACTOR, closed),
+        ]
     expected_audit = [
         *([agreement(purged, "t", case.as_of, case.planners)] if case.agreed else []),
+        *journal,
         (
             "guard",
             ACTOR,
@@ -333,6 +389,7 @@ def test_a_backup_guard_is_recorded_and_alerted_with_its_details(
                 "guard": case.guard,
                 "details": details,
                 "purged_before": 0,
+                **context,
             },
         ),
         alert_record("guard", f"backup purge: {message}"),
@@ -340,14 +397,17 @@ def test_a_backup_guard_is_recorded_and_alerted_with_its_details(
         run(case.as_of, {"refused": 1, "kept": 1}),
     ]
     expected_alerts = [
-        alert("guard", f"backup purge: {message}", {"guard": case.guard, **details}, case.as_of)
+        alert(
+            "guard",
+            f"backup purge: {message}",
+            {"guard": case.guard, **details, **context},
+            case.as_of,
+        )
     ]
-    start = mark(purged)
-    done = purged.backup_purge(case.as_of, now=case.now, planners=case.planners)
-    monkeypatch.undo()
-    outcome = done.outcomes[0]
     assert (expected_audit, expected_alerts) == report(purged, start, webhook)
-    assert ("refused", case.guard, message, details.get("backup_due"), gens) == (
+    # Tripped mid-purge, the outcome keeps the agreed backup_due; before, the guard's details say.
+    backup_due = BACKUP_DUE if case.journalled is not None else details.get("backup_due")
+    assert ("refused", case.guard, message, backup_due, gens) == (
         outcome.status,
         outcome.guard,
         outcome.message,
@@ -472,11 +532,17 @@ def test_input_both_planners_reject_is_recorded_and_alerted_as_bad_input(
 def test_an_unexpected_error_of_the_backup_purge_is_recorded_and_alerted(
     purged: Site, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A failing deletion: the agreement, an error record, one backup error alert; failed."""
+    """A failing deletion: an error record, one backup error alert; failed, its journal unfinished."""
     monkeypatch.setattr(BackupSite, "delete", _broken)
     error = "OSError: disk failure"
+    due = generations(purged)
+    start = mark(purged)
+    done = purged.backup_purge(BACKUP_DUE)
+    purge_id = done.outcomes[0].purge_id
+    assert purge_id is not None
     expected_audit = [
         agreement(purged, "t", BACKUP_DUE),
+        started(purge_id, due),
         ("error", ACTOR, {"tenant": "t", "as_of": BACKUP_DUE, "error": error}),
         alert_record("error", f"backup purge failed: {error}"),
         agreement(purged, "u", BACKUP_DUE),
@@ -485,7 +551,6 @@ def test_an_unexpected_error_of_the_backup_purge_is_recorded_and_alerted(
     expected_alerts = [
         alert("error", f"backup purge failed: {error}", {"error": error}, BACKUP_DUE)
     ]
-    start = mark(purged)
-    done = purged.backup_purge(BACKUP_DUE)
     assert (expected_audit, expected_alerts) == report(purged, start, webhook)
     assert ("failed", error) == (done.outcomes[0].status, done.outcomes[0].message)
+    assert [purge_id] == [j.purge_id for j in purged.unfinished()]
