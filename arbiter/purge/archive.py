@@ -6,9 +6,9 @@ Rules:
    payload, its outgoing refs) and every blob's bytes are written to one archive and fsynced. No
    archive, no deletion. The archive is streamed: each object is encoded, hashed and compressed
    as it is read, so memory does not grow with the purge; it is verified by what was computed
-   while writing (the file's SHA-256 and size, checked against the file on disk, and the count
-   of objects), not by reading it all back. ``read_archive`` verifies every line on restore and
-   on recovery.
+   while writing (the file's SHA-256 and size, the size checked against the file on disk before
+   it is linked into place, and the count of objects), not by reading it all back.
+   ``read_archive`` verifies every line on restore and on recovery.
 2. An archive is gzip-compressed JSON lines: a header, one line per object carrying the SHA-256
    of its own content, and a trailer with the count and a digest over all object lines. The
    SHA-256 of the whole file is recorded in the store; restore refuses an archive whose file,
@@ -23,6 +23,7 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import attrs
@@ -132,6 +133,11 @@ def write_archive(
                 out.write(line + b"\n")
                 count += 1
             out.write(canonical_json({"count": count, "digest": digest.hexdigest()}) + b"\n")
+        handle.flush()
+        on_disk = os.fstat(handle.fileno()).st_size
+        if on_disk != hashing.size:  # before it is linked into place: nothing is left behind
+            msg = f"archive {path} holds {on_disk} bytes, {hashing.size} were written"
+            raise ArchiveError(msg)
         written.update(sha256=hashing.sha.hexdigest(), size=hashing.size, count=count)
 
     try:
@@ -139,17 +145,7 @@ def write_archive(
     except OSError as exc:
         msg = f"cannot write archive {path}: {exc}"
         raise ArchiveError(msg) from exc
-    result = ArchiveWritten(written["sha256"], written["size"], written["count"])
-    try:
-        on_disk = path.stat().st_size
-    except OSError as exc:
-        msg = f"archive {path} is gone right after it was written: {exc.strerror}"
-        raise ArchiveError(msg) from exc
-    if on_disk != result.size:
-        path.unlink(missing_ok=True)
-        msg = f"archive {path} holds {on_disk} bytes, {result.size} were written"
-        raise ArchiveError(msg)
-    return result
+    return ArchiveWritten(written["sha256"], written["size"], written["count"])
 
 
 def read_archive(path: Path, sha256: str) -> ArchiveContent:

@@ -226,7 +226,11 @@ class _Reads:
         return [by_id[i] for i in ((o.store, o.key) for o in ids) if i in by_id]
 
 
-def _identity_chunks(ids: list[ObjectId], size: int = 4096) -> Iterator[tuple[list[str], str]]:
+# Identities per statement: a chunk's parameters stay well inside SQLite's limit (32,766).
+_CHUNK = 4096
+
+
+def _identity_chunks(ids: list[ObjectId], size: int = _CHUNK) -> Iterator[tuple[list[str], str]]:
     """``ids`` as flat (store, key, ...) parameter lists with their ``VALUES`` placeholders.
 
     One set-based statement per chunk instead of one per object; a chunk stays well inside
@@ -408,29 +412,23 @@ class SqliteStore:
     ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
         """Which of these tenant ids and object identities the store holds already.
 
-        One indexed join per kind over a temporary table, so an import is checked against the
+        One indexed statement per chunk of identities, so an import is checked against the
         store in time proportional to the file, not to the store.
         """
+        found_objects: set[tuple[str, str]] = set()
+        found_tenants: set[str] = set()
         with self._read() as db:
-            db.execute("CREATE TEMP TABLE IF NOT EXISTS probe_tenants (id TEXT)")
-            db.execute("CREATE TEMP TABLE IF NOT EXISTS probe_objects (store TEXT, key TEXT)")
-            try:
-                db.executemany("INSERT INTO probe_tenants VALUES (?)", ((t,) for t in tenants))
-                db.executemany("INSERT INTO probe_objects VALUES (?, ?)", objects)
-                found_tenants = frozenset(
-                    r[0] for r in db.execute("SELECT id FROM probe_tenants JOIN tenants USING (id)")
-                )
-                found_objects = frozenset(
-                    (r[0], r[1])
-                    for r in db.execute(
-                        "SELECT p.store, p.key FROM probe_objects p JOIN objects o"
-                        " ON o.store = p.store AND o.key = p.key"
-                    )
-                )
-            finally:
-                db.execute("DELETE FROM probe_tenants")
-                db.execute("DELETE FROM probe_objects")
-        return found_tenants, found_objects
+            ids = [ObjectId(store, key) for store, key in objects]
+            for chunk, values in _identity_chunks(ids):
+                sql = f"SELECT store, key FROM objects WHERE (store, key) IN ({values})"  # noqa: S608 -- placeholders only
+                found_objects.update((s, k) for s, k in db.execute(sql, chunk))
+            names = list(tenants)
+            for start in range(0, len(names), _CHUNK):
+                part = names[start : start + _CHUNK]
+                marks = ", ".join("?" for _ in part)
+                sql = f"SELECT id FROM tenants WHERE id IN ({marks})"  # noqa: S608 -- placeholders only
+                found_tenants.update(r[0] for r in db.execute(sql, part))
+        return frozenset(found_tenants), frozenset(found_objects)
 
     # -- reading -------------------------------------------------------------------------------
 
