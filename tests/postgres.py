@@ -76,8 +76,12 @@ def _version_key(path: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", path.parent.name))
 
 
-def find_bindir() -> Path | None:
-    """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``, or None (rule 2)."""
+def find_bindir(versioned: Path = Path("/usr/lib/postgresql")) -> Path | None:
+    """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``, or None (rule 2).
+
+    Args:
+        versioned: where Debian-style installs keep one ``<version>/bin`` per version.
+    """
     candidates: list[Path] = []
     pg_config = shutil.which("pg_config")
     if pg_config is not None:
@@ -89,9 +93,7 @@ def find_bindir() -> Path | None:
     initdb = shutil.which("initdb")
     if initdb is not None:
         candidates.append(Path(initdb).parent)
-    candidates.extend(
-        sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True)
-    )
+    candidates.extend(sorted(versioned.glob("*/bin"), key=_version_key, reverse=True))
     for candidate in candidates:
         if all((candidate / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
             return candidate

@@ -37,9 +37,11 @@ from arbiter.stores.postgres.schema import (
     provision,
     scram_verifier,
 )
+from tests.postgres import find_bindir
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from tests.arbiter.stores.conftest import Provisioned
 
@@ -513,3 +515,17 @@ def test_redact_hides_passwords() -> None:
     assert "postgresql://u:***@h:5/d" == redact("postgresql://u:s3cret@h:5/d")
     assert "host=h password=*** dbname=d" == redact("host=h password=s3cret dbname=d")
     assert "host=h password=*** dbname=d" == redact("host=h password='s 3cret' dbname=d")
+
+
+# -- the test cluster's binaries -----------------------------------------------------------------
+
+
+def test_the_newest_binaries_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without pg_config or initdb on PATH, the newest complete <version>/bin is chosen."""
+    monkeypatch.setattr("shutil.which", lambda _name: None)
+    for version, tools in [("9.6", 3), ("15", 3), ("16", 3), ("17", 2)]:
+        (tmp_path / version / "bin").mkdir(parents=True)
+        for tool in ("initdb", "pg_ctl", "postgres")[:tools]:
+            (tmp_path / version / "bin" / tool).touch()
+    assert tmp_path / "16" / "bin" == find_bindir(tmp_path)
+    assert None is find_bindir(tmp_path / "none")
