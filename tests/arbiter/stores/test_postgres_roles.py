@@ -319,10 +319,7 @@ def test_the_backup_role_keeps_its_site(postgres_roles: Provisioned) -> None:
 def test_provisioning_again_revokes_a_stray_grant(
     postgres_roles: Provisioned, record_property: Record
 ) -> None:
-    """Grants made by hand are gone after the script runs again; the passwords still work.
-
-    With the backup schema opened by hand, its table still refuses the purge role (no grant).
-    """
+    """Hand-made grants: the backup table still refuses the purge role; provisioning revokes them."""
     with psycopg.connect(postgres_roles.admin_url) as admin:
         admin.execute("GRANT DELETE, TRUNCATE ON twinpurge.tenants TO twinpurge_purge")
         admin.execute("GRANT USAGE ON SCHEMA twinpurge_backup TO twinpurge_purge")
@@ -488,9 +485,13 @@ def test_a_stopped_server_is_unavailable() -> None:
     assert ExitCode.STORE_UNAVAILABLE == exit_code_for(error)
 
 
-def test_a_server_going_away_mid_use_is_unavailable(postgres_roles: Provisioned) -> None:
-    """The connection is killed between statements: StoreUnavailableError; the work rolled back."""
+@pytest.mark.usefixtures("tenant_rows")
+def test_a_server_going_away_mid_purge_keeps_the_open_batch(postgres_roles: Provisioned) -> None:
+    """Killed mid-batch: StoreUnavailableError; the committed batch stays, the open one rolled back."""
     with as_role(postgres_roles, "twinpurge_purge") as db:
+        db.execute("DELETE FROM twinpurge.objects WHERE store = 'db' AND key = 'b'")
+        db.commit()
+        db.execute("DELETE FROM twinpurge.objects WHERE store = 'db' AND key = 'a'")
         db.execute("INSERT INTO twinpurge.meta VALUES ('roles-gone', 'x')")
         pid = db.info.backend_pid
         with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
@@ -500,14 +501,18 @@ def test_a_server_going_away_mid_use_is_unavailable(postgres_roles: Provisioned)
             store_errors(postgres_roles.url, role="twinpurge_purge"),
         ):
             db.execute("SELECT 1")
-    assert "\n" not in str(raised.value)
     with psycopg.connect(postgres_roles.admin_url) as admin:
-        assert (
-            None
-            is admin.execute(
-                "SELECT value FROM twinpurge.meta WHERE name = 'roles-gone'"
-            ).fetchone()
-        )
+        left = admin.execute(
+            "SELECT key FROM twinpurge.objects WHERE tenant = 'roles-t'"
+        ).fetchall()
+        head = admin.execute(
+            "SELECT value FROM twinpurge.meta WHERE name = 'roles-gone'"
+        ).fetchone()
+    assert ([("a",)], None) == (left, head)
+    assert one_line(raised.value).startswith(
+        f"store {postgres_roles.url} as twinpurge_purge: the server cannot be reached or went away: "
+    )
+    assert ExitCode.STORE_UNAVAILABLE == exit_code_for(raised.value)
 
 
 def test_redact_hides_passwords() -> None:
