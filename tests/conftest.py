@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from arbiter.auth.credentials import reset_credential_domains_for_tests
-from tests import tally
+from tests import postgres, tally
 from tests.mutation import import_time
 from tests.webhook_server import webhook
 
@@ -127,7 +127,7 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, object, None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Report the differential examples and the audit, journal and backup crash points (xdist-safe)."""
+    """Report the differential examples, the crash points and PostgreSQL's refusals (xdist-safe)."""
     if tally.COUNTS:
         parts = ", ".join(f"{name}={count}" for name, count in sorted(tally.COUNTS.items()))
         terminalreporter.write_line(f"differential examples: {parts}")
@@ -147,6 +147,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for name, value in getattr(report, "user_properties", ())
         if name == "journal_crash_point"
     }
+    started = terminalreporter.config.stash.get(postgres.STARTED, None)
+    if started is not None:
+        terminalreporter.write_line(started)
+    refusals = sorted(
+        {
+            str(value)
+            for report in terminalreporter.stats.get("passed", [])
+            for name, value in getattr(report, "user_properties", ())
+            if name == "postgres_refusal"
+        }
+    )
+    if refusals:
+        terminalreporter.write_line(f"PostgreSQL refused {len(refusals)} statements, in its words:")
+        for refusal in refusals:
+            terminalreporter.write_line(f"  {refusal}")
     if journal_points:
         terminalreporter.write_line(
             f"purge journal crash injection: {len(journal_points)} crash points killed with"

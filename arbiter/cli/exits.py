@@ -28,6 +28,10 @@ from arbiter.core.errors import (
     RetentionLockError,
     SafeModeError,
     StalePlanError,
+    StoreAddressError,
+    StoreConnectionError,
+    StoreLoginError,
+    StoreMissingError,
     TwinpurgeError,
     UsageError,
 )
@@ -46,6 +50,8 @@ class ExitCode(IntEnum):
     MISSING_APPROVALS = 5
     STALE_PLAN = 6
     CREDENTIALS = 7
+    STORE_MISSING = 8
+    STORE_UNAVAILABLE = 9
 
 
 MEANINGS: dict[ExitCode, str] = {
@@ -57,6 +63,11 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.MISSING_APPROVALS: "missing approvals: fewer than two distinct registered operators",
     ExitCode.STALE_PLAN: "stale plan: the data changed since approval (stderr says what changed)",
     ExitCode.CREDENTIALS: "credentials missing, wrong, or of the other domain (nothing deleted)",
+    ExitCode.STORE_MISSING: "the store's database does not exist (nothing read, nothing deleted)",
+    ExitCode.STORE_UNAVAILABLE: (
+        "the store's server unreachable or gone (nothing deleted beyond committed batches;"
+        " the next run recovers)"
+    ),
 }
 
 ALWAYS: frozenset[ExitCode] = frozenset({ExitCode.OK, ExitCode.INTERNAL, ExitCode.BAD_INPUT})
@@ -77,6 +88,10 @@ _BY_ERROR: dict[type[TwinpurgeError], ExitCode] = {
     ApprovalError: ExitCode.MISSING_APPROVALS,
     StalePlanError: ExitCode.STALE_PLAN,
     CredentialError: ExitCode.CREDENTIALS,
+    StoreAddressError: ExitCode.BAD_INPUT,
+    StoreLoginError: ExitCode.CREDENTIALS,
+    StoreMissingError: ExitCode.STORE_MISSING,
+    StoreConnectionError: ExitCode.STORE_UNAVAILABLE,
     # The alerter never lets a sink's failure escape (it must not stop a refusal): one that
     # reaches a command is a bug.
     AlertDeliveryError: ExitCode.INTERNAL,

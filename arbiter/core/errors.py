@@ -21,6 +21,11 @@
     until two operators reset it. Nothing was deleted when it is raised.
 14. ``OmissionError``: a purge deleted what it could but left something behind (a row, a file,
     a temporary file); its journal stays unfinished and the next run's recovery retries it.
+15. ``StoreConnectionError``: the PostgreSQL store cannot be opened as a role, or its server went
+    away; one subclass per cause, each with its own exit code: ``StoreAddressError`` (bad input:
+    the store URL), ``StoreLoginError`` (the server refused the role's password),
+    ``StoreMissingError`` (the database does not exist) and ``StoreUnavailableError`` (the
+    server cannot be reached or went away: the environment; the next run recovers).
 5. ``AuditError``: the audit log cannot be written or read as asked (e.g. the data to record is
    not plain JSON data).
 6. ``AuditTamperedError`` (an ``AuditError``): the audit log fails verification; it names the
@@ -52,6 +57,11 @@ __all__ = [
     "RetentionLockError",
     "SafeModeError",
     "StalePlanError",
+    "StoreAddressError",
+    "StoreConnectionError",
+    "StoreLoginError",
+    "StoreMissingError",
+    "StoreUnavailableError",
     "TwinpurgeError",
     "UsageError",
 ]
@@ -341,3 +351,38 @@ class SafeModeError(TwinpurgeError):
             f"fleet safe mode since {tripped_at} (trip {trip_id}): {reason}; nothing deleted;"
             " investigate, then reset with two operators (twinpurge safe-mode reset)"
         )
+
+
+class StoreConnectionError(TwinpurgeError):
+    """The PostgreSQL store could not be opened as a role, or its server went away.
+
+    Nothing (more) was deleted when this is raised: a purge's committed batches stay committed,
+    the open one rolls back, and the next run's recovery finishes the journal.
+
+    Attributes:
+        store: the store's URL, without any password.
+        role: the database role the connection was for.
+        reason: what is wrong, for people: one line, never a password.
+    """
+
+    def __init__(self, *, store: str, role: str, reason: str) -> None:
+        self.store = store
+        self.role = role
+        self.reason = reason
+        super().__init__(f"store {store} as {role}: {reason}")
+
+
+class StoreAddressError(StoreConnectionError):
+    """Bad input: the store URL is malformed, or carries what it may not (a password, a user)."""
+
+
+class StoreLoginError(StoreConnectionError):
+    """The server refused the role's password (or knows no such role): the credentials file."""
+
+
+class StoreMissingError(StoreConnectionError):
+    """The server has no such database: a wrong name, or a store never initialised."""
+
+
+class StoreUnavailableError(StoreConnectionError):
+    """The server cannot be reached, or the connection broke while in use (the environment)."""

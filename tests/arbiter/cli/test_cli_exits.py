@@ -41,6 +41,11 @@ EXPECTED_CODES = {
     "StalePlanError": ExitCode.STALE_PLAN,
     "CredentialError": ExitCode.CREDENTIALS,
     "CredentialDomainError": ExitCode.CREDENTIALS,
+    "StoreAddressError": ExitCode.BAD_INPUT,
+    "StoreLoginError": ExitCode.CREDENTIALS,
+    "StoreMissingError": ExitCode.STORE_MISSING,
+    "StoreUnavailableError": ExitCode.STORE_UNAVAILABLE,
+    "StoreConnectionError": ExitCode.STORE_UNAVAILABLE,
     "AlertDeliveryError": ExitCode.INTERNAL,
     "TwinpurgeError": ExitCode.INTERNAL,
 }
@@ -60,6 +65,11 @@ SAMPLES: list[errors.TwinpurgeError] = [
     errors.StalePlanError("p1", ("newly kept: db/x",)),
     errors.CredentialError("backup", "not set"),
     errors.CredentialDomainError(held="primary", requested="backup"),
+    errors.StoreAddressError(store="postgres://h/d", role="twinpurge_purge", reason="bad URL"),
+    errors.StoreLoginError(store="postgresql://h/d", role="twinpurge_purge", reason="refused"),
+    errors.StoreMissingError(store="postgresql://h/d", role="twinpurge_purge", reason="no d"),
+    errors.StoreUnavailableError(store="postgresql://h/d", role="twinpurge_purge", reason="gone"),
+    errors.StoreConnectionError(store="postgresql://h/d", role="twinpurge_purge", reason="?"),
     errors.AlertDeliveryError(sink="webhook", attempts=3, reason="timeout"),
     errors.TwinpurgeError("root"),
 ]

@@ -1,0 +1,372 @@
+"""The PostgreSQL store's schemas, tables and roles: one reviewed SQL script, run by ``provision``.
+
+Rules:
+
+1. ``SCRIPT`` is the whole truth: ``docs/postgresql.md`` shows it verbatim (a test compares the
+   two) and ``provision`` runs it as it is, in one transaction. Running it again converges: the
+   roles, schemas and tables are created when missing, every role's attributes and password are
+   set again, and every privilege is revoked and granted anew, so an old grant never lingers.
+2. Two schemas. ``twinpurge`` holds the primary data (``tenants``, ``events``, ``objects``,
+   ``refs``) and the bookkeeping (``meta``, ``archives``, ``plans``, ``receipts``,
+   ``safe_mode_trips``, ``journals``, ``journal_steps``, ``runs``), mirroring the SQLite store
+   (``arbiter.stores.sqlite.SCHEMA``). ``twinpurge_backup`` holds what the backup domain owns
+   when its site's index is kept in PostgreSQL (``site_meta``: the site's audit head).
+3. Types: ``text`` for identities and instants, ``boolean`` for flags, ``bytea`` for payloads,
+   ``bigint`` for counts and positions, ``double precision`` for the runs' epochs. Instants stay
+   ``text`` as in SQLite (its rule 4): an export gives back exactly what was imported
+   (``timestamptz`` would rewrite ``+09:00`` as UTC and drop the offset the planners compared),
+   and the arbiter compares instants only after parsing them (``arbiter.core``). JSON columns
+   (``journal_steps.data``, the trips' ``tenants`` and ``counts``) stay ``text`` too: the SQLite
+   store writes canonical JSON text and ``jsonb`` would reorder and respace it.
+4. Roles (no role is a superuser, creates roles or databases, replicates or bypasses row
+   security; none inherits):
+
+   - ``twinpurge_owner`` owns both schemas and every table; it cannot log in. DDL is done only
+     as it (``SET ROLE`` by the administrator running this script).
+   - ``twinpurge_purge`` (primary domain): reads the primary data, deletes ``objects`` and
+     ``refs`` only, and reads, inserts and updates the bookkeeping tables it writes. Nothing
+     on ``twinpurge_backup``, not even its schema.
+   - ``twinpurge_snapshot`` (backup domain): reads the primary data, nothing else.
+   - ``twinpurge_restore`` (backup domain): inserts the primary data, nothing else (a restore
+     inserts what is missing with ``ON CONFLICT DO NOTHING``).
+   - ``twinpurge_backup`` (backup domain): reads and writes ``twinpurge_backup``; nothing on
+     ``twinpurge``.
+
+   ``PUBLIC`` has nothing on either schema, and may not create temporary tables in the
+   database (``CREATE TEMP TABLE`` is DDL too). Each login role's password comes from its own
+   credential domain's file (never ``twinpurge.toml``) and reaches the server only as a
+   SCRAM-SHA-256 verifier computed here (``scram_verifier``): the script text holds placeholders,
+   the server's statement log never holds a password.
+5. ``provision`` needs a superuser URL (it creates roles and ``SET ROLE twinpurge_owner``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from typing import TYPE_CHECKING
+
+import attrs
+import psycopg
+from psycopg import sql
+
+from arbiter.core.errors import UsageError
+from arbiter.stores.postgres.connection import store_errors
+
+if TYPE_CHECKING:
+    from typing import LiteralString
+
+__all__ = [
+    "BACKUP_TABLES",
+    "BOOKKEEPING_TABLES",
+    "DATA_TABLES",
+    "LOGIN_ROLES",
+    "OWNER",
+    "ROLE_DOMAINS",
+    "SCRIPT",
+    "RoleSecrets",
+    "provision",
+    "scram_verifier",
+]
+
+OWNER = "twinpurge_owner"
+# The login roles and the credential domain whose file holds each one's password (rule 4).
+ROLE_DOMAINS: dict[str, str] = {
+    "twinpurge_purge": "primary",
+    "twinpurge_snapshot": "backup",
+    "twinpurge_restore": "backup",
+    "twinpurge_backup": "backup",
+}
+LOGIN_ROLES = tuple(ROLE_DOMAINS)
+DATA_TABLES = ("tenants", "events", "objects", "refs")
+BOOKKEEPING_TABLES = (
+    "journals",
+    "journal_steps",
+    "archives",
+    "receipts",
+    "runs",
+    "safe_mode_trips",
+    "meta",
+    "plans",
+)
+BACKUP_TABLES = ("site_meta",)
+
+# The reviewed script (rule 1). {purge_password} and the other placeholders are filled with
+# SCRAM-SHA-256 verifiers as SQL literals by provision; nothing else in it varies.
+SCRIPT: LiteralString = """\
+-- twinpurge: the PostgreSQL store's schemas, tables and roles (docs/postgresql.md).
+-- Run by `twinpurge init --store postgresql://...` (arbiter.stores.postgres.schema.provision)
+-- as a superuser, in one transaction. Running it again converges to exactly this.
+
+-- 1. Roles. Only the owner may change the schema, and it cannot log in.
+DO $$
+DECLARE
+    name text;
+BEGIN
+    FOREACH name IN ARRAY ARRAY['twinpurge_owner', 'twinpurge_purge', 'twinpurge_snapshot',
+                                'twinpurge_restore', 'twinpurge_backup'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', name);
+        END IF;
+    END LOOP;
+END
+$$;
+ALTER ROLE twinpurge_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+    NOBYPASSRLS NOINHERIT PASSWORD NULL;
+ALTER ROLE twinpurge_purge LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+    NOBYPASSRLS NOINHERIT PASSWORD {purge_password};
+ALTER ROLE twinpurge_snapshot LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+    NOBYPASSRLS NOINHERIT PASSWORD {snapshot_password};
+ALTER ROLE twinpurge_restore LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+    NOBYPASSRLS NOINHERIT PASSWORD {restore_password};
+ALTER ROLE twinpurge_backup LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+    NOBYPASSRLS NOINHERIT PASSWORD {backup_password};
+
+-- 2. Schemas, owned by the owner; PUBLIC gets nothing on them, nor temporary tables.
+DO $$
+BEGIN
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+END
+$$;
+CREATE SCHEMA IF NOT EXISTS twinpurge AUTHORIZATION twinpurge_owner;
+CREATE SCHEMA IF NOT EXISTS twinpurge_backup AUTHORIZATION twinpurge_owner;
+ALTER SCHEMA twinpurge OWNER TO twinpurge_owner;
+ALTER SCHEMA twinpurge_backup OWNER TO twinpurge_owner;
+REVOKE ALL ON SCHEMA twinpurge, twinpurge_backup FROM PUBLIC, twinpurge_purge,
+    twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
+
+-- 3. Tables, created as the owner. Instants are text, as given (docs/postgresql.md).
+SET LOCAL ROLE twinpurge_owner;
+CREATE TABLE IF NOT EXISTS twinpurge.tenants (
+    id text PRIMARY KEY,
+    legal_hold boolean NOT NULL,
+    has_hold_field boolean NOT NULL DEFAULT true
+);
+CREATE TABLE IF NOT EXISTS twinpurge.events (
+    tenant text NOT NULL REFERENCES twinpurge.tenants (id),
+    pos bigint NOT NULL,
+    kind text NOT NULL,
+    at text NOT NULL,
+    PRIMARY KEY (tenant, pos)
+);
+CREATE TABLE IF NOT EXISTS twinpurge.objects (
+    store text NOT NULL,
+    key text NOT NULL,
+    tenant text NOT NULL REFERENCES twinpurge.tenants (id),
+    category text NOT NULL,
+    created_at text NOT NULL,
+    legal_hold boolean NOT NULL,
+    payload bytea,
+    PRIMARY KEY (store, key)
+);
+CREATE INDEX IF NOT EXISTS objects_by_tenant ON twinpurge.objects (tenant);
+CREATE TABLE IF NOT EXISTS twinpurge.refs (
+    from_store text NOT NULL,
+    from_key text NOT NULL,
+    pos bigint NOT NULL,
+    to_store text NOT NULL,
+    to_key text NOT NULL,
+    PRIMARY KEY (from_store, from_key, pos),
+    FOREIGN KEY (from_store, from_key) REFERENCES twinpurge.objects (store, key)
+        ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS refs_by_target ON twinpurge.refs (to_store, to_key);
+CREATE TABLE IF NOT EXISTS twinpurge.meta (name text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS twinpurge.archives (
+    archive_id text PRIMARY KEY,
+    tenant text NOT NULL,
+    plan_digest text NOT NULL,
+    plan_id text,
+    path text NOT NULL,
+    sha256 text NOT NULL,
+    objects bigint NOT NULL,
+    backup_due text,
+    created_at text NOT NULL,
+    restored_at text,
+    removed_at text
+);
+CREATE TABLE IF NOT EXISTS twinpurge.plans (
+    plan_id text PRIMARY KEY,
+    tenant text NOT NULL,
+    path text NOT NULL,
+    digest text NOT NULL,
+    author text NOT NULL,
+    created_at text NOT NULL,
+    executed_at text,
+    executed_by text,
+    archive_id text,
+    restored_at text,
+    restored_by text
+);
+CREATE TABLE IF NOT EXISTS twinpurge.receipts (
+    tenant text NOT NULL,
+    plan_digest text NOT NULL,
+    as_of text NOT NULL,
+    executed_at text NOT NULL,
+    purged bigint NOT NULL,
+    backup_due text,
+    PRIMARY KEY (tenant, plan_digest)
+);
+CREATE TABLE IF NOT EXISTS twinpurge.safe_mode_trips (
+    trip_id text PRIMARY KEY,
+    tripped_at text NOT NULL,
+    kind text NOT NULL,
+    reason text NOT NULL,
+    as_of text,
+    tenants text NOT NULL,
+    counts text NOT NULL,
+    reset_at text,
+    reset_by text,
+    reset_reason text
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_active_trip ON twinpurge.safe_mode_trips ((reset_at IS NULL))
+    WHERE reset_at IS NULL;
+CREATE TABLE IF NOT EXISTS twinpurge.journals (
+    purge_id text PRIMARY KEY,
+    tenant text NOT NULL,
+    kind text NOT NULL,
+    plan_id text,
+    plan_digest text NOT NULL,
+    plan_path text NOT NULL,
+    plan_sha256 text NOT NULL,
+    as_of text NOT NULL,
+    backup_due text,
+    actor text NOT NULL,
+    started_at text NOT NULL,
+    state text NOT NULL,
+    finished_at text
+);
+CREATE INDEX IF NOT EXISTS unfinished_journals ON twinpurge.journals (state);
+CREATE TABLE IF NOT EXISTS twinpurge.journal_steps (
+    purge_id text NOT NULL REFERENCES twinpurge.journals (purge_id),
+    seq bigint NOT NULL,
+    step text NOT NULL,
+    data text NOT NULL,
+    PRIMARY KEY (purge_id, seq)
+);
+CREATE TABLE IF NOT EXISTS twinpurge.runs (
+    run_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    as_of text NOT NULL,
+    as_of_epoch double precision NOT NULL,
+    ran_at text NOT NULL,
+    ran_at_epoch double precision NOT NULL,
+    sane boolean NOT NULL
+);
+CREATE TABLE IF NOT EXISTS twinpurge_backup.site_meta (name text PRIMARY KEY, value text NOT NULL);
+
+-- 4. Privileges: everything revoked, then exactly these granted.
+REVOKE ALL ON ALL TABLES IN SCHEMA twinpurge, twinpurge_backup FROM PUBLIC, twinpurge_purge,
+    twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA twinpurge, twinpurge_backup FROM PUBLIC, twinpurge_purge,
+    twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
+
+-- The purge (primary domain): read the data, delete objects and refs, keep its books.
+GRANT USAGE ON SCHEMA twinpurge TO twinpurge_purge;
+GRANT SELECT ON twinpurge.tenants, twinpurge.events, twinpurge.objects, twinpurge.refs
+    TO twinpurge_purge;
+GRANT DELETE ON twinpurge.objects, twinpurge.refs TO twinpurge_purge;
+GRANT SELECT, INSERT, UPDATE ON twinpurge.journals, twinpurge.journal_steps,
+    twinpurge.archives, twinpurge.receipts, twinpurge.runs, twinpurge.safe_mode_trips,
+    twinpurge.meta, twinpurge.plans TO twinpurge_purge;
+
+-- Backup snapshots (backup domain): read the data, nothing else.
+GRANT USAGE ON SCHEMA twinpurge TO twinpurge_snapshot;
+GRANT SELECT ON twinpurge.tenants, twinpurge.events, twinpurge.objects, twinpurge.refs
+    TO twinpurge_snapshot;
+
+-- Backup restores (backup domain): insert the data, nothing else.
+GRANT USAGE ON SCHEMA twinpurge TO twinpurge_restore;
+GRANT INSERT ON twinpurge.tenants, twinpurge.events, twinpurge.objects, twinpurge.refs
+    TO twinpurge_restore;
+
+-- The backup site (backup domain): its own schema, nothing on twinpurge.
+GRANT USAGE ON SCHEMA twinpurge_backup TO twinpurge_backup;
+GRANT SELECT, INSERT, UPDATE, DELETE ON twinpurge_backup.site_meta TO twinpurge_backup;
+
+RESET ROLE;
+"""
+
+_SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
+
+
+@attrs.frozen
+class RoleSecrets:
+    """The passwords of the four login roles, each from its own credential domain's file.
+
+    Attributes:
+        purge: ``twinpurge_purge``'s (primary domain).
+        snapshot: ``twinpurge_snapshot``'s (backup domain).
+        restore: ``twinpurge_restore``'s (backup domain).
+        backup: ``twinpurge_backup``'s (backup domain).
+    """
+
+    purge: str = attrs.field(repr=False)
+    snapshot: str = attrs.field(repr=False)
+    restore: str = attrs.field(repr=False)
+    backup: str = attrs.field(repr=False)
+
+    def of(self, role: str) -> str:
+        """The password of a login role (``twinpurge_purge`` ...)."""
+        if role not in ROLE_DOMAINS:
+            raise UsageError(f"{role} is not a twinpurge login role ({', '.join(LOGIN_ROLES)})")
+        password: str = getattr(self, role.removeprefix("twinpurge_"))
+        return password
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802, RFC 7677).
+
+    Sent instead of the password, so that the password never reaches the server's logs.
+
+    Args:
+        password: printable ASCII (no SASLprep is applied; the server then uses it as is).
+        salt: 16 random bytes unless given (tests).
+
+    Returns:
+        ``SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>``, base64 parts.
+
+    Raises:
+        UsageError: the password is empty or not printable ASCII.
+    """
+    if not password or not all(" " <= c <= "~" for c in password):
+        raise UsageError("a role password must be non-empty printable ASCII")
+    salt = os.urandom(16) if salt is None else salt
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode("ascii"), salt, _SCRAM_ITERATIONS)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    return f"SCRAM-SHA-256${_SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def provision(admin_url: str, secrets: RoleSecrets) -> None:
+    """Create (or bring up to date) the schemas, tables and roles: ``SCRIPT``, in one transaction.
+
+    Args:
+        admin_url: a superuser URL of the store's database (it may carry the admin's password).
+        secrets: the login roles' passwords; only their SCRAM verifiers are sent.
+
+    Raises:
+        StoreConnectionError: the database cannot be reached as the administrator (a subclass
+            names why); nothing was changed.
+        psycopg.Error: the script failed (e.g. the administrator is no superuser); it rolled
+            back whole.
+    """
+    statement = sql.SQL(SCRIPT).format(
+        **{
+            f"{role.removeprefix('twinpurge_')}_password": sql.Literal(
+                scram_verifier(secrets.of(role))
+            )
+            for role in LOGIN_ROLES
+        }
+    )
+    with (
+        store_errors(admin_url, role="the administrator"),
+        psycopg.connect(admin_url, connect_timeout=10) as db,
+    ):
+        db.execute(statement)
