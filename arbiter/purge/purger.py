@@ -395,14 +395,15 @@ class Purger:
         if not verdict.eligible:
             return base
         try:
-            self._check_before(tenant, verdict, slice_fingerprint, look_ahead=dry_run)
             if dry_run:
+                self._check_before(tenant, verdict, slice_fingerprint, look_ahead=True)
                 return attrs.evolve(
                     base,
                     status="dry-run",
                     message=f"would purge {len(verdict.purge)}",
                     purged=len(verdict.purge),
                 )
+            # execute_verdict runs the pre-flight checks (rules 2 to 5) itself, once.
             execution = self.execute_verdict(tenant, verdict, slice_fingerprint, actor=actor)
         except GuardError as exc:
             refusal = self._refusals.refuse(
