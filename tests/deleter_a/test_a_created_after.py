@@ -15,6 +15,9 @@ POLICY: dict[str, object] = {
 }
 
 
+Lists = tuple[list[dict[str, str]], list[dict[str, str]]]
+
+
 def _lists(verdict: dict[str, object]) -> tuple[object, object]:
     return (verdict["purge"], verdict["kept"])
 
@@ -30,7 +33,7 @@ def test_a_10_7_created_after_as_of() -> None:
         obj("s", "a", created_at="2026-05-01T00:00:00.000001Z"),
         obj("s", "b", created_at="2026-05-01T09:00:01+09:00"),
     ]
-    expected = (
+    expected: Lists = (
         [],
         [
             {"store": "s", "key": "a", "reason": "created-after-as-of"},
@@ -47,7 +50,7 @@ def test_a_10_7_created_after_beats_hold_and_keep() -> None:
         obj("s", "kept", created_at="2026-05-02T00:00:00Z", category="audit"),
         obj("s", "logs", created_at="2026-05-02T00:00:00Z", category="logs"),
     ]
-    expected = (
+    expected: Lists = (
         [],
         [
             {"store": "s", "key": "held", "reason": "created-after-as-of"},
@@ -110,5 +113,5 @@ def test_a_created_after_as_of_of_another_tenant_is_not_listed() -> None:
         obj("s", "a"),
         obj("s", "u-new", "u", created_at="2026-06-01T00:00:00Z", refs=[["s", "a"]]),
     ]
-    expected = ([], [{"store": "s", "key": "a", "reason": "shared"}])
+    expected: Lists = ([], [{"store": "s", "key": "a", "reason": "shared"}])
     assert expected == _lists(_plan(objects))
