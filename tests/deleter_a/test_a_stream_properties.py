@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import tracemalloc
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,9 +13,6 @@ from hypothesis import strategies as st
 from deleter_a import plan, plan_stream
 
 from .a_support import event, inventory, obj, tenant
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 Record = dict[str, object]
 SCALARS = ("tenant", "as_of", "eligible", "reason", "primary_due", "backup_due")
@@ -127,7 +124,9 @@ def _peak(count: int, *, every: int = 0, shared: int = 0) -> tuple[int, int]:
             {"timezone": "UTC"},
             "2026-05-01T00:00:00Z",
         )
-        decided = sum(1 for _ in verdict["decisions"])  # type: ignore[attr-defined]
+        decisions = verdict["decisions"]
+        assert isinstance(decisions, Iterator)
+        decided = sum(1 for _ in decisions)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
