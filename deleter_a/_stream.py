@@ -75,7 +75,6 @@ CACHE_LIMIT: Final = 4096
 
 _INVENTORY: Final = "inventory"
 _REF_LENGTH: Final = 2
-_ABSENT: Final = object()
 _BEFORE: Final[tuple[str, str]] = ("", "")
 """Before every ``(store, key)`` (a store is never empty); the second pass starts after it."""
 
@@ -114,15 +113,13 @@ class _Reader:
             except KeyError:
                 return self._read_slowly(value, index)
             size = 4
-            category = value.get("category", _ABSENT)
-            if category is _ABSENT:
-                category = DEFAULT_CATEGORY
-            else:
+            category: object = DEFAULT_CATEGORY
+            if "category" in value:
+                category = value["category"]
                 size += 1
-            hold = value.get("legal_hold", _ABSENT)
-            if hold is _ABSENT:
-                hold = False
-            else:
+            hold: object = False
+            if "legal_hold" in value:
+                hold = value["legal_hold"]
                 size += 1
             refs: Refs | None = ()
             if "refs" in value:
@@ -236,27 +233,28 @@ def _first_pass(
     carriers = state.carriers
     read = reader.read
     digest = 0
-    previous: ObjectId | None = None
+    previous: ObjectId = _BEFORE
     index = -1
     for index, value in enumerate(_records(objects)):
         item = read(value, index)
-        ident = (item[0], item[1])
-        if previous is not None and ident <= previous:
+        store, key, _, _, _, refs, reason = item
+        ident = (store, key)
+        if ident <= previous:
             raise PlanInputError(
                 _INVENTORY,
                 f"objects[{index}]",
                 f"(store, key) = {ident!r} is not after the previous object's {previous!r}",
             )
-        if previous is None:
+        if previous is _BEFORE:
             state.first = ident
         previous = ident
         if eligible:
-            refs = item[5]
             if refs:
-                carriers[ident] = (refs, item[6])
+                carriers[ident] = (refs, reason)
             digest += hash(item)
+    if index >= 0:
+        state.last = previous
     state.count = index + 1
-    state.last = previous
     state.digest = digest
     return state
 
@@ -333,7 +331,8 @@ def _decisions(
             item = read(value, index)
         except PlanInputError as error:
             raise _differs(f"objects[{index}]", f"{error.field}: {error.message}") from error
-        ident = (item[0], item[1])
+        store, key, _, _, _, refs, reason = item
+        ident = (store, key)
         if ident <= previous:
             raise _differs(f"objects[{index}]", f"{ident!r} is not after {previous!r}")
         if previous is _BEFORE and ident != low:
@@ -344,17 +343,16 @@ def _decisions(
             if ident != high:
                 raise _differs(f"objects[{index}]", f"it ends at {ident!r}, the first at {high!r}")
         previous = ident
-        reason = item[6]
         if expected is not None and ident >= expected[0]:
-            if (ident, (item[5], reason)) != expected:
+            if (ident, (refs, reason)) != expected:
                 raise _differs(f"objects[{index}]", f"the object with refs {expected[0]!r} changed")
             expected = next(pending, None)
-        elif item[5]:
+        elif refs:
             raise _differs(f"objects[{index}]", f"{ident!r} carries refs it did not carry before")
         digest += hash(item)
         if reason is None and ident in reached:
             reason = SHARED
-        yield {"store": item[0], "key": item[1], "reason": reason}
+        yield {"store": store, "key": key, "reason": reason}
     if index != last_index:
         raise _differs("objects", f"{index + 1} objects, the first pass had {count}")
     if digest != first.digest:
