@@ -16,10 +16,11 @@ Rules (spec §7, §8.1):
    ref is kept iff it lies between the first and the last ``(store, key)`` of the first pass (a
    ref outside that range names no object of ``T``); repeats collapse in a set.
 4. **Sharing** (§7.3): from the kept ``shared`` refs and the refs of ``T``'s kept objects that
-   carry refs (both are refs from ``L``), a depth-first marking with an explicit stack follows
-   refs through candidates that carry refs. The marked set ``reached`` holds every target met;
-   a candidate is ``shared`` iff its ``(store, key)`` is in ``reached``. An object without refs
-   needs no entry: it is only ever a target.
+   carry refs (both are refs from ``L``), a depth-first marking with an explicit stack
+   (``_reachability.mark_targets``, never recursive) follows refs through candidates that carry
+   refs. The marked set ``reached`` holds every target met; a candidate is ``shared`` iff its
+   ``(store, key)`` is in ``reached``. An object without refs needs no entry: it is only ever a
+   target.
 5. **Second pass** (lazily, while ``decisions`` is consumed; only when ``T`` is eligible):
    ``objects()`` is called again and each object is validated and classified again; it is
    checked against the first pass: valid, in order, within the first pass's range, at most as
@@ -46,6 +47,7 @@ from deleter_a._calendar import DayStarts
 from deleter_a._errors import PlanInputError
 from deleter_a._instants import format_instant, parse_instant
 from deleter_a._lifecycle import assess
+from deleter_a._reachability import mark_targets
 from deleter_a._validation import (
     DEFAULT_CATEGORY,
     ObjectId,
@@ -288,23 +290,14 @@ def _shared_roots(shared: Iterable[object], first: _FirstPass, *, eligible: bool
     return roots
 
 
-def _reach(roots: set[ObjectId], carriers: Mapping[ObjectId, tuple[Refs, str | None]]) -> None:
-    """Mark, into ``roots``, every target reachable from ``L`` through candidates (rule 4)."""
-    stack = [root for root in roots if carriers.get(root, ((), SHARED))[1] is None]
-    for refs, reason in carriers.values():
-        if reason is None:
-            continue
-        for target in refs:
-            if target not in roots:
-                roots.add(target)
-                if carriers.get(target, ((), SHARED))[1] is None:
-                    stack.append(target)
-    while stack:
-        for target in carriers[stack.pop()][0]:
-            if target not in roots:
-                roots.add(target)
-                if carriers.get(target, ((), SHARED))[1] is None:
-                    stack.append(target)
+def _candidate_refs(
+    carriers: Mapping[ObjectId, tuple[Refs, str | None]],
+) -> Callable[[ObjectId], Refs | None]:
+    def refs_of(ident: ObjectId) -> Refs | None:
+        found = carriers.get(ident)
+        return found[0] if found is not None and found[1] is None else None
+
+    return refs_of
 
 
 def _differs(field: str, message: str) -> PlanInputError:
@@ -399,7 +392,8 @@ def plan_stream(
     reached = _shared_roots(shared, first, eligible=eligible)
     decisions: Iterator[dict[str, object]] = iter(())
     if eligible:
-        _reach(reached, first.carriers)
+        kept = (refs for refs, reason in first.carriers.values() if reason is not None)
+        mark_targets(reached, kept, _candidate_refs(first.carriers))
         decisions = _decisions(reader, objects, first, reached)
     return {
         "tenant": target.id,
