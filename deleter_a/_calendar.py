@@ -18,6 +18,11 @@ Rules (spec §3):
    cancel each other lie within one step; in tzdata 2026 consecutive offset changes are at least
    6.9 days apart.
 5. ``D + n`` is plain proleptic Gregorian arithmetic, independent of the zone.
+6. ``sod`` is non-decreasing in ``D`` (the set it minimises over shrinks as ``D`` grows), so for an
+   instant ``t`` the dates ``D`` with ``sod(D) <= t`` are exactly those up to
+   ``DayStarts.last_started(t)``; that date is at least ``ld(t)`` (``t`` itself has
+   ``ld(t) >= ld(t)``), and is found by stepping forward from ``ld(t)`` while the next date has
+   started.
 """
 
 from __future__ import annotations
@@ -185,6 +190,21 @@ class DayStarts:
             found = _earliest(self.zone, midnight, low, high, changes)
             self._starts[day] = found
         return found
+
+    def last_started(self, instant: datetime) -> date:
+        """Return the latest date ``D`` with ``sod(D) <= instant`` (rule 6).
+
+        Args:
+            instant: An aware ``datetime``.
+
+        Returns:
+            The latest date that has started at ``instant``; ``sod(D) <= instant`` iff
+            ``D <= last_started(instant)``.
+        """
+        day = self.local_date(instant)
+        while self.start(day + _BLOCK) <= instant:
+            day += _BLOCK
+        return day
 
     def _block_changes(self, block: int) -> list[datetime]:
         found = self._changes.get(block)

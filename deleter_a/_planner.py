@@ -7,9 +7,10 @@ Rules (spec §4.4, §7, §8):
 2. ``inventory["objects"]`` is read in exactly one forward pass (``iter`` is called on it once)
    and the result does not depend on the order of objects (§8).
 3. During the pass each ``(store, key)`` must be new (§4.4 item 8). When ``T`` is eligible, each
-   of ``T``'s objects gets the first of ``object-hold``, ``category-keep``, ``category-retain``
-   that applies, or becomes a candidate (§7.2); the ref targets of every other object (the set
-   ``L``) are collected as roots for the sharing mark (§7.3).
+   of ``T``'s objects gets the first of ``created-after-as-of`` (``created_at > as_of``),
+   ``object-hold``, ``category-keep``, ``category-retain`` that applies, or becomes a candidate
+   (§7.2); the ref targets of every other object (the set ``L``, which includes ``T``'s kept
+   objects, ``created-after-as-of`` ones too) are collected as roots for the sharing mark (§7.3).
 4. When ``T`` is not eligible, ``purge`` and ``kept`` are empty (§7.1).
 5. The verdict has exactly the keys of §7.5; ``purge`` and ``kept`` are sorted by
    ``(store, key)`` in code-point order; instants are written in the form of §2.2.
@@ -47,6 +48,8 @@ __all__ = ["plan"]
 def _object_reason(
     obj: StoredObject, policy: Policy, as_of: datetime, days: DayStarts
 ) -> str | None:
+    if obj.created_at > as_of:
+        return "created-after-as-of"
     if obj.legal_hold:
         return "object-hold"
     if obj.category in policy.keep:

@@ -17,6 +17,10 @@ Rules (spec §4):
    ``keep = true`` and ``retain_days`` (item 12); day counts lie in ``0..36500`` (item 13).
 8. A ref is a list of exactly two non-empty strings (item 14); a bad ref is reported at the ref's
    own path, e.g. ``objects[1].refs[0]``.
+8a. A slice (§8.1 rule 6) is validated with the same rules: the tenant record at ``tenant``
+   (``tenant.id``, ``tenant.events[i].at``, ...), each object at ``objects[i]`` (its ``tenant``
+   must be the slice's tenant, else ``objects[i].tenant``), each ref of ``shared`` at
+   ``shared[j]``; the source is ``"inventory"`` for all of them.
 9. Paths are 0-based; a name that is not printable is written in the path as its ``repr``, so a
    path is always one line.
 10. Validation reads its arguments and never mutates them.
@@ -47,7 +51,10 @@ __all__ = [
     "parse_inventory_head",
     "parse_object",
     "parse_policy",
+    "parse_shared_ref",
+    "parse_slice_object",
     "parse_tenant_argument",
+    "parse_tenant_record",
 ]
 
 ObjectId = tuple[str, str]
@@ -360,7 +367,73 @@ def parse_object(value: object, index: int, tenants: Mapping[str, Tenant]) -> St
     Raises:
         PlanInputError: The object is bad input (source ``"inventory"``).
     """
-    path = f"objects[{index}]"
+    found = _parse_object_fields(value, f"objects[{index}]")
+    if found.tenant not in tenants:
+        raise PlanInputError(
+            _INVENTORY,
+            f"objects[{index}].tenant",
+            f"no tenant {found.tenant[:60]!r} is listed",
+        )
+    return found
+
+
+def parse_slice_object(value: object, index: int, tenant: str) -> StoredObject:
+    """Validate the ``index``-th object of a slice of the tenant ``tenant`` (spec §8.1 rule 6).
+
+    Args:
+        value: The raw object.
+        index: Its 0-based position in the pass over ``objects()``.
+        tenant: The id of the slice's tenant ``T``.
+
+    Returns:
+        The validated object with defaults filled in.
+
+    Raises:
+        PlanInputError: The object is bad input, or belongs to another tenant than ``T``
+            (``objects[i].tenant``).
+    """
+    found = _parse_object_fields(value, f"objects[{index}]")
+    if found.tenant != tenant:
+        raise PlanInputError(
+            _INVENTORY,
+            f"objects[{index}].tenant",
+            f"the object belongs to {found.tenant[:60]!r}, not to the slice's tenant",
+        )
+    return found
+
+
+def parse_tenant_record(value: object) -> Tenant:
+    """Validate the tenant record of a slice (spec §8.1 rules 1 and 6), at the path ``tenant``.
+
+    Args:
+        value: The raw tenant record (§4.1).
+
+    Returns:
+        The validated tenant.
+
+    Raises:
+        PlanInputError: The record is bad input (source ``"inventory"``, e.g. ``tenant.id``).
+    """
+    return _parse_tenant(value, "tenant")
+
+
+def parse_shared_ref(value: object, index: int) -> ObjectId:
+    """Validate the ``index``-th ref of a slice's ``shared`` (spec §8.1 rule 6).
+
+    Args:
+        value: The raw ref.
+        index: Its 0-based position in ``shared``.
+
+    Returns:
+        The ref as ``(store, key)``.
+
+    Raises:
+        PlanInputError: ``value`` is not a list of exactly two non-empty strings (``shared[j]``).
+    """
+    return _parse_ref(value, f"shared[{index}]")
+
+
+def _parse_object_fields(value: object, path: str) -> StoredObject:
     table = _mapping(value, _INVENTORY, path, _OBJECT_KEYS)
     store = _string(_required(table, "store", _INVENTORY, path), _INVENTORY, _child(path, "store"))
     key = _string(_required(table, "key", _INVENTORY, path), _INVENTORY, _child(path, "key"))
@@ -382,8 +455,6 @@ def parse_object(value: object, index: int, tenants: Mapping[str, Tenant]) -> St
         refs = tuple(
             _parse_ref(ref, f"{refs_path}[{number}]") for number, ref in enumerate(raw_refs)
         )
-    if tenant not in tenants:
-        raise PlanInputError(_INVENTORY, tenant_path, f"no tenant {tenant[:60]!r} is listed")
     return StoredObject(
         store=store,
         key=key,

@@ -242,9 +242,9 @@ def test_a_retain_counts_dates_in_the_zone() -> None:
 
 
 def test_a_retain_zero_days() -> None:
-    """§7.2: retain_days = 0 keeps an object only while as_of is before sod(ld(created_at))."""
+    """§7.2: retain_days = 0 keeps nothing that existed at as_of: sod(ld(created_at)) <= as_of."""
     policy = {"timezone": "UTC", "categories": {"logs": {"retain_days": 0}}}
-    objects = [obj("s", "a", category="logs", created_at="2026-05-01T12:00:00Z")]
+    objects = [obj("s", "a", category="logs", created_at="2026-05-01T00:00:00Z")]
     verdict = plan(inventory([cancelled_tenant()], objects), policy, "t", AS_OF)
     assert ([{"store": "s", "key": "a"}], []) == _lists(verdict)
 

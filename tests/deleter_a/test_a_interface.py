@@ -16,9 +16,10 @@ from .a_support import DUE_AS_OF, UTC_POLICY, cancelled_tenant, inventory, obj
 
 
 def test_a_exports() -> None:
-    """The package exports exactly the names of spec §8."""
-    assert ["PlanInputError", "PlannerError", "__version__", "plan"] == sorted(deleter_a.__all__)
-    assert isinstance(deleter_a.__version__, str)
+    """The package exports exactly the names of spec §8 and §8.1, at version 0.2.0."""
+    expected = ["PlanInputError", "PlannerError", "__version__", "plan", "plan_stream"]
+    assert expected == sorted(deleter_a.__all__)
+    assert "0.2.0" == deleter_a.__version__
 
 
 def test_a_error_hierarchy() -> None:

@@ -122,3 +122,24 @@ def test_a_memoised_sod_equals_direct(name: str, first: date) -> None:
     for offset in (0, 3, 1, 2, 40, 39):
         day = first + timedelta(days=offset)
         assert start_of_day(day, zone) == days.start(day)
+
+
+LATE = datetime(2060, 12, 31, tzinfo=UTC)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(ZONES),
+    instant=st.datetimes(
+        min_value=EARLIEST.replace(tzinfo=None) + timedelta(days=2),
+        max_value=LATE.replace(tzinfo=None),
+    ).map(lambda moment: moment.replace(tzinfo=UTC)),
+)
+def test_a_last_started_brackets_the_instant(name: str, instant: datetime) -> None:
+    """last_started(t) is the latest D with sod(D) <= t: sod(D) <= t < sod(D + 1)."""
+    zone = load_zone(name)
+    assert zone is not None
+    days = DayStarts(zone)
+    last = days.last_started(instant)
+    assert days.start(last) <= instant < days.start(last + timedelta(days=1))
+    assert local_date(instant, zone) <= last
