@@ -67,6 +67,7 @@ __all__ = [
     "read_inventory",
     "read_object",
     "read_policy",
+    "read_tenant",
     "read_tenant_arg",
 ]
 
@@ -218,6 +219,9 @@ INVENTORY: Final = Schema((INVENTORY_TENANTS, INVENTORY_OBJECTS))
 
 read_object: Final = record(OBJECT, _object)
 """Check one raw object (rule 4)."""
+
+read_tenant: Final = record(TENANT, _tenant)
+"""Check one raw tenant record (rule 2), e.g. the tenant argument of ``plan_stream``."""
 
 
 def read_inventory(value: object) -> Inventory:
