@@ -32,10 +32,12 @@ Rules:
    order of the records. A difference from the first pass raises :class:`PlanInputError`
    from the iterator, at ``objects[i]`` for the first record where it is noticed: a record
    that is now bad, out of order or of another tenant; a record at a carrier's position that
-   is not that carrier (identity and refs compared exactly), or a carrier's position with no
-   refs; and at ``objects`` when the passes differ in length or, at the end, in their digests
-   (a hash chain of every record's normalized fields: the one difference that cannot be
-   located in constant memory).
+   is not that carrier (identity, refs and §7.2 reason compared exactly); refs at a position
+   where the first pass had none. It is raised at ``objects`` when the passes differ in
+   length or, at the end, in their digests: the XOR of the hashes of every record's
+   normalized fields (a missing optional field and its default are the same), which notices
+   a changed record that carries no refs. That is the one difference that cannot be located
+   in constant memory; the order of the records is fixed by rule 2, so an XOR suffices.
 6. ``plan_stream`` agrees with :func:`plan` on a slice cut from an inventory (spec §8.1
    rule 4): the scalars come from the same functions; the §7.2 reasons use the same order of
    rules, with ``category-retain`` decided by a threshold date (rule 7).
@@ -442,8 +444,10 @@ def _second_pass(
         if refs or (carrier is not None and carrier.position == position):
             if carrier is None or carrier.position != position:
                 raise _differs(_OBJECTS.index(position).path, "refs where there were none")
-            if carrier.ident != (store, key) or carrier.refs != refs:
-                raise _differs(_OBJECTS.index(position).path, "another object or other refs")
+            if carrier.ident != (store, key) or carrier.refs != refs or carrier.reason != reason:
+                raise _differs(
+                    _OBJECTS.index(position).path, "another object, other refs or another reason"
+                )
             carrier = next(upcoming, None)
         if reason is None:
             if store != current_store:

@@ -544,3 +544,15 @@ def test_identical_second_pass_of_new_records_is_accepted() -> None:
     assert [("a", None), ("b", None), ("c", None), ("d", None)] == reasons(
         list(result["decisions"])  # type: ignore[call-overload]
     )
+
+
+def test_decisions_hold_no_lock_while_consumed() -> None:
+    """Spec §8.1 rule 3: plan and plan_stream may run while decisions are being consumed."""
+    records = [obj("s", "a", category="logs", created_at="2026-04-25T00:00:00Z"), obj("s", "b")]
+    result = deleter_b.plan_stream(T, Objects(records), [], POLICY, AS_OF)
+    decisions = result["decisions"]
+    first = next(decisions)  # type: ignore[call-overload]
+    _, inner = run(records)
+    rest = list(decisions)  # type: ignore[call-overload]
+    assert [("a", "category-retain"), ("b", None)] == reasons([first, *rest])
+    assert reasons([first, *rest]) == reasons(inner)
