@@ -212,6 +212,11 @@ def _read(
                     store, key, created, category, hold, refs = _slow(raw, position, tenant_id)
             else:
                 store, key, created, category, hold, refs = _general(raw, position, tenant_id)
+            # The digest of rule 5; a record with the defaults hashes only what it must have.
+            if hold or refs or category != "default":
+                digest ^= hash((store, key, created, category, hold, refs))
+            else:
+                digest ^= hash((store, key, created))
             if store < last_store or (store == last_store and key <= last_key):
                 _OBJECTS.index(position).fail(
                     f"(store {store!r}, key {key!r}) is not after the previous object's"
@@ -219,7 +224,6 @@ def _read(
                 )
             last_store = store
             last_key = key
-            digest ^= hash((store, key, created, category, hold, refs))
             when = times.get(created)
             if when is None:
                 when = rules.time(created, position)
