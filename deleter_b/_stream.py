@@ -85,9 +85,6 @@ if TYPE_CHECKING:
 
 __all__ = ["plan_stream"]
 
-_FIELDS: Final = frozenset(
-    {"store", "key", "tenant", "category", "created_at", "legal_hold", "refs"}
-)
 _NO_REFS: Final[tuple[Key, ...]] = ()
 _ABSENT: Final[Any] = None
 _NO_KEYS: Final[frozenset[str]] = frozenset()
@@ -217,6 +214,9 @@ def _read(
                 digest ^= hash((store, key, created, category, hold, refs))
             else:
                 digest ^= hash((store, key, created))
+            when = times.get(created)
+            if when is None:
+                when = rules.time(created, position)
             if store < last_store or (store == last_store and key <= last_key):
                 _OBJECTS.index(position).fail(
                     f"(store {store!r}, key {key!r}) is not after the previous object's"
@@ -224,9 +224,6 @@ def _read(
                 )
             last_store = store
             last_key = key
-            when = times.get(created)
-            if when is None:
-                when = rules.time(created, position)
             reason: str | None = None
             if not classify:
                 pass

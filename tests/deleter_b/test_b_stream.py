@@ -421,6 +421,12 @@ def test_bad_slice_is_rejected(call: Callable[[], object], expected: tuple[str, 
     assert expected == error_of(call)
 
 
+def test_a_record_is_checked_before_its_order() -> None:
+    """Spec §8.1 rule 6: a bad field is reported at its path even in a record out of order."""
+    records = [obj("s", "b"), obj("s", "a", created_at="2020-01-01T00:00:00")]
+    assert ("inventory", "objects[1].created_at") == error_of(lambda: run(records))
+
+
 def test_bad_input_is_rejected_when_not_eligible() -> None:
     """Spec §4.4 via §8.1 rule 6: the first pass validates even a tenant that is not due."""
     record = cancelled("t", "2026-04-30T00:00:00Z")
