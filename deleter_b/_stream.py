@@ -415,7 +415,8 @@ def _first_pass(
     named: frozenset[str] | set[str] = _NO_KEYS
     for position, (store, key, reason, refs) in enumerate(rows):
         if refs:
-            carriers[store, key] = _Carrier(position, (store, key), reason, refs)
+            ident = (store, key)
+            carriers[ident] = _Carrier(position, ident, reason, refs)
         if store != current_store:
             current_store = store
             named = shared.get(store, _NO_KEYS)
