@@ -27,6 +27,12 @@ Rules:
       checked to satisfy ``ld(result) >= D`` and ``ld(result - 1 s) < D``.
 
 5. ``D + n`` is plain proleptic Gregorian arithmetic, independent of the zone (spec §3).
+6. A :class:`Zone` also holds an **anchor**: a ``ZonedDateTime`` created inside the block,
+   which carries a handle to the rules whenever loaded from ``tzdata`` (whenever resolves the
+   zone ID once, when the value is created). ``ld`` computed from the anchor by exact
+   arithmetic (:meth:`Zone.date_of`: the anchor shifted by ``t - anchor``) therefore uses the
+   ``tzdata`` rules even after the block is left, with no lock held and no search path
+   consulted: the streaming planner's lazy second pass relies on it (spec §8.1).
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Final
 
 import whenever
-from whenever import Date, Instant, Time, TimeDelta
+from whenever import Date, Instant, Time, TimeDelta, ZonedDateTime
 
 from ._errors import PlannerError
 
@@ -100,13 +106,28 @@ def add_days(date: Date, days: int) -> Date:
 class Zone:
     """A time zone whose rules come from the ``tzdata`` package.
 
-    Obtain it from :func:`tzdata_zone` and use it only inside that ``with`` block (rule 2).
+    Obtain it from :func:`tzdata_zone` and use it only inside that ``with`` block (rule 2),
+    except :meth:`date_of`, which holds its rules itself (rule 6).
 
     Attributes:
         name: The IANA name, as listed by ``tzdata``.
+        anchor: A date-time in the zone created inside the block, carrying the ``tzdata``
+            rules (rule 6).
     """
 
     name: str
+    anchor: ZonedDateTime
+
+    def date_of(self, instant: Instant) -> Date:
+        """Return ``ld(instant)`` from the anchor's rules, valid outside the block (rule 6).
+
+        Args:
+            instant: The instant.
+
+        Returns:
+            The date of the wall-clock reading of ``instant`` in this zone.
+        """
+        return (self.anchor + (instant - self.anchor.to_instant())).date()
 
     def local_date(self, instant: Instant) -> Date:
         """Return ``ld(instant)`` (rule 3).
@@ -152,7 +173,8 @@ def tzdata_zone(name: str) -> Iterator[Zone]:
         name: A zone name for which :func:`is_zone_name` holds.
 
     Yields:
-        The zone, valid inside the ``with`` block only.
+        The zone, valid inside the ``with`` block only, except :meth:`Zone.date_of`, which
+        stays valid after it (rule 6).
 
     Raises:
         PlannerError: ``name`` is not a zone of ``tzdata`` (callers validate it first), or
@@ -171,7 +193,7 @@ def tzdata_zone(name: str) -> Iterator[Zone]:
                 raise PlannerError(f"whenever cannot load {name!r} from tzdata") from error
             if loaded.tz_id != name:
                 raise PlannerError(f"whenever loaded {loaded.tz_id!r} for {name!r}")
-            yield Zone(name)
+            yield Zone(name, loaded)
         finally:
             whenever.reset_tzpath(list(saved))
             whenever.clear_tzcache(only_keys=[name])

@@ -26,6 +26,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -67,6 +68,7 @@ __all__ = [
     "read_inventory",
     "read_object",
     "read_policy",
+    "read_tenant",
     "read_tenant_arg",
 ]
 
@@ -80,12 +82,17 @@ Key = tuple[str, str]
 """An object's identity ``(store, key)`` (spec §1)."""
 
 
+_parse_instant_cached: Final = functools.lru_cache(maxsize=4096)(parse_instant)
+""":func:`parse_instant` with a bounded cache: many objects share a ``created_at`` string
+(a bad string raises every time; only instants, which are immutable, are cached)."""
+
+
 def instant(value: object, where: Where) -> Instant:
     """Check an instant of spec §2.1 (§4.4 item 6)."""
     if not isinstance(value, str):
         where.fail(f"must be an instant string, not {type(value).__name__}")
     try:
-        return parse_instant(value)
+        return _parse_instant_cached(value)
     except InstantSyntaxError as error:
         where.fail(f"bad instant {value!r}: {error}")
 
@@ -218,6 +225,9 @@ INVENTORY: Final = Schema((INVENTORY_TENANTS, INVENTORY_OBJECTS))
 
 read_object: Final = record(OBJECT, _object)
 """Check one raw object (rule 4)."""
+
+read_tenant: Final = record(TENANT, _tenant)
+"""Check one raw tenant record (rule 2), e.g. the tenant argument of ``plan_stream``."""
 
 
 def read_inventory(value: object) -> Inventory:

@@ -6,10 +6,11 @@ Rules:
    ``as_of >= primary_due`` (spec §7.1).
 2. Otherwise the reason is the first of ``active``, ``tenant-hold``, ``not-due`` that applies
    (spec §7.1).
-3. An object of an eligible tenant gets the first that applies of ``object-hold`` (its
-   ``legal_hold``), ``category-keep`` (its category's ``keep = true``) and
-   ``category-retain`` (``retain_days = N`` and ``as_of < sod(ld(created_at) + N)``); with
-   none it is a candidate (spec §7.2).
+3. An object of an eligible tenant gets the first that applies of ``created-after-as-of``
+   (``created_at > as_of``: it did not exist at the verdict's instant; created exactly at
+   ``as_of`` it did), ``object-hold`` (its ``legal_hold``), ``category-keep`` (its category's
+   ``keep = true``) and ``category-retain`` (``retain_days = N`` and
+   ``as_of < sod(ld(created_at) + N)``); with none it is a candidate (spec §7.2).
 4. A category without a table in the policy has no rule (spec §7.2).
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "ACTIVE",
     "CATEGORY_KEEP",
     "CATEGORY_RETAIN",
+    "CREATED_AFTER_AS_OF",
     "NOT_DUE",
     "OBJECT_HOLD",
     "SHARED",
@@ -41,6 +43,7 @@ __all__ = [
 ACTIVE: Final = "active"
 TENANT_HOLD: Final = "tenant-hold"
 NOT_DUE: Final = "not-due"
+CREATED_AFTER_AS_OF: Final = "created-after-as-of"
 OBJECT_HOLD: Final = "object-hold"
 CATEGORY_KEEP: Final = "category-keep"
 CATEGORY_RETAIN: Final = "category-retain"
@@ -79,9 +82,11 @@ def object_reason(
         zone: The policy's zone.
 
     Returns:
-        ``"object-hold"``, ``"category-keep"``, ``"category-retain"``, or ``None`` for a
-        candidate.
+        ``"created-after-as-of"``, ``"object-hold"``, ``"category-keep"``,
+        ``"category-retain"``, or ``None`` for a candidate.
     """
+    if obj.created_at > as_of:
+        return CREATED_AFTER_AS_OF
     if obj.legal_hold:
         return OBJECT_HOLD
     rule = categories.get(obj.category)

@@ -268,6 +268,54 @@ def test_holds_and_categories_at_their_boundaries() -> None:
     } == reasons(actual)
 
 
+def test_created_after_as_of_is_kept_first() -> None:
+    """Spec §10.7: created after as_of is kept first, before hold and keep; at as_of it is not."""
+    objects = [
+        obj("s", "micro-later", created_at="2026-05-01T00:00:00.000001Z"),
+        obj("s", "tokyo-later", created_at="2026-05-01T09:00:01+09:00"),
+        obj("s", "later-held", created_at="2026-05-01T09:00:01+09:00", legal_hold=True),
+        obj("s", "later-audit", category="audit", created_at="2026-05-02T00:00:00Z"),
+        obj("s", "later-logs", category="logs", created_at="2026-05-02T00:00:00Z"),
+        obj("s", "at-as-of", created_at="2026-05-01T09:00:00+09:00"),
+        obj("s", "at-as-of-held", created_at="2026-05-01T09:00:00+09:00", legal_hold=True),
+        obj("s", "at-as-of-audit", category="audit", created_at="2026-05-01T00:00:00Z"),
+    ]
+    actual = eligible_at("2026-05-01T00:00:00Z", objects, _CATEGORIES)
+    assert [("s", "at-as-of")] == keys(actual["purge"])
+    assert {
+        "micro-later": "created-after-as-of",
+        "tokyo-later": "created-after-as-of",
+        "later-held": "created-after-as-of",
+        "later-audit": "created-after-as-of",
+        "later-logs": "created-after-as-of",
+        "at-as-of-held": "object-hold",
+        "at-as-of-audit": "category-keep",
+    } == reasons(actual)
+
+
+def test_created_after_as_of_is_in_l() -> None:
+    """Spec §10.7/§7.3: what a created-after-as-of object refs is shared, transitively."""
+    objects = [
+        obj("s", "new", created_at="2026-06-01T00:00:00Z", refs=[("s", "old1")]),
+        obj("s", "old1", refs=[("s", "old2")]),
+        obj("s", "old2"),
+        obj("s", "lone"),
+    ]
+    actual = eligible_at("2026-05-01T00:00:00Z", objects)
+    assert [("s", "lone")] == keys(actual["purge"])
+    assert {"new": "created-after-as-of", "old1": "shared", "old2": "shared"} == reasons(actual)
+
+
+def test_created_after_as_of_not_listed_when_not_eligible() -> None:
+    """Spec §7.1: a tenant that is not eligible lists no object, created later or not."""
+    inv = inventory(
+        [cancelled("t", "2026-04-20T00:00:00Z")],
+        [obj("s", "new", created_at="2026-06-01T00:00:00Z")],
+    )
+    actual = deleter_b.plan(inv, UTC, "t", "2026-05-01T00:00:00Z")
+    assert ("not-due", [], []) == (actual["reason"], actual["purge"], actual["kept"])
+
+
 def test_tenant_hold_lists_nothing_but_reports_dues() -> None:
     """Spec §10.7: T on legal hold gives tenant-hold, empty lists and both dues."""
     inv = inventory([cancelled("t", "2026-01-01T00:00:00Z", legal_hold=True)], [obj("s", "a")])

@@ -79,8 +79,10 @@ EXPECTED: Data = {
 
 def test_exports() -> None:
     """Spec §8: the package exports exactly the planner interface."""
-    assert ["PlanInputError", "PlannerError", "__version__", "plan"] == sorted(deleter_b.__all__)
-    assert isinstance(deleter_b.__version__, str)
+    assert ["PlanInputError", "PlannerError", "__version__", "plan", "plan_stream"] == sorted(
+        deleter_b.__all__
+    )
+    assert "0.2.0" == deleter_b.__version__
     assert issubclass(deleter_b.PlanInputError, deleter_b.PlannerError)
     assert issubclass(deleter_b.PlannerError, Exception)
 
