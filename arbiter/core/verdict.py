@@ -35,7 +35,9 @@ __all__ = [
 ]
 
 IneligibleReason = Literal["active", "tenant-hold", "not-due"]
-KeptReason = Literal["object-hold", "category-keep", "category-retain", "shared"]
+KeptReason = Literal[
+    "created-after-as-of", "object-hold", "category-keep", "category-retain", "shared"
+]
 
 _OUTPUT_INSTANT = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z\Z")
 

@@ -456,14 +456,54 @@ def test_category_retain_at_its_boundary(
     assert (expected_kept, [] if expected_kept else ["l"]) == (kept, purged)
 
 
-def test_retain_days_zero_keeps_objects_created_after_as_of_day(plan: PlanFn) -> None:
-    """Spec §7.2: retain_days 0 retains only objects whose created date starts after as_of."""
+def test_retain_days_zero_retains_nothing_that_existed_at_as_of(plan: PlanFn) -> None:
+    """Spec §7.2: with retain_days 0 only objects created after as_of stay, by rule 1."""
     policy = {"timezone": "UTC", "categories": {"x": {"retain_days": 0}}}
     objects = [
         obj("old", category="x"),
+        obj("today", category="x", created_at=AS_OF),
         obj("new", category="x", created_at="2026-05-02T00:00:00Z"),
     ]
-    assert (["old"], {"new": "category-retain"}) == objects_verdict(plan, objects, policy)
+    assert (["old", "today"], {"new": "created-after-as-of"}) == objects_verdict(
+        plan, objects, policy
+    )
+
+
+@pytest.mark.parametrize(
+    ("created_at", "expected_kept"),
+    [
+        ("2026-05-01T00:00:00.000001Z", {"n": "created-after-as-of"}),
+        ("2026-05-01T09:00:01+09:00", {"n": "created-after-as-of"}),
+        ("2026-04-30T20:00:01-04:00", {"n": "created-after-as-of"}),
+        ("2026-05-01T09:00:00+09:00", {}),
+        ("2026-04-30T23:59:59.999999Z", {}),
+    ],
+)
+def test_created_after_as_of_at_its_boundary(
+    plan: PlanFn, created_at: str, expected_kept: dict[str, str]
+) -> None:
+    """Spec §7.2 rule 1, §10.7: kept iff created_at > as_of, compared as instants."""
+    purged, kept = objects_verdict(plan, [obj("n", created_at=created_at)])
+    assert (expected_kept, [] if expected_kept else ["n"]) == (kept, purged)
+
+
+def test_created_after_as_of_wins_over_every_other_reason(plan: PlanFn) -> None:
+    """Spec §7.2, §10.7: rule 1 comes first, before holds and categories."""
+    later = "2026-06-01T00:00:00Z"
+    objects = [
+        obj("h", legal_hold=True, created_at=later),
+        obj("k", category="audit", created_at=later),
+        obj("r", category="logs", created_at=later),
+    ]
+    assert ([], dict.fromkeys(("h", "k", "r"), "created-after-as-of")) == objects_verdict(
+        plan, objects, CATEGORY_POLICY
+    )
+
+
+def test_what_a_created_after_object_refs_is_shared(plan: PlanFn) -> None:
+    """Spec §7.3, §10.7: an object created after as_of is in L, so its refs' targets stay."""
+    objects = [obj("a"), obj("n", created_at="2026-06-01T00:00:00Z", refs=[("db", "a")])]
+    assert ([], {"a": "shared", "n": "created-after-as-of"}) == objects_verdict(plan, objects)
 
 
 def test_largest_retain_days_retains(plan: PlanFn) -> None:
