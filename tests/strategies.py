@@ -17,6 +17,7 @@ never computed here: the planners are each other's oracle.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import copy
 import functools
@@ -217,20 +218,212 @@ def policies(draw: st.DrawFn, zone: str) -> dict[str, Any]:
     return policy
 
 
+@functools.cache
+def transition_instants(zone: str) -> tuple[datetime, ...]:
+    """The UTC instants, 1970-2111, at which ``zone``'s UTC offset changes (to the second)."""
+    tz = ZoneInfo(zone)
+    found: list[datetime] = []
+    step = timedelta(days=1)
+    moment = datetime(1970, 1, 1, tzinfo=UTC)
+    previous = moment.astimezone(tz).utcoffset()
+    while moment.year < 2112:
+        following = moment + step
+        offset = following.astimezone(tz).utcoffset()
+        if offset != previous:
+            low, high = moment, following  # the offset at low is previous, at high it is not
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if middle.astimezone(tz).utcoffset() == previous:
+                    low = middle
+                else:
+                    high = middle
+            found.append(high.replace(microsecond=0))
+        previous = offset
+        moment = following
+    return tuple(found)
+
+
+def local_date(zone: str, moment: datetime) -> date:
+    """ld(moment) of spec §3, to aim generation (the planners stay each other's oracle)."""
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def start_of_day(zone: str, day: date) -> datetime:
+    """sod(day) of spec §3, to aim generation at due dates (not an expected result).
+
+    The earliest instant whose local date is ``day`` or later: a local midnight of ``day`` that
+    exists (the first of two), or else a transition that jumps over it (a skipped midnight or
+    a skipped date).
+
+    Raises:
+        OverflowError: ``day`` is at the edge of what ``datetime`` represents.
+    """
+    tz = ZoneInfo(zone)
+    candidates: list[datetime] = []
+    for fold in (0, 1):
+        moment = local_midnight(zone, day, fold)
+        if moment.astimezone(tz).replace(tzinfo=None) == datetime.combine(day, time(0, 0)):
+            candidates.append(moment)
+    found = transition_instants(zone)
+    noon = datetime.combine(day, time(12, 0), tzinfo=UTC)
+    low = bisect.bisect_left(found, noon - timedelta(days=3))
+    high = bisect.bisect_right(found, noon + timedelta(days=3))
+    candidates += [
+        s
+        for s in found[low:high]
+        if local_date(zone, s) >= day > local_date(zone, s - timedelta(microseconds=1))
+    ]
+    return min(candidates, default=local_midnight(zone, day))
+
+
+@st.composite
+def _due_pivot(draw: st.DrawFn, zone: str, grace: int) -> datetime | None:
+    """A cancellation instant whose primary due, sod(ld(c) + 1 + grace), is near a transition.
+
+    Returns:
+        The instant, or ``None`` when ``zone`` has no transition to aim at.
+    """
+    found = transition_instants(zone)
+    if not found:
+        return None
+    target = local_date(zone, draw(st.sampled_from(found))) + timedelta(
+        days=draw(st.sampled_from((0, 0, 1, -1)))
+    )
+    wall = draw(st.sampled_from((time(0, 0), time(12, 0), time(23, 59, 59), time(3, 30))))
+    try:
+        return clamp(
+            datetime.combine(
+                target - timedelta(days=1 + grace), wall, tzinfo=ZoneInfo(zone)
+            ).astimezone(UTC)
+        )
+    except (OverflowError, ValueError):
+        return None
+
+
+BEFORE = (
+    timedelta(microseconds=1),
+    timedelta(seconds=1),
+    timedelta(hours=5),
+    timedelta(days=1),
+    timedelta(days=40),
+    timedelta(days=400),
+)
+AFTER = (timedelta(0), timedelta(microseconds=1), timedelta(seconds=1), timedelta(days=1))
+
+
+@st.composite
+def _cancelled_history(
+    draw: st.DrawFn, cancelled: datetime, normal_due: datetime
+) -> tuple[list[tuple[str, datetime]], datetime | None]:
+    """Events of a tenant whose last lifecycle event is ``cancelled``, before any ``as_of``.
+
+    Returns:
+        The (kind, instant) events, and the earliest erasure request at or after the
+        cancellation (``None`` when there is none).
+    """
+    events = [
+        (draw(st.sampled_from(KINDS)), clamp(cancelled - draw(st.sampled_from(BEFORE))))
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    events.append(("cancelled", cancelled))
+    if draw(st.integers(0, 5)) == 0:
+        events.append(("cancelled", cancelled))  # the same event twice
+    request = None
+    if draw(st.integers(0, 3)) == 0:
+        # An erasure request at the cancellation, just after it, or around the normal due.
+        request = clamp(
+            draw(
+                st.sampled_from((cancelled, normal_due))
+                | st.just(cancelled + draw(st.sampled_from(BEFORE)))
+            )
+            + draw(st.sampled_from(SMALL_DELTAS[:5]))
+        )
+        request = max(request, cancelled)
+        events.append(("erasure_requested", request))
+    return events, request
+
+
+@st.composite
+def _as_of_near_due(
+    draw: st.DrawFn, zone: str, due: datetime, request: datetime | None, lag: int
+) -> datetime:
+    """``as_of`` at, just before or (mostly) after a primary due or the backup due."""
+    bases = [due] if request is None else [due, request]
+    base = draw(st.sampled_from(bases))
+    choice = draw(st.integers(0, 9))
+    if choice < 3:
+        return clamp(base + draw(st.sampled_from(SMALL_DELTAS)))
+    if choice < 4:
+        with contextlib.suppress(OverflowError):
+            backup = start_of_day(zone, local_date(zone, base) + timedelta(days=lag))
+            return clamp(backup + draw(st.sampled_from(SMALL_DELTAS)))
+        return base
+    if choice < 6:
+        # At the first change of offset after the due: as_of itself at an odd instant.
+        found = transition_instants(zone)
+        i = bisect.bisect_left(found, base)
+        if i < len(found):
+            return clamp(found[i] + draw(st.sampled_from(SMALL_DELTAS[:5])))
+    return clamp(
+        base
+        + timedelta(days=draw(st.sampled_from((1, 1, 2, 7)) | st.integers(0, 60)))
+        + draw(st.sampled_from(SMALL_DELTAS))
+    )
+
+
+@st.composite
+def _created_at(
+    draw: st.DrawFn,
+    zone: str,
+    pivot: datetime,
+    as_of: datetime,
+    retain_days: int | None,
+) -> datetime:
+    """An object's creation: around the pivot, anywhere, around ``as_of`` or its retain boundary."""
+    choice = draw(st.integers(0, 11 if retain_days is not None else 7))
+    if choice < 2:
+        return pivot
+    if choice < 5:
+        return clamp(
+            pivot + timedelta(days=draw(st.integers(-60, 5))) + draw(st.sampled_from(SMALL_DELTAS))
+        )
+    if choice < 6:
+        return draw(instants(zone))
+    if choice < 8 or retain_days is None:
+        # created_at just before, at or after as_of (spec §7.2 rule 1).
+        return clamp(as_of + draw(st.sampled_from(SMALL_DELTAS)))
+    # Around the retain boundary: kept while as_of < sod(ld(created_at) + N) (spec §7.2 rule 4).
+    day = local_date(zone, as_of) - timedelta(
+        days=retain_days - draw(st.sampled_from((0, 0, 1, 1, -1)))
+    )
+    try:
+        start = start_of_day(zone, day)
+        end = start_of_day(zone, day + timedelta(days=1)) - timedelta(microseconds=1)
+    except OverflowError:
+        return as_of
+    return clamp(draw(st.sampled_from((start, end, start + (end - start) / 2))))
+
+
 @st.composite
 def scenarios(draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3) -> Scenario:
-    """A valid planning call aimed at the boundaries of docs/spec.md."""
+    """A valid planning call aimed at the boundaries of docs/spec.md.
+
+    Most calls (four in five) plan a tenant whose last lifecycle event is a cancellation,
+    with ``as_of`` at, just before or after its computed due, so that eligibility, every kept
+    reason and purges are exercised; the others mix events freely around one instant, which
+    reaches ``active``, ``not-due``, ties and ignored events. ``tests/differential/test_reach.py``
+    asserts the shares.
+    """
     zone = draw(st.sampled_from(ZONES))
     policy = draw(policies(zone))
     grace = policy.get("grace_days", 30)
+    lag = policy.get("backup_lag_days", 14)
     pivot = draw(instants(zone))
-    if draw(st.integers(0, 2)) == 0:
-        # Aim the primary due at a date whose start is odd: a cancellation on the local date
-        # D - 1 - grace makes primary_due = sod(D) for a transition date D (spec §3, §6).
-        aimed = draw(st.sampled_from(transition_dates(zone))) - timedelta(days=1 + grace)
-        wall = draw(st.sampled_from((time(0, 0), time(12, 0), time(23, 59, 59))))
-        with contextlib.suppress(OverflowError, ValueError):
-            pivot = clamp(datetime.combine(aimed, wall, tzinfo=ZoneInfo(zone)).astimezone(UTC))
+    if draw(st.integers(0, 4)) < 4:
+        # Aim the primary due near a transition: a cancellation on the local date D - 1 - grace
+        # makes primary_due = sod(D) for a date D at a change of offset (spec §3, §6).
+        aimed = draw(_due_pivot(zone, grace))
+        pivot = pivot if aimed is None else aimed
     tenant_ids = draw(
         st.lists(
             st.sampled_from(("t0", "t1", "t2", "t3", "tenant-ä", "T0")),
@@ -239,6 +432,8 @@ def scenarios(draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3) -> S
             unique=True,
         )
     )
+    tenant = draw(st.sampled_from(tenant_ids))
+    focused = draw(st.integers(0, 4)) < 4
     near = st.sampled_from(
         (
             timedelta(0),
@@ -254,25 +449,62 @@ def scenarios(draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3) -> S
     )
     tenants: list[dict[str, Any]] = []
     event_moments: list[datetime] = [pivot]
+    focus_as_of: datetime | None = None
     for tid in tenant_ids:
-        events = []
-        for _ in range(draw(st.integers(0, 6))):
-            moment = clamp(pivot + draw(near) + draw(near))
-            event_moments.append(moment)
-            events.append(
-                {"kind": draw(st.sampled_from(KINDS)), "at": draw(render_instant(moment))}
-            )
-        if draw(st.integers(0, 2)) > 0:
-            # Most tenants end cancelled, so that dues, eligibility and purges are exercised.
-            late = draw(st.sampled_from((timedelta(0), timedelta(seconds=1), timedelta(days=7))))
-            moment = clamp(pivot + late)
-            event_moments.append(moment)
-            position = draw(st.integers(0, len(events)))
-            events.insert(position, {"kind": "cancelled", "at": draw(render_instant(moment))})
+        timeline: list[tuple[str, datetime]] = []
+        if focused and tid == tenant:
+            # T cancelled at the pivot; as_of aimed at its due (spec §6, §7.1).
+            try:
+                normal = start_of_day(zone, local_date(zone, pivot) + timedelta(days=1 + grace))
+            except OverflowError:
+                normal = pivot
+            timeline, request = draw(_cancelled_history(pivot, normal))
+            focus_as_of = draw(_as_of_near_due(zone, normal, request, lag))
+            if draw(st.integers(0, 3)) == 0:
+                # An event at or after as_of: known at as_of only when at it (spec §5).
+                late_kind = draw(st.sampled_from(KINDS))
+                timeline.append((late_kind, clamp(focus_as_of + draw(st.sampled_from(AFTER)))))
+            timeline = draw(st.permutations(timeline))
+        else:
+            for _ in range(draw(st.integers(0, 6))):
+                timeline.append(
+                    (draw(st.sampled_from(KINDS)), clamp(pivot + draw(near) + draw(near)))
+                )
+            if draw(st.integers(0, 2)) > 0:
+                # Most tenants end cancelled, so that dues, eligibility and purges are exercised.
+                late = draw(
+                    st.sampled_from((timedelta(0), timedelta(seconds=1), timedelta(days=7)))
+                )
+                position = draw(st.integers(0, len(timeline)))
+                timeline.insert(position, ("cancelled", clamp(pivot + late)))
+        event_moments += [moment for _, moment in timeline]
+        events = [{"kind": kind, "at": draw(render_instant(moment))} for kind, moment in timeline]
         record: dict[str, Any] = {"id": tid, "events": events}
-        _maybe(draw, record, "legal_hold", draw(st.integers(0, 6)) == 0, False)
+        # Rarer for the focused tenant (its reason would hide the objects); a value other than
+        # 0 marks a hold, so that hypothesis's simplest draws do not all hold.
+        odds = 11 if focused and tid == tenant else 6
+        _maybe(draw, record, "legal_hold", draw(st.integers(0, odds)) == odds, False)
         tenants.append(record)
-    tenant = draw(st.sampled_from(tenant_ids))
+
+    if focus_as_of is not None:
+        as_of_moment = focus_as_of
+    else:
+        # as_of at, just before or just after the day boundaries that decide eligibility.
+        base_day = (draw(st.sampled_from(event_moments))).astimezone(ZoneInfo(zone)).date()
+        boundary_day = base_day + timedelta(
+            days=draw(st.sampled_from((1 + grace, grace, 2 + grace, 0, 1, 31, 45)))
+        )
+        try:
+            boundary = local_midnight(zone, boundary_day, fold=draw(st.integers(0, 1)))
+        except OverflowError:
+            boundary = pivot
+        choice = draw(st.integers(0, 9))
+        if choice < 6:
+            as_of_moment = clamp(boundary + draw(st.sampled_from(SMALL_DELTAS)))
+        elif choice < 8:
+            as_of_moment = draw(st.sampled_from(event_moments))
+        else:
+            as_of_moment = draw(instants(zone))
 
     ids = draw(
         st.lists(
@@ -281,51 +513,35 @@ def scenarios(draw: st.DrawFn, *, max_objects: int = 12, max_refs: int = 3) -> S
                 st.sampled_from(("k0", "k1", "k2", "k3", "k4", "k5", "a/b", "Ω")),
             ),
             unique=True,
+            min_size=2 if focused else 0,
             max_size=max_objects,
         )
     )
     dangling = [("db", "missing"), ("nowhere", "k0")]
+    configured = sorted(policy.get("categories", {}))
     objects: list[dict[str, Any]] = []
     for store, key in ids:
-        created = draw(
-            st.one_of(
-                st.just(pivot),
-                st.builds(
-                    lambda d, x: clamp(pivot + timedelta(days=d) + x),
-                    st.integers(-60, 5),
-                    st.sampled_from(SMALL_DELTAS),
-                ),
-                instants(zone),
-            )
+        # A category with a rule one time in three, without one (a candidate) most other times.
+        unruled = [c for c in CATEGORIES if c not in configured] or list(CATEGORIES)
+        category = draw(
+            st.sampled_from(
+                (unruled, unruled, CATEGORIES, configured or CATEGORIES, configured or CATEGORIES)
+            ).flatmap(st.sampled_from)
         )
+        rule = policy.get("categories", {}).get(category, {})
+        created = draw(_created_at(zone, pivot, as_of_moment, rule.get("retain_days")))
         obj: dict[str, Any] = {
             "store": store,
             "key": key,
-            "tenant": draw(st.sampled_from([tenant, *tenant_ids])),
+            "tenant": draw(st.sampled_from([tenant, tenant, tenant, *tenant_ids])),
             "created_at": draw(render_instant(created)),
         }
-        _maybe(draw, obj, "category", draw(st.sampled_from(CATEGORIES)), "default")
-        _maybe(draw, obj, "legal_hold", draw(st.integers(0, 7)) == 0, False)
+        _maybe(draw, obj, "category", category, "default")
+        _maybe(draw, obj, "legal_hold", draw(st.integers(0, 9)) == 9, False)
         refs = draw(st.lists(st.sampled_from([*ids, *dangling]), max_size=max_refs)) if ids else []
         _maybe(draw, obj, "refs", [list(r) for r in refs], [])
         objects.append(obj)
 
-    # as_of at, just before or just after the day boundaries that decide eligibility.
-    base_day = (draw(st.sampled_from(event_moments))).astimezone(ZoneInfo(zone)).date()
-    boundary_day = base_day + timedelta(
-        days=draw(st.sampled_from((1 + grace, grace, 2 + grace, 0, 1, 31, 45)))
-    )
-    try:
-        boundary = local_midnight(zone, boundary_day, fold=draw(st.integers(0, 1)))
-    except OverflowError:
-        boundary = pivot
-    choice = draw(st.integers(0, 9))
-    if choice < 6:
-        as_of_moment = clamp(boundary + draw(st.sampled_from(SMALL_DELTAS)))
-    elif choice < 8:
-        as_of_moment = draw(st.sampled_from(event_moments))
-    else:
-        as_of_moment = draw(instants(zone))
     return Scenario(
         inventory={"tenants": tenants, "objects": objects},
         policy=policy,

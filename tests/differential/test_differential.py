@@ -1,19 +1,22 @@
 """Differential tests: planner A against planner B on generated inputs (spec §9).
 
 The planners are each other's oracle: for every generated call, both return the same verdict or
-both reject the input. The tally at the end of the run counts what was compared.
+both reject the input. The tally at the end of the run counts what was compared and what the draws reached (verdict
+class, kept reasons, instants near a change of offset; ``tests/differential/test_reach.py``
+asserts the shares).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hypothesis import given, note, settings
+from hypothesis import event, given, note, settings
 
 import deleter_a
 import deleter_b
 from tests import tally
 from tests.conftest import examples
+from tests.reach import classify
 from tests.strategies import Scenario, bad_scenarios, chain_scenarios, scenarios
 
 if TYPE_CHECKING:
@@ -52,6 +55,10 @@ def check_same(scenario: Scenario, label: str) -> tuple[str, Any]:
         return a
     assert a == b
     tally.COUNTS[f"{label}-agreed-{'eligible' if a[1]['eligible'] else a[1]['reason']}"] += 1
+    # What the draw reaches (tests/reach.py): hypothesis statistics and the end-of-run tally.
+    for reached in classify(scenario, a[1]):
+        event(reached)
+        tally.COUNTS[f"{label}-{reached}"] += 1
     return a
 
 
