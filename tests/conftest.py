@@ -96,9 +96,10 @@ def _mutation_rank(item: pytest.Item) -> int:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under the mutation profile, order the tests cheapest judge first (a stable sort).
 
-    Tests marked ``static`` analyse the source text (mypy, the walk for deleting calls); under
-    mutmut that text holds the trampolines mutmut generates, which neither type-check nor call
-    what the code calls, so those tests judge nothing about a mutant's behaviour and are
+    Tests marked ``static`` analyse the source text (mypy, the walk for deleting calls) or
+    measure the test generators' reach; under mutmut that text holds the trampolines mutmut
+    generates, which neither type-check nor call what the code calls, and a generator's reach
+    says nothing about a mutant, so those tests judge nothing about a mutant's behaviour and are
     deselected there (only there: everywhere else they run).
     """
     if settings.get_current_profile_name() == "mutation":

@@ -14,11 +14,15 @@ import functools
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 import deleter_a
 from tests.reach import KEPT_REASONS, classify
 from tests.strategies import Scenario, scenarios
+
+# They measure the generator, not the planners: under mutation they judge no mutant (conftest).
+pytestmark = pytest.mark.static
 
 SAMPLE = 300
 
