@@ -212,8 +212,9 @@ def execute_plan(
     approved = plan.verdict
     if interrupted is not None:
         # Rule 10: the plan's own journal, not a new execution, finishes it.
+        committed = set(interrupted.committed)  # once: a resumed plan may hold millions
         approved = attrs.evolve(
-            approved, purge=tuple(o for o in approved.purge if o not in set(interrupted.committed))
+            approved, purge=tuple(o for o in approved.purge if o not in committed)
         )
     # Two operators approved this very plan: it is bounded by the manual limit, not the automated.
     limits = attrs.evolve(

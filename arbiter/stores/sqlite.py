@@ -713,12 +713,10 @@ class SqliteStore:
     def object_rows(self, ids: list[ObjectId]) -> dict[ObjectId, str]:
         """The owning tenant of each of ``ids`` that has a row now."""
         found: dict[ObjectId, str] = {}
-        for obj in ids:
-            row = self._db.execute(
-                "SELECT tenant FROM objects WHERE store = ? AND key = ?", (obj.store, obj.key)
-            ).fetchone()
-            if row is not None:
-                found[obj] = str(row[0])
+        for chunk, values in _identity_chunks(ids):
+            sql = f"SELECT store, key, tenant FROM objects WHERE (store, key) IN ({values})"  # noqa: S608 -- placeholders only
+            for store, key, owner in self._db.execute(sql, chunk):
+                found[ObjectId(store, key)] = str(owner)
         return found
 
     # -- the audit head (rule 5) ---------------------------------------------------------------
