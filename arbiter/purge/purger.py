@@ -818,22 +818,17 @@ class Purger:
             return
         with self.target.transaction() as tx:
             present = tx.objects(candidates)
-        for index, obj in enumerate(candidates):
-            if index:
-                crash_point("journal-between-files")
-            if obj in present:
-                continue  # a row with this identity exists (again): its file is not ours
-            try:
-                self.blobs.delete(obj)
-            except Exception as exc:  # noqa: BLE001 -- a file error must not undo a committed purge
-                self._refusals.alert(
-                    "blob-orphan",
-                    f"could not delete the file of {obj.store}/{obj.key}: {exc}",
-                    tenant=tenant,
-                    as_of="",
-                    details={"store": obj.store, "key": obj.key},
-                    actor=actor,
-                )
+        # A row with this identity exists (again): its file is not ours.
+        _removed, failed = self.blobs.delete_many(o for o in candidates if o not in present)
+        for obj, exc in failed:  # a file error must not undo a committed purge
+            self._refusals.alert(
+                "blob-orphan",
+                f"could not delete the file of {obj.store}/{obj.key}: {exc}",
+                tenant=tenant,
+                as_of="",
+                details={"store": obj.store, "key": obj.key},
+                actor=actor,
+            )
 
     def run_due(
         self,

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from arbiter.auth.credentials import PrimaryCredentials, require_primary
 from arbiter.core.errors import CredentialError, InputError
-from arbiter.durable.files import atomic_write, remove
+from arbiter.durable.crash import crash_point
+from arbiter.durable.files import atomic_write, fsync_directory, remove
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     from arbiter.core.verdict import ObjectId
@@ -137,3 +139,47 @@ class BlobDirectory:
         store, credentials = self._delete_access
         store.verify_credentials(credentials)
         return remove(self.path(obj))
+
+    def delete_many(
+        self, objects: Iterable[ObjectId]
+    ) -> tuple[list[ObjectId], list[tuple[ObjectId, Exception]]]:
+        """Delete many objects' files: checked once, each unlinked, each directory fsynced once.
+
+        A purge batch's files: the credentials are checked once, not per file, and the
+        directories are made durable after all the unlinks (one fsync per directory instead of
+        one per file). The caller records the batch's files as removed only after this returns,
+        so a crash before the fsyncs leaves the batch to recovery, which removes them again.
+
+        Returns:
+            The objects whose file was removed, and the failures (object, error) of the others;
+            a missing file is neither.
+
+        Raises:
+            CredentialError: this directory was not authorised, or the credentials no longer
+                match the store's record; no file is touched.
+        """
+        if self._delete_access is None:
+            raise CredentialError(
+                "primary", "deleting blob files needs the primary credentials (authorize)"
+            )
+        store, credentials = self._delete_access
+        store.verify_credentials(credentials)
+        removed: list[ObjectId] = []
+        failed: list[tuple[ObjectId, Exception]] = []
+        directories: set[Path] = set()
+        for index, obj in enumerate(objects):
+            if index:
+                crash_point("journal-between-files")
+            try:
+                path = self.path(obj)
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except Exception as exc:  # noqa: BLE001 -- reported per file; the others still go
+                failed.append((obj, exc))
+                continue
+            removed.append(obj)
+            directories.add(path.parent)
+        for directory in sorted(directories):
+            fsync_directory(directory)
+        return removed, failed

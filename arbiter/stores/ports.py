@@ -144,6 +144,15 @@ class BlobTarget(Protocol):
         """
         ...
 
+    def delete_many(
+        self, objects: Iterable[ObjectId]
+    ) -> tuple[list[ObjectId], list[tuple[ObjectId, Exception]]]:
+        """Delete many objects' files, durable once all are gone: (removed, failures).
+
+        Authorised as ``delete``; a missing file is neither removed nor a failure.
+        """
+        ...
+
     def read(self, obj: ObjectId) -> bytes | None:
         """The object's bytes, or None when it has no file."""
         ...

@@ -189,6 +189,11 @@ def _blob_delete(p: Primary, c: Any) -> None:
     blobs.delete(BLOB)
 
 
+def _blob_delete_many(p: Primary, c: Any) -> None:
+    blobs = p.ws.blobs if c is None else p.ws.blobs.authorize(c, p.ws.store)
+    blobs.delete_many([BLOB])
+
+
 def _ws(method: Callable[[Workspace], object]) -> Callable[[Primary, Any], None]:
     def scenario(p: Primary, c: Any) -> None:
         with p.opened(c) as ws:
@@ -215,6 +220,7 @@ PRIMARY: dict[str, Callable[[Primary, Any], object]] = {
     "SqliteStore.transaction": _transaction,
     "SqliteStore.purge_target": _purge_target,
     "BlobDirectory.delete": _blob_delete,
+    "BlobDirectory.delete_many": _blob_delete_many,
     "Workspace.purge_tenant": _ws(lambda ws: ws.purge_tenant("t", AS_OF)),
     "Workspace.run_due": _ws(lambda ws: ws.run_due(AS_OF)),
     "Workspace.expire_archives": _ws(lambda ws: ws.expire_archives()),

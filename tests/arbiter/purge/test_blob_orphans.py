@@ -9,6 +9,7 @@ from arbiter.stores.blobs import BlobDirectory
 from tests.builders import event, obj, tenant, workspace
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     import pytest
@@ -16,8 +17,10 @@ if TYPE_CHECKING:
     from tests.webhook_server import Webhook
 
 
-def _fail(self: BlobDirectory, target: ObjectId) -> bool:
-    raise OSError(f"disk says no to {target.key}")
+def _fail(
+    self: BlobDirectory, targets: Iterable[ObjectId]
+) -> tuple[list[ObjectId], list[tuple[ObjectId, Exception]]]:
+    return [], [(t, OSError(f"disk says no to {t.key}")) for t in targets]
 
 
 def test_an_undeletable_file_is_alerted_as_an_orphan_of_its_tenant(
@@ -35,7 +38,7 @@ def test_an_undeletable_file_is_alerted_as_an_orphan_of_its_tenant(
         payloads={ObjectId("blob", "t/f1"): b"file"},
     )
     try:
-        monkeypatch.setattr(BlobDirectory, "delete", _fail)
+        monkeypatch.setattr(BlobDirectory, "delete_many", _fail)
         outcome = ws.purge_tenant("t", "2026-03-01T00:00:00Z", actor="operator-7")
         alerts = [r.json() for r in webhook.received]
         ws.verify_audit()

@@ -24,6 +24,7 @@ from tests.arbiter.purge.test_fault_injection import BLOBS, KEPT, PLANNED, build
 from tests.faults import crashed, objects_of, orphan_files, stray_files, twinpurge
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
 
@@ -115,8 +116,10 @@ def test_a_crash_mid_archive_deletes_nothing_and_its_temporary_file_is_removed(
     assert ([], len(PLANNED) + 1) == (stray_files(directory), len(objects_of(directory, "t")))
 
 
-def _fail(self: BlobDirectory, target: ObjectId) -> bool:
-    raise OSError(f"disk says no to {target.key}")
+def _fail(
+    self: BlobDirectory, targets: Iterable[ObjectId]
+) -> tuple[list[ObjectId], list[tuple[ObjectId, Exception]]]:
+    return [], [(t, OSError(f"disk says no to {t.key}")) for t in targets]
 
 
 def test_an_omission_keeps_the_journal_unfinished_until_recovery_removes_it(
@@ -126,7 +129,7 @@ def test_an_omission_keeps_the_journal_unfinished_until_recovery_removes_it(
     directory = tmp_path / "ws"
     build(directory)
     with opened(directory) as ws:
-        monkeypatch.setattr(BlobDirectory, "delete", _fail)
+        monkeypatch.setattr(BlobDirectory, "delete_many", _fail)
         outcome = ws.purge_tenant("t")
         monkeypatch.undo()
         receipts = ws.store.receipts("t")

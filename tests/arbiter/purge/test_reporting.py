@@ -38,7 +38,7 @@ from tests.builders import event, obj, tenant, workspace
 from tests.reporting import Entry, reported
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from tests.webhook_server import Webhook
 
@@ -715,6 +715,15 @@ class _StuckFiles:
         if obj == self.stuck:
             raise PermissionError("read-only file")
         return self.blobs.delete(obj)
+
+    def delete_many(
+        self, objects: Iterable[ObjectId]
+    ) -> tuple[list[ObjectId], list[tuple[ObjectId, Exception]]]:
+        wanted = list(objects)
+        removed, failed = self.blobs.delete_many(o for o in wanted if o != self.stuck)
+        if self.stuck in wanted:
+            failed.append((self.stuck, PermissionError("read-only file")))
+        return removed, failed
 
 
 def test_a_file_that_cannot_be_deleted_is_alerted_as_an_orphan(
