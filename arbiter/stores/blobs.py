@@ -76,6 +76,7 @@ class BlobDirectory:
         self.root = root.resolve()
         self.blob_stores = frozenset(blob_stores)
         self._delete_access: tuple[CredentialCheck, PrimaryCredentials] | None = None
+        self._inside: set[Path] = set()  # directories found (resolved) inside the root
 
     def authorize(self, credentials: PrimaryCredentials, store: CredentialCheck) -> BlobDirectory:
         """A copy of this directory that may delete files (rule 4).
@@ -108,11 +109,19 @@ class BlobDirectory:
         """
         check_blob_name(obj.store, what="store", field="store", multi_segment=False)
         check_blob_name(obj.key, what="key", field="key")
-        path = (self.root / obj.store / obj.key).resolve()
-        if not path.is_relative_to(self.root):
-            raise InputError(
-                source="inventory", field="key", message=f"blob {obj} escapes the blob directory"
-            )
+        path = self.root / obj.store / obj.key
+        # The names are checked: only a symbolic link can lead out. A directory is resolved once
+        # (a batch's files share a few), a file only when it is itself a link.
+        if path.parent not in self._inside or path.is_symlink():
+            if not path.resolve().is_relative_to(self.root):
+                raise InputError(
+                    source="inventory",
+                    field="key",
+                    message=f"blob {obj} escapes the blob directory",
+                )
+            if path.is_symlink():
+                return path.resolve()
+            self._inside.add(path.parent)
         return path
 
     def write(self, obj: ObjectId, data: bytes) -> None:

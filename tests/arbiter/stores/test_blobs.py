@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from arbiter import InputError, ObjectId
+from arbiter import BlobDirectory, InputError, ObjectId
 from tests.builders import event, obj, tenant, workspace
 
 if TYPE_CHECKING:
@@ -35,3 +35,22 @@ def test_delete_many_removes_reports_and_skips_missing(tmp_path: Path) -> None:
         [isinstance(e, InputError) for _, e in failed],
         left,
     )
+
+
+def test_a_link_leading_out_of_the_blob_directory_is_refused(tmp_path: Path) -> None:
+    """A symlinked directory or file pointing outside the root is refused, also after a hit."""
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "secret").write_bytes(b"not ours")
+    blobs = BlobDirectory(tmp_path / "root", ("blob",))
+    (tmp_path / "root" / "blob").mkdir(parents=True)
+    (tmp_path / "root" / "blob" / "out").symlink_to(outside / "sub")
+    (tmp_path / "root" / "blob" / "file").symlink_to(outside / "secret")
+    inside = blobs.path(ObjectId("blob", "fine"))
+    refused = []
+    for key in ("out/x", "file", "out/x"):
+        try:
+            blobs.path(ObjectId("blob", key))
+        except InputError as exc:
+            refused.append(exc.field)
+    assert (blobs.root / "blob" / "fine", ["key", "key", "key"]) == (inside, refused)
