@@ -6,6 +6,7 @@ Usage (from the repository root; ``tox -e mutation`` runs the first line)::
     python -m tests.mutation.driver run deleter_b       # one target
     python -m tests.mutation.driver run deleter_a --mutants 'deleter_a._lifecycle.x_assess*'
     python -m tests.mutation.driver report              # re-read the last results
+    python -m tests.mutation.driver run arbiter --resume  # go on after a stop, current code
 
 How a target is judged (docs/fault-detection.md):
 
@@ -259,12 +260,17 @@ def stage(
     root: Path = ROOT,
     work: Path = WORK,
     tests: tuple[str, ...] | None = None,
+    refresh: bool = False,
 ) -> Path:
     """Copy the code and tests to ``mutants/<target>/`` with the target's mutmut configuration.
 
     Args:
         target: The target.
         fresh: Start from scratch, discarding earlier results of this target.
+        refresh: Keep the earlier results but copy the code again (``--resume``): mutmut then
+            regenerates the mutants and keeps the result of every mutant whose function is
+            unchanged, so a run stopped (or a session ended) goes on where it was, over the
+            current code.
         root: The repository to copy.
         work: Where staging directories go.
         tests: A narrower test selection than the target's (for the CI sample only).
@@ -278,6 +284,11 @@ def stage(
     directory.mkdir(parents=True, exist_ok=True)
     if "[tool.mutmut]" in (root / "pyproject.toml").read_text(encoding="utf-8"):
         raise SystemExit("pyproject.toml must not configure mutmut: the driver does, per target")
+    if refresh:
+        for name in (*PACKAGES, *DATA):
+            stale = directory / name
+            if stale.is_dir():
+                shutil.rmtree(stale)
     for package in PACKAGES:
         if not (directory / package).exists():
             shutil.copytree(root / package, directory / package, ignore=_ignore)
@@ -651,7 +662,13 @@ def _print_summary(part: dict[str, Any]) -> None:
 
 
 def run_target(
-    target: Target, mutants: list[str], *, keep: bool, max_children: int, timeout: float
+    target: Target,
+    mutants: list[str],
+    *,
+    keep: bool,
+    max_children: int,
+    timeout: float,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Stage, generate, set aside message-only mutants, run the rest, and summarize.
 
@@ -659,6 +676,7 @@ def run_target(
         target: The target.
         mutants: Names or globs of the mutants to run; empty for the whole scope.
         keep: Reuse the staging directory and earlier results.
+        resume: Like ``keep``, over a fresh copy of the current code (see ``stage``).
         max_children: Parallel workers.
         timeout: Seconds for the whole target.
 
@@ -666,7 +684,7 @@ def run_target(
         The target's part of the report.
     """
     started = time.monotonic()
-    directory = stage(target, fresh=not keep)
+    directory = stage(target, fresh=not (keep or resume), refresh=resume)
     names = generate(directory, target, timeout=timeout)
     message = split_message_only(directory, target, names)
     if mutants:
@@ -742,6 +760,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("targets", nargs="*", default=[], help=f"some of {sorted(TARGETS)}")
     parser.add_argument("--mutants", nargs="*", default=[], help="mutant names or globs")
     parser.add_argument("--keep", action="store_true", help="reuse the staging directory")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep earlier results, copy the current code again (go on after a stop)",
+    )
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per target")
     args = parser.parse_args(argv)
@@ -762,6 +785,7 @@ def main(argv: list[str] | None = None) -> int:
                 keep=args.keep,
                 max_children=args.max_children,
                 timeout=args.timeout,
+                resume=args.resume,
             )
         else:
             previous = [m["name"] for m in report.get(name, {}).get("message_only", [])]
