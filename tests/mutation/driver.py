@@ -253,7 +253,7 @@ def _setup_cfg(target: Target, tests: tuple[str, ...] | None = None) -> str:
     )
 
 
-def stage(
+def stage(  # noqa: PLR0913 -- the staging knobs, each keyword-only
     target: Target,
     *,
     fresh: bool,
@@ -661,7 +661,7 @@ def _print_summary(part: dict[str, Any]) -> None:
         print(f"  stale entry in equivalent.json (its change differs now): {name}")  # noqa: T201
 
 
-def run_target(
+def run_target(  # noqa: PLR0913 -- what a run of one target takes, keyword-only
     target: Target,
     mutants: list[str],
     *,
