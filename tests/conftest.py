@@ -127,55 +127,39 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, object, None
         report.longrepr = f"skipped under CI=true, which counts as a failure: {item.nodeid}"
 
 
+def _passed_properties(terminalreporter: pytest.TerminalReporter, wanted: str) -> set[str]:
+    """The values the passed tests recorded under ``wanted`` (``record_property``)."""
+    return {
+        str(value)
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == wanted
+    }
+
+
+CRASH_POINTS = (
+    ("audit_crash_point", "audit crash injection"),
+    ("journal_crash_point", "purge journal crash injection"),
+    ("backup_crash_point", "backup purge journal crash injection"),
+)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Report the differential examples, the crash points and PostgreSQL's refusals (xdist-safe)."""
     if tally.COUNTS:
         parts = ", ".join(f"{name}={count}" for name, count in sorted(tally.COUNTS.items()))
         terminalreporter.write_line(f"differential examples: {parts}")
-    points = {
-        value
-        for report in terminalreporter.stats.get("passed", [])
-        for name, value in getattr(report, "user_properties", ())
-        if name == "audit_crash_point"
-    }
-    if points:
-        terminalreporter.write_line(
-            f"audit crash injection: {len(points)} crash points killed with SIGKILL and recovered"
-        )
-    journal_points = {
-        value
-        for report in terminalreporter.stats.get("passed", [])
-        for name, value in getattr(report, "user_properties", ())
-        if name == "journal_crash_point"
-    }
     started = terminalreporter.config.stash.get(postgres.STARTED, None)
     if started is not None:
         terminalreporter.write_line(started)
-    refusals = sorted(
-        {
-            str(value)
-            for report in terminalreporter.stats.get("passed", [])
-            for name, value in getattr(report, "user_properties", ())
-            if name == "postgres_refusal"
-        }
-    )
+    refusals = sorted(_passed_properties(terminalreporter, "postgres_refusal"))
     if refusals:
         terminalreporter.write_line(f"PostgreSQL refused {len(refusals)} statements, in its words:")
         for refusal in refusals:
             terminalreporter.write_line(f"  {refusal}")
-    if journal_points:
-        terminalreporter.write_line(
-            f"purge journal crash injection: {len(journal_points)} crash points killed with"
-            " SIGKILL and recovered"
-        )
-    backup_points = {
-        value
-        for report in terminalreporter.stats.get("passed", [])
-        for name, value in getattr(report, "user_properties", ())
-        if name == "backup_crash_point"
-    }
-    if backup_points:
-        terminalreporter.write_line(
-            f"backup purge journal crash injection: {len(backup_points)} crash points killed"
-            " with SIGKILL and recovered"
-        )
+    for name, label in CRASH_POINTS:
+        points = _passed_properties(terminalreporter, name)
+        if points:
+            terminalreporter.write_line(
+                f"{label}: {len(points)} crash points killed with SIGKILL and recovered"
+            )
