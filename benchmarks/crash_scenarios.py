@@ -333,8 +333,9 @@ def main(argv: list[str] | None = None) -> int:
             problems.append("the archives miss purged objects")
         record(
             f"purge execute killed at {execute_at}",
-            f"exit {first.returncode}; status executed={shown.get('executed')!r}; executed"
-            f" again exit {again.returncode}",
+            f"exit {first.returncode}; status: interrupted={shown.get('interrupted')!r},"
+            f" {shown.get('deleted_so_far')} deleted so far, archive {shown.get('archive_id')};"
+            f" executed again exit {again.returncode}",
             problems,
         )
         manual_plan(scenario, "restore")
