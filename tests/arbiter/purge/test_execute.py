@@ -99,6 +99,23 @@ def audit_kinds(ws: Workspace) -> list[str]:
     return [r.kind for r in ws.audit.records()]
 
 
+def purger_over(
+    ws: Workspace, target: Any, credentials: PrimaryCredentials, **extra: Any
+) -> arbiter.Purger:
+    """A purger over the workspace's stores with a substitute target (and ``extra`` fields)."""
+    return arbiter.Purger(
+        reader=ws.store,
+        target=target,
+        policy=ws.config.policy,
+        limits=ws.config.limits,
+        audit=ws.audit,
+        alerter=ws.alerter,
+        blobs=ws.blobs.authorize(credentials, ws.store),
+        credentials=credentials,
+        **extra,
+    )
+
+
 def assert_refused_cleanly(
     ws: Workspace,
     outcome: PurgeOutcome,
@@ -399,17 +416,7 @@ class _HoldBetweenBatches:
 def test_hold_placed_between_batches_stops_the_purge(ws: Workspace, webhook: Webhook) -> None:
     """Holds are re-read in each batch's transaction: a hold placed mid-purge stops it there."""
     credentials = ws.require_credentials("a test purger")
-    target = _HoldBetweenBatches(ws.store, credentials)
-    purger = arbiter.Purger(
-        reader=ws.store,
-        target=target,
-        policy=ws.config.policy,
-        limits=ws.config.limits,
-        audit=ws.audit,
-        alerter=ws.alerter,
-        blobs=ws.blobs.authorize(credentials, ws.store),
-        credentials=credentials,
-    )
+    purger = purger_over(ws, _HoldBetweenBatches(ws.store, credentials), credentials)
     outcome = purger.purge_tenant("t", AS_OF)
     assert ("refused", "object-hold", 2) == (outcome.status, outcome.guard, outcome.purged)
     remaining = ids(ws)
@@ -445,16 +452,7 @@ def test_count_mismatch_rolls_the_batch_back(ws: Workspace, webhook: Webhook) ->
     """A delete count different from the batch rolls it back: nothing deleted, alert sent."""
     before = (ids(ws), files(ws))
     credentials = ws.require_credentials("a test purger")
-    purger = arbiter.Purger(
-        reader=ws.store,
-        target=_ShortDelete(ws.store, credentials),
-        policy=ws.config.policy,
-        limits=ws.config.limits,
-        audit=ws.audit,
-        alerter=ws.alerter,
-        blobs=ws.blobs.authorize(credentials, ws.store),
-        credentials=credentials,
-    )
+    purger = purger_over(ws, _ShortDelete(ws.store, credentials), credentials)
     outcome = purger.purge_tenant("t", AS_OF)
     assert ("count-mismatch", 0) == (outcome.guard, outcome.purged)
     assert_refused_cleanly(ws, outcome, webhook, before, "guard")
@@ -570,16 +568,11 @@ def test_a_guard_tripping_mid_purge_closes_its_journal_refused(
     """A batch guard's refusal closes the purge's journal 'refused': recovery never resumes it."""
     credentials = ws.require_credentials("a test purger")
     stopped = datetime(2026, 3, 2, 12, 30, tzinfo=UTC)
-    purger = arbiter.Purger(
-        reader=ws.store,
-        target=_HoldBetweenBatches(ws.store, credentials),
-        policy=ws.config.policy,
-        limits=ws.config.limits,
-        audit=ws.audit,
-        alerter=ws.alerter,
-        blobs=ws.blobs.authorize(credentials, ws.store),
+    purger = purger_over(
+        ws,
+        _HoldBetweenBatches(ws.store, credentials),
+        credentials,
         clock=lambda: stopped,
-        credentials=credentials,
         journal=ws.store,
         journal_dir=ws.journal_dir,
     )
