@@ -712,12 +712,7 @@ class SqliteStore:
 
     def object_rows(self, ids: list[ObjectId]) -> dict[ObjectId, str]:
         """The owning tenant of each of ``ids`` that has a row now."""
-        found: dict[ObjectId, str] = {}
-        for chunk, values in _identity_chunks(ids):
-            sql = f"SELECT store, key, tenant FROM objects WHERE (store, key) IN ({values})"  # noqa: S608 -- placeholders only
-            for store, key, owner in self._db.execute(sql, chunk):
-                found[ObjectId(store, key)] = str(owner)
-        return found
+        return {obj: state.tenant for obj, state in _Reads(self._db).objects(ids).items()}
 
     # -- the audit head (rule 5) ---------------------------------------------------------------
 
