@@ -18,6 +18,9 @@ primary data can never reach them. Rules:
    starts when credentials are generated, loaded or built, and lasts as long as the process.
 5. Credentials files are created whole, with mode 600, in a directory of mode 700, and never
    overwritten (``arbiter.durable.files.create``).
+6. On a PostgreSQL store each domain's login roles (``arbiter.stores.postgres.schema``) log in
+   with passwords derived from that domain's secret (``role_password``: HMAC-SHA-256 of the role
+   name), so no other file holds a database password and neither domain can compute the other's.
 """
 
 from __future__ import annotations
@@ -104,6 +107,11 @@ def reset_credential_domains_for_tests() -> None:
         _HELD.clear()
 
 
+def _role_password(secret: bytes, role: str) -> str:
+    digest = hmac.new(secret, b"twinpurge postgresql role\x00" + role.encode(), "sha256").digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
 def _secret_length(_inst: object, attribute: attrs.Attribute[bytes], value: bytes) -> None:
     if not isinstance(value, bytes) or len(value) != SECRET_BYTES:
         msg = f"{attribute.name} must be {SECRET_BYTES} bytes"
@@ -136,6 +144,14 @@ class PrimaryCredentials:
         """The SHA-256 of the secret, as recorded in the primary store."""
         return hashlib.sha256(self.secret).hexdigest()
 
+    def role_password(self, role: str) -> str:
+        """The password of a PostgreSQL login role of this domain, derived from the secret.
+
+        Each domain's roles log in with passwords only its own secret yields (rule 6), so the
+        credentials file stays the one source of the domain's access.
+        """
+        return _role_password(self.secret, role)
+
 
 @typing.final
 @attrs.frozen(repr=False)
@@ -157,6 +173,10 @@ class BackupCredentials:
     def __repr__(self) -> str:
         """The source only, never the key."""
         return f"BackupCredentials(source={self.source!r})"
+
+    def role_password(self, role: str) -> str:
+        """The password of a PostgreSQL login role of the backup domain (rule 6)."""
+        return _role_password(self.key, role)
 
 
 def require_primary(credentials: object, *, purpose: str) -> PrimaryCredentials:

@@ -432,8 +432,7 @@ def _restore_content(
         ArchiveError: something archived is still missing afterwards (nothing is marked).
     """
     rows = [{k: v for k, v in o.items() if k != "blob"} for o in objects]
-    with workspace.store.transaction(credentials) as tx:
-        brought_back = set(tx.restore(rows))
+    brought_back = set(workspace.store.restore_rows(credentials, rows))
     if workspace.on_progress is not None:
         workspace.on_progress("restoring", len(brought_back), len(rows))
     crash_point("restore-after-rows")

@@ -21,6 +21,10 @@ Rules an implementation must keep:
 5. A purge journal (``arbiter.purge.journal``) lives in the store: ``journal_step`` writes its
    step in the same transaction as the batch's delete, so a committed batch and its journal
    record exist together or not at all.
+6. ``PrimaryStore`` is everything a workspace needs of its primary store. The SQLite store
+   (``arbiter.stores.sqlite``) and the PostgreSQL store (``arbiter.stores.postgres.store``)
+   implement it alike; the conformance suite (``tests/arbiter/stores/test_conformance.py``)
+   runs the same tests against both, so no behaviour exists on one store only.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ __all__ = [
     "InventoryReader",
     "JournalStore",
     "ObjectState",
+    "PrimaryStore",
     "PurgeReads",
     "PurgeTarget",
     "PurgeTransaction",
@@ -259,4 +264,138 @@ class TenantLocks(Protocol):
         The lock is released when the block ends, and by the operating system when the
         process dies, so a crashed runner never keeps a tenant locked.
         """
+        ...
+
+
+class PrimaryStore(InventoryReader, JournalStore, SafeModeStore, Protocol):
+    """Everything a workspace needs of its primary store (rule 6).
+
+    Rows and bookkeeping: tenants, events, objects with payloads and refs; the primary
+    credentials' fingerprint; restore archives, manual plans, receipts; safe-mode trips and
+    runs; purge journals; the audit head.
+    """
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        ...
+
+    # -- the primary credentials (rule 4) --
+
+    def record_primary_credentials(self, credentials: PrimaryCredentials) -> None:
+        """Record the fingerprint of the primary credentials, once (``UsageError`` after)."""
+        ...
+
+    def verify_credentials(self, credentials: object) -> PrimaryCredentials:
+        """Return ``credentials`` if they are the store's primary credentials, else raise."""
+        ...
+
+    def purge_target(self, credentials: PrimaryCredentials) -> PurgeTarget:
+        """The delete-capable target, for the store's primary credentials."""
+        ...
+
+    def read_target(self) -> PurgeTarget:
+        """A read-only target for dry runs: its ``delete`` raises ``CredentialError``."""
+        ...
+
+    def transaction(
+        self, credentials: PrimaryCredentials
+    ) -> AbstractContextManager[PurgeTransaction]:
+        """A delete-capable write transaction, after checking ``credentials``."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[PurgeTransaction]:
+        """A read-only snapshot whose ``delete`` and ``journal_step`` raise ``CredentialError``."""
+        ...
+
+    # -- loading and reading --
+
+    def add_inventory(
+        self, inventory: Mapping[str, Any], payloads: Mapping[ObjectId, bytes] | None = None
+    ) -> None:
+        """Insert a validated inventory in one transaction (``InputError`` on a repeat)."""
+        ...
+
+    def already_stored(
+        self, tenants: Iterable[str], objects: Iterable[tuple[str, str]]
+    ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """Which of these tenant ids and object identities the store holds already."""
+        ...
+
+    def restore_rows(
+        self, credentials: PrimaryCredentials, rows: list[dict[str, Any]]
+    ) -> list[ObjectId]:
+        """Insert the archived rows that are missing (never overwriting); the ones inserted."""
+        ...
+
+    def total_objects(self) -> int:
+        """How many objects the store holds."""
+        ...
+
+    def payload(self, obj: ObjectId) -> bytes | None:
+        """A record's payload, or None."""
+        ...
+
+    def export_inventory(self) -> dict[str, Any]:
+        """The whole store as a portable inventory (spec §4.1), in one snapshot."""
+        ...
+
+    # -- receipts, archives, plans --
+
+    def record_receipt(  # noqa: PLR0913 -- one column each
+        self,
+        *,
+        tenant: str,
+        plan_digest: str,
+        as_of: str,
+        executed_at: str,
+        purged: int,
+        backup_due: str | None,
+    ) -> None:
+        """Record that a tenant's primary purge completed."""
+        ...
+
+    def receipts(self, tenant: str) -> list[dict[str, Any]]:
+        """The primary-purge receipts of a tenant, oldest first."""
+        ...
+
+    def add_archive(self, record: dict[str, Any]) -> None:
+        """Record a restore archive."""
+        ...
+
+    def archives(self) -> list[dict[str, Any]]:
+        """Every archive record, oldest first."""
+        ...
+
+    def mark_archive(self, archive_id: str, **changes: str) -> None:
+        """Set ``restored_at`` or ``removed_at`` of an archive (``ValueError`` for others)."""
+        ...
+
+    def add_plan(self, record: dict[str, Any]) -> None:
+        """Record a manual plan."""
+        ...
+
+    def plan(self, plan_id: str) -> dict[str, Any] | None:
+        """One manual plan's record."""
+        ...
+
+    def plans(self) -> list[dict[str, Any]]:
+        """Every manual plan's record, oldest first."""
+        ...
+
+    def mark_plan(self, plan_id: str, **changes: str) -> None:
+        """Record a plan's execution or restore (``ValueError`` for an unknown column)."""
+        ...
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every recorded run, oldest first."""
+        ...
+
+    # -- the audit head --
+
+    def get_meta(self, name: str) -> str | None:
+        """A value of the meta table."""
+        ...
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Set a value of the meta table durably (never the credentials record)."""
         ...

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from arbiter.auth.credentials import PrimaryCredentials, require_primary, verify_primary
-from arbiter.core.errors import CredentialError, UsageError
+from arbiter.core.errors import CredentialError, InputError, UsageError
 from arbiter.core.verdict import ObjectId
 from arbiter.stores.ports import ObjectState
 from arbiter.stores.rows import (
@@ -398,14 +398,37 @@ class SqliteStore:
             payloads: record payloads by object identity (blob bytes go to the blob directory).
 
         Raises:
-            sqlite3.IntegrityError: an identity already exists; nothing is inserted.
+            InputError: an identity already exists; nothing is inserted.
         """
         payloads = payloads or {}
-        with self._write() as db:
-            for tenant in inventory["tenants"]:
-                insert_tenant(db, tenant)
-            for obj in inventory["objects"]:
-                insert_object(db, obj, payloads.get(ObjectId(obj["store"], obj["key"])))
+        try:
+            with self._write() as db:
+                for tenant in inventory["tenants"]:
+                    insert_tenant(db, tenant)
+                for obj in inventory["objects"]:
+                    insert_object(db, obj, payloads.get(ObjectId(obj["store"], obj["key"])))
+        except sqlite3.IntegrityError as exc:
+            raise InputError(
+                source="inventory", field="", message=f"conflicts with the store: {exc}"
+            ) from None
+
+    def restore_rows(
+        self, credentials: PrimaryCredentials, rows: list[dict[str, Any]]
+    ) -> list[ObjectId]:
+        """Insert the archived rows that are missing, in one write transaction.
+
+        Args:
+            credentials: the store's primary credentials (inserting is a primary-domain act).
+            rows: archived rows (``PurgeReads.rows``' shape).
+
+        Returns:
+            The identities inserted; a row whose identity exists is left exactly as it is.
+
+        Raises:
+            CredentialError: not this store's primary credentials; nothing was inserted.
+        """
+        with self.transaction(credentials) as tx:
+            return tx.restore(rows)
 
     def already_stored(
         self, tenants: Iterable[str], objects: Iterable[tuple[str, str]]

@@ -38,7 +38,6 @@ Rules:
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -70,6 +69,7 @@ from arbiter.purge.recovery import Recovery, RecoveryReport
 from arbiter.purge.safemode import SafeMode
 from arbiter.stores.blobs import BlobDirectory, check_blob_name
 from arbiter.stores.locks import FileTenantLocks
+from arbiter.stores.ports import PrimaryStore
 from arbiter.stores.sqlite import CREDENTIALS_META, SqliteStore
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ _VALIDATION_AS_OF = "2000-01-01T00:00:00Z"
 class _Archives:
     """Restore archives in the workspace's archive directory, recorded in the store."""
 
-    def __init__(self, directory: Path, store: SqliteStore, clock: Callable[[], datetime]) -> None:
+    def __init__(self, directory: Path, store: PrimaryStore, clock: Callable[[], datetime]) -> None:
         self._directory = directory
         self._store = store
         self._clock = clock
@@ -131,7 +131,7 @@ class _Archives:
 class _StoreHeads:
     """The audit log's head, kept in the store (rule 4)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: PrimaryStore) -> None:
         self._store = store
 
     def read_audit_head(self) -> AuditHead | None:
@@ -185,7 +185,7 @@ class Workspace:
     """An opened workspace. Use ``Workspace.create`` or ``Workspace.open``; ``close`` when done."""
 
     config: WorkspaceConfig
-    store: SqliteStore
+    store: PrimaryStore
     blobs: BlobDirectory
     audit: AuditLog
     alerter: Alerter
@@ -631,10 +631,8 @@ class Workspace:
         records = {k: v for k, v in payloads.items() if not self.blobs.is_blob_store(k.store)}
         try:
             self.store.add_inventory(inventory, records)
-        except sqlite3.IntegrityError as exc:
-            raise InputError(
-                source="inventory", file=file, field="", message=f"conflicts with the store: {exc}"
-            ) from None
+        except InputError as exc:
+            raise exc.with_file(file) from None
         for obj, data in payloads.items():
             if self.blobs.is_blob_store(obj.store):
                 self.blobs.write(obj, data)

@@ -184,6 +184,20 @@ def _purge_target(p: Primary, c: Any) -> None:
         tx.delete("t", [ObjectId("db", "r1")])
 
 
+def _restore_rows(p: Primary, c: Any) -> None:
+    row = {
+        "store": "db",
+        "key": "brought-back",
+        "tenant": "t",
+        "category": "default",
+        "created_at": "2020-01-01T00:00:00Z",
+        "legal_hold": False,
+        "payload": None,
+        "refs": [],
+    }
+    p.ws.store.restore_rows(c, [row])
+
+
 def _blob_delete(p: Primary, c: Any) -> None:
     blobs = p.ws.blobs if c is None else p.ws.blobs.authorize(c, p.ws.store)
     blobs.delete(BLOB)
@@ -219,6 +233,8 @@ PRIMARY: dict[str, Callable[[Primary, Any], object]] = {
     "Purger.run_due": _run_due,
     "SqliteStore.transaction": _transaction,
     "SqliteStore.purge_target": _purge_target,
+    # Inserts only, through the delete-capable write transaction: refused all the same.
+    "SqliteStore.restore_rows": _restore_rows,
     "BlobDirectory.delete": _blob_delete,
     "BlobDirectory.delete_many": _blob_delete_many,
     "Workspace.purge_tenant": _ws(lambda ws: ws.purge_tenant("t", AS_OF)),
