@@ -123,6 +123,7 @@ from arbiter.purge.archive import ArchiveContent, read_archive
 from arbiter.purge.purger import Execution, FleetReport, PurgeOutcome, Purger, plan_digest
 from arbiter.purge.recovery import JournalRecovery, RecoveryReport
 from arbiter.purge.safemode import ResetRequest, ResetRequestBody, SafeMode, SafeModeTrip
+from arbiter.purge.shard import Shard, parse_shard
 from arbiter.stores.blobs import BlobDirectory
 from arbiter.stores.ports import (
     BlobTarget,
@@ -226,6 +227,7 @@ __all__ = [
     "SafeModeError",
     "SafeModeStatus",
     "SafeModeTrip",
+    "Shard",
     "SnapshotReport",
     "SqliteStore",
     "StalePlanError",
@@ -264,6 +266,7 @@ __all__ = [
     "open_site",
     "parse_inventory_json",
     "parse_policy_toml",
+    "parse_shard",
     "plan_digest",
     "plan_status",
     "purge_backups",

@@ -42,6 +42,7 @@ from arbiter.core.errors import InputError, UsageError
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import load_inventory, load_policy
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
+from arbiter.purge.shard import Shard, parse_shard
 from arbiter.workspace.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -293,9 +294,14 @@ def _outcome_line(outcome: PurgeOutcome) -> str:
 
 
 def _run_due(
-    workspace: Workspace, as_of: str | None, *, dry_run: bool, output_format: str
+    workspace: Workspace,
+    as_of: str | None,
+    *,
+    dry_run: bool,
+    output_format: str,
+    shard: Shard | None = None,
 ) -> FleetReport:
-    tenants = workspace.store.tenant_ids()
+    tenants = [t for t in workspace.store.tenant_ids() if shard is None or shard.owns(t)]
     show_bar = output_format == "text" and sys.stdout.isatty()
     with click.progressbar(
         length=len(tenants),
@@ -303,7 +309,9 @@ def _run_due(
         file=sys.stderr if show_bar else None,
         hidden=not show_bar,
     ) as bar:
-        report = workspace.run_due(as_of, dry_run=dry_run, progress=lambda _t: bar.update(1))
+        report = workspace.run_due(
+            as_of, dry_run=dry_run, progress=lambda _t: bar.update(1), shard=shard
+        )
     if output_format == "json":
         click.echo(
             json.dumps(
@@ -312,6 +320,7 @@ def _run_due(
                     "counts": report.counts(),
                     "outcomes": [attrs.asdict(o) for o in report.outcomes],
                     "recovered": list(report.recovered),
+                    "shard": report.shard,
                 },
                 sort_keys=True,
             )
@@ -324,7 +333,8 @@ def _run_due(
         for outcome in report.outcomes:
             click.echo(_outcome_line(outcome))
         counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
-        click.echo(f"as of {report.as_of}: {counts}; {report.purged} objects purged")
+        share = f" (shard {report.shard})" if report.shard is not None else ""
+        click.echo(f"as of {report.as_of}{share}: {counts}; {report.purged} objects purged")
         if report.safe_mode is not None:
             click.echo(f"SAFE MODE: {report.safe_mode.reason} (twinpurge safe-mode status)")
     return report
@@ -346,6 +356,7 @@ def _refused(report: FleetReport, *, expected: str | None = None) -> list[str]:
         "twinpurge run-due --workspace ./tenants --dry-run",
         "twinpurge run-due --workspace ./tenants --as-of 2026-11-25T00:00:00Z",
         "TWINPURGE_WORKSPACE=./tenants twinpurge run-due --format json",
+        "twinpurge run-due --workspace ./tenants --shard $JOB_COMPLETION_INDEX/4",
     ),
 )
 @WORKSPACE_OPTION
@@ -357,11 +368,26 @@ def _refused(report: FleetReport, *, expected: str | None = None) -> list[str]:
     is_flag=True,
     help="Plan and check every guard that can be checked before deleting; delete nothing.",
 )
+@click.option(
+    "--shard",
+    "shard_text",
+    metavar="K/N",
+    help="Take only shard K of N (K from 0): N workers purge the fleet together.",
+)
 @FORMAT_OPTION
-def run_due(workspace_dir: str, as_of: str | None, dry_run: bool, output_format: str) -> None:
+def run_due(
+    workspace_dir: str,
+    as_of: str | None,
+    dry_run: bool,
+    shard_text: str | None,
+    output_format: str,
+) -> None:
     """Purge every due tenant, each isolated; print a summary. Exit 3 if any tenant was refused."""
+    shard = None if shard_text is None else parse_shard(shard_text, field="--shard")
     with _open(workspace_dir, deleting=not dry_run) as workspace:
-        report = _run_due(workspace, as_of, dry_run=dry_run, output_format=output_format)
+        report = _run_due(
+            workspace, as_of, dry_run=dry_run, output_format=output_format, shard=shard
+        )
     refused = _refused(report)
     if refused:
         raise refused_tenants(refused, as_json=output_format == "json")

@@ -162,6 +162,7 @@ class FleetReport:
         not_started: the tenants the run did not start because the fleet was in safe mode.
         recovered: what the recovery before the run did with each unfinished purge journal
             (``arbiter.purge.recovery.JournalRecovery.to_json``); empty when there was none.
+        shard: ``K/N`` when the run took one shard of the fleet (``arbiter.purge.shard``).
     """
 
     as_of: str
@@ -169,6 +170,7 @@ class FleetReport:
     safe_mode: SafeModeTrip | None = None
     not_started: tuple[str, ...] = ()
     recovered: tuple[dict[str, Any], ...] = ()
+    shard: str | None = None
 
     def counts(self) -> dict[str, int]:
         """How many tenants ended in each status."""

@@ -67,6 +67,7 @@ from arbiter.purge.journal import JournalState
 from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger
 from arbiter.purge.recovery import Recovery, RecoveryReport
 from arbiter.purge.safemode import SafeMode
+from arbiter.purge.shard import Shard, ShardedReader
 from arbiter.stores.blobs import BlobDirectory, check_blob_name
 from arbiter.stores.locks import FileTenantLocks
 from arbiter.stores.ports import PrimaryStore
@@ -143,6 +144,15 @@ class _StoreHeads:
 
     def write_audit_head(self, head: AuditHead) -> None:
         self._store.set_meta(_HEAD, json.dumps({"seq": head.seq, "hash": head.hash}))
+
+
+def _sharded(purger: Purger, shard: Shard | None) -> Purger:
+    """``purger`` starting only ``shard``'s tenants (all of them without a shard)."""
+    return (
+        purger
+        if shard is None
+        else attrs.evolve(purger, reader=ShardedReader(purger.reader, shard))
+    )
 
 
 def validate_inventory(
@@ -714,10 +724,22 @@ class Workspace:
         dry_run: bool = False,
         progress: Callable[[str], None] | None = None,
         actor: str = "retention-service",
+        shard: Shard | None = None,
     ) -> FleetReport:
         """Purge every due tenant (see ``Purger.run_due``), then remove expired archives.
 
         A run that ends in safe mode removes no archive: when in doubt, keep the data.
+
+        Args:
+            as_of: the instant of every verdict; now when omitted.
+            dry_run: plan and check, delete nothing.
+            progress: called with each tenant id once it is done.
+            actor: who asked, for the audit log.
+            shard: take only this shard's tenants (``arbiter.purge.shard``): N workers, each
+                with its own ``K/N``, purge the fleet together.
+
+        Returns:
+            The fleet report (its ``shard`` set when one was given).
 
         Raises:
             CredentialError: not a dry run, and no primary credentials (rule 5).
@@ -725,11 +747,17 @@ class Workspace:
         """
         if dry_run:
             self.check_audit(actor=actor)
-            return self.planner.run_due(as_of, dry_run=True, progress=progress, actor=actor)
+            planner = _sharded(self.planner, shard)
+            report = planner.run_due(as_of, dry_run=True, progress=progress, actor=actor)
+            return attrs.evolve(report, shard=None if shard is None else str(shard))
         self.require_credentials("running the due purges")
         purger, recovered = self._purger_after_recovery(actor)
-        report = purger.run_due(as_of, progress=progress, actor=actor)
-        report = attrs.evolve(report, recovered=tuple(j.to_json() for j in recovered.journals))
+        report = _sharded(purger, shard).run_due(as_of, progress=progress, actor=actor)
+        report = attrs.evolve(
+            report,
+            recovered=tuple(j.to_json() for j in recovered.journals),
+            shard=None if shard is None else str(shard),
+        )
         if report.safe_mode is None:
             self.expire_archives(actor=actor)
         return report
