@@ -4,27 +4,55 @@
 (``tests.postgres``): ``TWINPURGE_TEST_POSTGRES_URL`` if set, else a cluster started from the
 machine's binaries and removed afterwards; without binaries the test skips, saying how to provide
 a server (a skip fails under ``CI=true``, ``tests/conftest.py``). ``postgres_roles`` runs the
-reviewed script on it once and yields the store URL and the roles' passwords. Both live here, the
-narrowest place the PostgreSQL role tests and the coming store conformance suite share.
+reviewed script on it once, with every login role's password derived from a fresh primary secret
+and a fresh backup key (rule 6 of ``arbiter.auth.credentials``), and yields the store URL, those
+secrets and the passwords. Both live here, the narrowest place the PostgreSQL role tests and the
+store conformance suite (``test_conformance.py``) share; ``empty_postgres`` empties every table
+as the administrator between the conformance suite's tests.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
+import psycopg
 import pytest
 
-from arbiter.stores.postgres.schema import RoleSecrets, provision
+from arbiter.auth.credentials import (
+    BackupCredentials,
+    PrimaryCredentials,
+    reset_credential_domains_for_tests,
+)
+from arbiter.stores.postgres.schema import (
+    BACKUP_TABLES,
+    BOOKKEEPING_TABLES,
+    CREDENTIALS_TABLE,
+    DATA_TABLES,
+    provision,
+    role_passwords,
+)
 from tests.postgres import HOW_TO_PROVIDE, STARTED, URL_ENV, find_bindir, start_cluster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["Provisioned", "postgres_admin_url", "postgres_roles", "store_url"]
+__all__ = [
+    "Provisioned",
+    "empty_postgres",
+    "postgres_admin_url",
+    "postgres_roles",
+    "store_url",
+]
+
+# Every table the store writes, emptied between the conformance suite's tests.
+ALL_TABLES = (
+    *(f"twinpurge.{t}" for t in (*DATA_TABLES, *BOOKKEEPING_TABLES, CREDENTIALS_TABLE)),
+    *(f"twinpurge_backup.{t}" for t in BACKUP_TABLES),
+)
 
 
 def store_url(admin_url: str) -> str:
@@ -40,12 +68,24 @@ class Provisioned:
     Attributes:
         admin_url: its superuser URL (password included).
         url: the store URL, without user or password.
-        secrets: the login roles' passwords.
+        primary_secret: the primary credentials' secret the primary roles' passwords come from.
+        backup_key: the backup credentials' key the backup roles' passwords come from.
+        passwords: every login role's password.
     """
 
     admin_url: str = attrs.field(repr=False)
     url: str
-    secrets: RoleSecrets = attrs.field(repr=False)
+    primary_secret: bytes = attrs.field(repr=False)
+    backup_key: bytes = attrs.field(repr=False)
+    passwords: Mapping[str, str] = attrs.field(repr=False)
+
+    def primary(self) -> PrimaryCredentials:
+        """The primary credentials the primary roles log in with (this process holds primary)."""
+        return PrimaryCredentials(self.primary_secret, "tests: provisioned primary")
+
+    def password(self, role: str) -> str:
+        """A login role's password."""
+        return self.passwords[role]
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +111,25 @@ def postgres_admin_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def postgres_roles(postgres_admin_url: str) -> Provisioned:
-    """The test database with the reviewed script run on it, and the roles' fresh passwords."""
-    role_secrets = RoleSecrets(*(secrets.token_urlsafe(24) for _ in range(4)))
-    provision(postgres_admin_url, role_secrets)
-    return Provisioned(postgres_admin_url, store_url(postgres_admin_url), role_secrets)
+    """The test database with the reviewed script run on it, and the roles' fresh passwords.
+
+    The passwords are derived from a fresh secret per domain, as a store's are; each domain is
+    held only while its passwords are computed, so the tests start holding none.
+    """
+    primary_secret, backup_key = os.urandom(32), os.urandom(32)
+    try:
+        passwords = role_passwords(PrimaryCredentials(primary_secret, "tests"))
+        reset_credential_domains_for_tests()
+        passwords |= role_passwords(BackupCredentials(backup_key, "tests"))
+    finally:
+        reset_credential_domains_for_tests()
+    provision(postgres_admin_url, passwords)
+    return Provisioned(
+        postgres_admin_url, store_url(postgres_admin_url), primary_secret, backup_key, passwords
+    )
+
+
+def empty_postgres(admin_url: str) -> None:
+    """Empty every table of the store as the administrator (identities restart at 1)."""
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"TRUNCATE {', '.join(ALL_TABLES)} RESTART IDENTITY CASCADE".encode())
