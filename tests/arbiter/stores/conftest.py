@@ -7,15 +7,16 @@ a server (a skip fails under ``CI=true``, ``tests/conftest.py``). ``postgres_rol
 reviewed script on it once, with every login role's password derived from a fresh primary secret
 and a fresh backup key (rule 6 of ``arbiter.auth.credentials``), and yields the store URL, those
 secrets and the passwords. Both live here, the narrowest place the PostgreSQL role tests and the
-store conformance suite (``test_conformance.py``) share; ``empty_postgres`` empties every table
-as the administrator between the conformance suite's tests.
+store conformance suite (``test_conformance.py``) share. ``primary_store`` yields a fresh empty
+store of each kind with its credentials recorded; on PostgreSQL, ``empty_postgres`` empties every
+table as the administrator between the tests.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -35,16 +36,21 @@ from arbiter.stores.postgres.schema import (
     provision,
     role_passwords,
 )
+from arbiter.stores.postgres.store import PostgresStore
+from arbiter.stores.sqlite import SqliteStore
 from tests.postgres import HOW_TO_PROVIDE, STARTED, URL_ENV, find_bindir, start_cluster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 __all__ = [
+    "OpenStore",
     "Provisioned",
     "empty_postgres",
     "postgres_admin_url",
     "postgres_roles",
+    "primary_store",
     "store_url",
 ]
 
@@ -133,3 +139,59 @@ def empty_postgres(admin_url: str) -> None:
     """Empty every table of the store as the administrator (identities restart at 1)."""
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f"TRUNCATE {', '.join(ALL_TABLES)} RESTART IDENTITY CASCADE".encode())
+
+
+@attrs.define
+class OpenStore:
+    """A fresh, empty primary store with its credentials recorded (``primary_store``).
+
+    Attributes:
+        kind: ``"sqlite"`` or ``"postgresql"``.
+        store: the store.
+        credentials: its primary credentials.
+        reopen: another store on the same database, with the same credentials (a second
+            runner); closed at the end of the test.
+    """
+
+    kind: str
+    store: Any
+    credentials: PrimaryCredentials
+    reopen: Callable[[], Any]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def primary_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
+    """A fresh empty store of each kind, credentials recorded (the conformance suite's fixture).
+
+    PostgreSQL: the session's database, provisioned once, emptied as the administrator before
+    and after the test (``TRUNCATE ... CASCADE``), not a database per test.
+    """
+    opened: list[Any] = []
+    credentials = PrimaryCredentials(os.urandom(32), "tests: conformance")
+    provisioned: Provisioned | None = None
+    if request.param == "sqlite":
+        path = tmp_path / "primary.db"
+
+        def reopen() -> Any:
+            opened.append(SqliteStore(path))
+            return opened[-1]
+
+    else:
+        provisioned = request.getfixturevalue("postgres_roles")
+        empty_postgres(provisioned.admin_url)
+        credentials = provisioned.primary()
+        url = provisioned.url
+
+        def reopen() -> Any:
+            opened.append(PostgresStore(url, credentials))
+            return opened[-1]
+
+    store = reopen()
+    try:
+        store.record_primary_credentials(credentials)
+        yield OpenStore(request.param, store, credentials, reopen)
+    finally:
+        for each in opened:
+            each.close()
+        if provisioned is not None:
+            empty_postgres(provisioned.admin_url)
