@@ -4,13 +4,17 @@ Rules:
 
 1. ``SCRIPT`` is the whole truth: ``docs/postgresql.md`` shows it verbatim (a test compares the
    two) and ``provision`` runs it as it is, in one transaction. Running it again converges: the
-   roles, schemas and tables are created when missing, every role's attributes and password are
-   set again, and every privilege is revoked and granted anew, so an old grant never lingers.
+   roles, schemas and tables are created when missing, every role's attributes are set again,
+   and every privilege is revoked and granted anew, so an old grant never lingers. The script
+   sets no password: running it again never resets one, and a role it creates has none (it
+   cannot log in) until ``provision`` or ``set_role_passwords`` gives it one.
 2. Two schemas. ``twinpurge`` holds the primary data (``tenants``, ``events``, ``objects``,
-   ``refs``) and the bookkeeping (``meta``, ``archives``, ``plans``, ``receipts``,
-   ``safe_mode_trips``, ``journals``, ``journal_steps``, ``runs``), mirroring the SQLite store
-   (``arbiter.stores.sqlite.SCHEMA``). ``twinpurge_backup`` holds what the backup domain owns
-   when its site's index is kept in PostgreSQL (``site_meta``: the site's audit head).
+   ``refs``) and the bookkeeping (``meta``, ``primary_credentials``, ``archives``, ``plans``,
+   ``receipts``, ``safe_mode_trips``, ``journals``, ``journal_steps``, ``runs``), mirroring the
+   SQLite store (``arbiter.stores.sqlite.SCHEMA``; its ``meta`` row of the credentials'
+   fingerprint is the table ``primary_credentials`` here). ``twinpurge_backup`` holds what the
+   backup domain owns when its site's index is kept in PostgreSQL (``site_meta``: the site's
+   audit head).
 3. Types: ``text`` for identities and instants, ``boolean`` for flags, ``bytea`` for payloads,
    ``bigint`` for counts and positions, ``double precision`` for the runs' epochs. Instants stay
    ``text`` as in SQLite (its rule 4): an export gives back exactly what was imported
@@ -24,8 +28,11 @@ Rules:
    - ``twinpurge_owner`` owns both schemas and every table; it cannot log in. DDL is done only
      as it (``SET ROLE`` by the administrator running this script).
    - ``twinpurge_purge`` (primary domain): reads the primary data, deletes ``objects`` and
-     ``refs`` only, and reads, inserts and updates the bookkeeping tables it writes. Nothing
-     on ``twinpurge_backup``, not even its schema.
+     ``refs`` only, reads, inserts and updates the bookkeeping tables it writes, and reads and
+     inserts ``primary_credentials`` (never updates or deletes it: the record is written once).
+     Nothing on ``twinpurge_backup``, not even its schema.
+   - ``twinpurge_import`` (primary domain): reads and inserts the primary data, nothing else
+     (imports inventories and restores archived rows, so the purge role never inserts data).
    - ``twinpurge_snapshot`` (backup domain): reads the primary data, nothing else.
    - ``twinpurge_restore`` (backup domain): inserts the primary data, nothing else (a restore
      inserts what is missing with ``ON CONFLICT DO NOTHING``).
@@ -34,10 +41,12 @@ Rules:
 
    ``PUBLIC`` has nothing on either schema, and may not create temporary tables in the
    database (``CREATE TEMP TABLE`` is DDL too). Each login role's password comes from its own
-   credential domain's file (never ``twinpurge.toml``) and reaches the server only as a
-   SCRAM-SHA-256 verifier computed here (``scram_verifier``): the script text holds placeholders,
-   the server's statement log never holds a password.
-5. ``provision`` needs a superuser URL (it creates roles and ``SET ROLE twinpurge_owner``).
+   credential domain's secret (``role_passwords``; rule 6 of ``arbiter.auth.credentials``),
+   never from ``twinpurge.toml``, and reaches the server only as a SCRAM-SHA-256 verifier
+   computed here (``scram_verifier``): the server, its statement log included, never holds a
+   password.
+5. ``provision`` and ``set_role_passwords`` need a superuser URL (they create and alter roles and
+   ``SET ROLE twinpurge_owner``).
 """
 
 from __future__ import annotations
@@ -48,33 +57,37 @@ import hmac
 import os
 from typing import TYPE_CHECKING
 
-import attrs
 import psycopg
 from psycopg import sql
 
+from arbiter.auth.credentials import BackupCredentials, PrimaryCredentials
 from arbiter.core.errors import UsageError
 from arbiter.stores.postgres.connection import store_errors
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import LiteralString
 
 __all__ = [
     "BACKUP_TABLES",
     "BOOKKEEPING_TABLES",
+    "CREDENTIALS_TABLE",
     "DATA_TABLES",
     "LOGIN_ROLES",
     "OWNER",
     "ROLE_DOMAINS",
     "SCRIPT",
-    "RoleSecrets",
     "provision",
+    "role_passwords",
     "scram_verifier",
+    "set_role_passwords",
 ]
 
 OWNER = "twinpurge_owner"
 # The login roles and the credential domain whose file holds each one's password (rule 4).
 ROLE_DOMAINS: dict[str, str] = {
     "twinpurge_purge": "primary",
+    "twinpurge_import": "primary",
     "twinpurge_snapshot": "backup",
     "twinpurge_restore": "backup",
     "twinpurge_backup": "backup",
@@ -91,10 +104,11 @@ BOOKKEEPING_TABLES = (
     "meta",
     "plans",
 )
+# The fingerprint of the primary credentials: the purge role reads and inserts it, nothing more.
+CREDENTIALS_TABLE = "primary_credentials"
 BACKUP_TABLES = ("site_meta",)
 
-# The reviewed script (rule 1). {purge_password} and the other placeholders are filled with
-# SCRAM-SHA-256 verifiers as SQL literals by provision; nothing else in it varies.
+# The reviewed script (rule 1): constant, and without any password.
 SCRIPT: LiteralString = """\
 -- twinpurge: the PostgreSQL store's schemas, tables and roles (docs/postgresql.md).
 -- Run by `twinpurge init --store postgresql://...` (arbiter.stores.postgres.schema.provision)
@@ -105,8 +119,9 @@ DO $$
 DECLARE
     name text;
 BEGIN
-    FOREACH name IN ARRAY ARRAY['twinpurge_owner', 'twinpurge_purge', 'twinpurge_snapshot',
-                                'twinpurge_restore', 'twinpurge_backup'] LOOP
+    FOREACH name IN ARRAY ARRAY['twinpurge_owner', 'twinpurge_purge', 'twinpurge_import',
+                                'twinpurge_snapshot', 'twinpurge_restore',
+                                'twinpurge_backup'] LOOP
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN', name);
         END IF;
@@ -115,14 +130,18 @@ END
 $$;
 ALTER ROLE twinpurge_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
     NOBYPASSRLS NOINHERIT PASSWORD NULL;
+-- Login roles: no password is set here, so running the script again never resets one; a new
+-- role has none and cannot log in until provision sets it (docs/postgresql.md).
 ALTER ROLE twinpurge_purge LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
-    NOBYPASSRLS NOINHERIT PASSWORD {purge_password};
+    NOBYPASSRLS NOINHERIT;
+ALTER ROLE twinpurge_import LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+    NOBYPASSRLS NOINHERIT;
 ALTER ROLE twinpurge_snapshot LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
-    NOBYPASSRLS NOINHERIT PASSWORD {snapshot_password};
+    NOBYPASSRLS NOINHERIT;
 ALTER ROLE twinpurge_restore LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
-    NOBYPASSRLS NOINHERIT PASSWORD {restore_password};
+    NOBYPASSRLS NOINHERIT;
 ALTER ROLE twinpurge_backup LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
-    NOBYPASSRLS NOINHERIT PASSWORD {backup_password};
+    NOBYPASSRLS NOINHERIT;
 
 -- 2. Schemas, owned by the owner; PUBLIC gets nothing on them, nor temporary tables.
 DO $$
@@ -135,7 +154,7 @@ CREATE SCHEMA IF NOT EXISTS twinpurge_backup AUTHORIZATION twinpurge_owner;
 ALTER SCHEMA twinpurge OWNER TO twinpurge_owner;
 ALTER SCHEMA twinpurge_backup OWNER TO twinpurge_owner;
 REVOKE ALL ON SCHEMA twinpurge, twinpurge_backup FROM PUBLIC, twinpurge_purge,
-    twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
+    twinpurge_import, twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
 
 -- 3. Tables, created as the owner. Instants are text, as given (docs/postgresql.md).
 SET LOCAL ROLE twinpurge_owner;
@@ -174,6 +193,11 @@ CREATE TABLE IF NOT EXISTS twinpurge.refs (
 );
 CREATE INDEX IF NOT EXISTS refs_by_target ON twinpurge.refs (to_store, to_key);
 CREATE TABLE IF NOT EXISTS twinpurge.meta (name text PRIMARY KEY, value text NOT NULL);
+-- The fingerprint of the store's primary credentials: written once, never rewritten.
+CREATE TABLE IF NOT EXISTS twinpurge.primary_credentials (
+    name text PRIMARY KEY,
+    value text NOT NULL
+);
 CREATE TABLE IF NOT EXISTS twinpurge.archives (
     archive_id text PRIMARY KEY,
     tenant text NOT NULL,
@@ -258,11 +282,12 @@ CREATE TABLE IF NOT EXISTS twinpurge_backup.site_meta (name text PRIMARY KEY, va
 
 -- 4. Privileges: everything revoked, then exactly these granted.
 REVOKE ALL ON ALL TABLES IN SCHEMA twinpurge, twinpurge_backup FROM PUBLIC, twinpurge_purge,
-    twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
+    twinpurge_import, twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA twinpurge, twinpurge_backup FROM PUBLIC, twinpurge_purge,
-    twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
+    twinpurge_import, twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
 
--- The purge (primary domain): read the data, delete objects and refs, keep its books.
+-- The purge (primary domain): read the data, delete objects and refs, keep its books; the
+-- credentials record is inserted once and never updated or deleted.
 GRANT USAGE ON SCHEMA twinpurge TO twinpurge_purge;
 GRANT SELECT ON twinpurge.tenants, twinpurge.events, twinpurge.objects, twinpurge.refs
     TO twinpurge_purge;
@@ -270,6 +295,12 @@ GRANT DELETE ON twinpurge.objects, twinpurge.refs TO twinpurge_purge;
 GRANT SELECT, INSERT, UPDATE ON twinpurge.journals, twinpurge.journal_steps,
     twinpurge.archives, twinpurge.receipts, twinpurge.runs, twinpurge.safe_mode_trips,
     twinpurge.meta, twinpurge.plans TO twinpurge_purge;
+GRANT SELECT, INSERT ON twinpurge.primary_credentials TO twinpurge_purge;
+
+-- Imports (primary domain): read and insert the data, nothing else (inventories, restored rows).
+GRANT USAGE ON SCHEMA twinpurge TO twinpurge_import;
+GRANT SELECT, INSERT ON twinpurge.tenants, twinpurge.events, twinpurge.objects, twinpurge.refs
+    TO twinpurge_import;
 
 -- Backup snapshots (backup domain): read the data, nothing else.
 GRANT USAGE ON SCHEMA twinpurge TO twinpurge_snapshot;
@@ -289,30 +320,6 @@ RESET ROLE;
 """
 
 _SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
-
-
-@attrs.frozen
-class RoleSecrets:
-    """The passwords of the four login roles, each from its own credential domain's file.
-
-    Attributes:
-        purge: ``twinpurge_purge``'s (primary domain).
-        snapshot: ``twinpurge_snapshot``'s (backup domain).
-        restore: ``twinpurge_restore``'s (backup domain).
-        backup: ``twinpurge_backup``'s (backup domain).
-    """
-
-    purge: str = attrs.field(repr=False)
-    snapshot: str = attrs.field(repr=False)
-    restore: str = attrs.field(repr=False)
-    backup: str = attrs.field(repr=False)
-
-    def of(self, role: str) -> str:
-        """The password of a login role (``twinpurge_purge`` ...)."""
-        if role not in ROLE_DOMAINS:
-            raise UsageError(f"{role} is not a twinpurge login role ({', '.join(LOGIN_ROLES)})")
-        password: str = getattr(self, role.removeprefix("twinpurge_"))
-        return password
 
 
 def scram_verifier(password: str, *, salt: bytes | None = None) -> str:
@@ -344,29 +351,88 @@ def scram_verifier(password: str, *, salt: bytes | None = None) -> str:
     return f"SCRAM-SHA-256${_SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
-def provision(admin_url: str, secrets: RoleSecrets) -> None:
-    """Create (or bring up to date) the schemas, tables and roles: ``SCRIPT``, in one transaction.
+def role_passwords(credentials: PrimaryCredentials | BackupCredentials) -> dict[str, str]:
+    """The passwords of every login role of the credentials' domain (rule 4).
+
+    Args:
+        credentials: primary credentials (``twinpurge_purge``, ``twinpurge_import``) or backup
+            credentials (``twinpurge_snapshot``, ``twinpurge_restore``, ``twinpurge_backup``).
+
+    Returns:
+        Each of the domain's login roles and its password (``credentials.role_password``).
+    """
+    domain = "primary" if isinstance(credentials, PrimaryCredentials) else "backup"
+    return {
+        role: credentials.role_password(role)
+        for role, owner in ROLE_DOMAINS.items()
+        if owner == domain
+    }
+
+
+def _password_statements(passwords: Mapping[str, str]) -> list[sql.Composed]:
+    """``ALTER ROLE ... PASSWORD`` with a fresh SCRAM verifier per role; every role checked first.
+
+    Raises:
+        UsageError: a role is not a twinpurge login role, or a password is unusable.
+    """
+    for role in passwords:
+        if role not in ROLE_DOMAINS:
+            raise UsageError(f"{role} is not a twinpurge login role ({', '.join(LOGIN_ROLES)})")
+    return [
+        sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(scram_verifier(password))
+        )
+        for role, password in sorted(passwords.items())
+    ]
+
+
+def set_role_passwords(admin_url: str, passwords: Mapping[str, str]) -> None:
+    """Set login roles' passwords, as SCRAM-SHA-256 verifiers only, in one transaction (rule 4).
+
+    Args:
+        admin_url: a superuser URL of the store's database.
+        passwords: a password per login role (``role_passwords`` gives a domain's).
+
+    Raises:
+        UsageError: a role is not a twinpurge login role, or a password is not printable ASCII;
+            nothing was changed (checked before connecting).
+        StoreConnectionError: the database cannot be reached as the administrator.
+        psycopg.Error: the server refused (e.g. the roles do not exist yet: run ``provision``);
+            nothing was changed.
+    """
+    statements = _password_statements(passwords)
+    with (
+        store_errors(admin_url, role="the administrator"),
+        psycopg.connect(admin_url, connect_timeout=10) as db,
+    ):
+        for statement in statements:
+            db.execute(statement)
+
+
+def provision(admin_url: str, passwords: Mapping[str, str] | None = None) -> None:
+    """Create (or bring up to date) the schemas, tables and roles, then set the given passwords.
+
+    ``SCRIPT`` and the passwords' ``ALTER ROLE`` run in one transaction; a role left out of
+    ``passwords`` keeps the password it has (a new role has none, and cannot log in yet).
 
     Args:
         admin_url: a superuser URL of the store's database (it may carry the admin's password).
-        secrets: the login roles' passwords; only their SCRAM verifiers are sent.
+        passwords: login roles' passwords (``role_passwords``); only their SCRAM verifiers are
+            sent.
 
     Raises:
+        UsageError: a role of ``passwords`` is not a twinpurge login role, or a password is not
+            printable ASCII; nothing was changed.
         StoreConnectionError: the database cannot be reached as the administrator (a subclass
             names why); nothing was changed.
         psycopg.Error: the script failed (e.g. the administrator is no superuser); it rolled
             back whole.
     """
-    statement = sql.SQL(SCRIPT).format(
-        **{
-            f"{role.removeprefix('twinpurge_')}_password": sql.Literal(
-                scram_verifier(secrets.of(role))
-            )
-            for role in LOGIN_ROLES
-        }
-    )
+    statements = _password_statements(passwords or {})
     with (
         store_errors(admin_url, role="the administrator"),
         psycopg.connect(admin_url, connect_timeout=10) as db,
     ):
-        db.execute(statement)
+        db.execute(SCRIPT)
+        for statement in statements:
+            db.execute(statement)

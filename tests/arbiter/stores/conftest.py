@@ -4,27 +4,61 @@
 (``tests.postgres``): ``TWINPURGE_TEST_POSTGRES_URL`` if set, else a cluster started from the
 machine's binaries and removed afterwards; without binaries the test skips, saying how to provide
 a server (a skip fails under ``CI=true``, ``tests/conftest.py``). ``postgres_roles`` runs the
-reviewed script on it once and yields the store URL and the roles' passwords. Both live here, the
-narrowest place the PostgreSQL role tests and the coming store conformance suite share.
+reviewed script on it once, with every login role's password derived from a fresh primary secret
+and a fresh backup key (rule 6 of ``arbiter.auth.credentials``), and yields the store URL, those
+secrets and the passwords. Both live here, the narrowest place the PostgreSQL role tests and the
+store conformance suite (``test_conformance.py``) share. ``primary_store`` yields a fresh empty
+store of each kind with its credentials recorded; on PostgreSQL, ``empty_postgres`` empties every
+table as the administrator between the tests.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
+import psycopg
 import pytest
 
-from arbiter.stores.postgres.schema import RoleSecrets, provision
+from arbiter.auth.credentials import (
+    BackupCredentials,
+    PrimaryCredentials,
+    reset_credential_domains_for_tests,
+)
+from arbiter.stores.postgres.schema import (
+    BACKUP_TABLES,
+    BOOKKEEPING_TABLES,
+    CREDENTIALS_TABLE,
+    DATA_TABLES,
+    provision,
+    role_passwords,
+)
+from arbiter.stores.postgres.store import PostgresStore
+from arbiter.stores.sqlite import SqliteStore
 from tests.postgres import HOW_TO_PROVIDE, STARTED, URL_ENV, find_bindir, start_cluster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
-__all__ = ["Provisioned", "postgres_admin_url", "postgres_roles", "store_url"]
+__all__ = [
+    "OpenStore",
+    "Provisioned",
+    "empty_postgres",
+    "postgres_admin_url",
+    "postgres_roles",
+    "primary_store",
+    "store_url",
+]
+
+# Every table the store writes, emptied between the conformance suite's tests.
+ALL_TABLES = (
+    *(f"twinpurge.{t}" for t in (*DATA_TABLES, *BOOKKEEPING_TABLES, CREDENTIALS_TABLE)),
+    *(f"twinpurge_backup.{t}" for t in BACKUP_TABLES),
+)
 
 
 def store_url(admin_url: str) -> str:
@@ -40,12 +74,24 @@ class Provisioned:
     Attributes:
         admin_url: its superuser URL (password included).
         url: the store URL, without user or password.
-        secrets: the login roles' passwords.
+        primary_secret: the primary credentials' secret the primary roles' passwords come from.
+        backup_key: the backup credentials' key the backup roles' passwords come from.
+        passwords: every login role's password.
     """
 
     admin_url: str = attrs.field(repr=False)
     url: str
-    secrets: RoleSecrets = attrs.field(repr=False)
+    primary_secret: bytes = attrs.field(repr=False)
+    backup_key: bytes = attrs.field(repr=False)
+    passwords: Mapping[str, str] = attrs.field(repr=False)
+
+    def primary(self) -> PrimaryCredentials:
+        """The primary credentials the primary roles log in with (this process holds primary)."""
+        return PrimaryCredentials(self.primary_secret, "tests: provisioned primary")
+
+    def password(self, role: str) -> str:
+        """A login role's password."""
+        return self.passwords[role]
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +117,81 @@ def postgres_admin_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def postgres_roles(postgres_admin_url: str) -> Provisioned:
-    """The test database with the reviewed script run on it, and the roles' fresh passwords."""
-    role_secrets = RoleSecrets(*(secrets.token_urlsafe(24) for _ in range(4)))
-    provision(postgres_admin_url, role_secrets)
-    return Provisioned(postgres_admin_url, store_url(postgres_admin_url), role_secrets)
+    """The test database with the reviewed script run on it, and the roles' fresh passwords.
+
+    The passwords are derived from a fresh secret per domain, as a store's are; each domain is
+    held only while its passwords are computed, so the tests start holding none.
+    """
+    primary_secret, backup_key = os.urandom(32), os.urandom(32)
+    try:
+        passwords = role_passwords(PrimaryCredentials(primary_secret, "tests"))
+        reset_credential_domains_for_tests()
+        passwords |= role_passwords(BackupCredentials(backup_key, "tests"))
+    finally:
+        reset_credential_domains_for_tests()
+    provision(postgres_admin_url, passwords)
+    return Provisioned(
+        postgres_admin_url, store_url(postgres_admin_url), primary_secret, backup_key, passwords
+    )
+
+
+def empty_postgres(admin_url: str) -> None:
+    """Empty every table of the store as the administrator (identities restart at 1)."""
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"TRUNCATE {', '.join(ALL_TABLES)} RESTART IDENTITY CASCADE".encode())
+
+
+@attrs.define
+class OpenStore:
+    """A fresh, empty primary store with its credentials recorded (``primary_store``).
+
+    Attributes:
+        kind: ``"sqlite"`` or ``"postgresql"``.
+        store: the store.
+        credentials: its primary credentials.
+        reopen: another store on the same database, with the same credentials (a second
+            runner); closed at the end of the test.
+    """
+
+    kind: str
+    store: Any
+    credentials: PrimaryCredentials
+    reopen: Callable[[], Any]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def primary_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
+    """A fresh empty store of each kind, credentials recorded (the conformance suite's fixture).
+
+    PostgreSQL: the session's database, provisioned once, emptied as the administrator before
+    and after the test (``TRUNCATE ... CASCADE``), not a database per test.
+    """
+    opened: list[Any] = []
+    credentials = PrimaryCredentials(os.urandom(32), "tests: conformance")
+    provisioned: Provisioned | None = None
+    if request.param == "sqlite":
+        path = tmp_path / "primary.db"
+
+        def reopen() -> Any:
+            opened.append(SqliteStore(path))
+            return opened[-1]
+
+    else:
+        provisioned = request.getfixturevalue("postgres_roles")
+        empty_postgres(provisioned.admin_url)
+        credentials = provisioned.primary()
+        url = provisioned.url
+
+        def reopen() -> Any:
+            opened.append(PostgresStore(url, credentials))
+            return opened[-1]
+
+    store = reopen()
+    try:
+        store.record_primary_credentials(credentials)
+        yield OpenStore(request.param, store, credentials, reopen)
+    finally:
+        for each in opened:
+            each.close()
+        if provisioned is not None:
+            empty_postgres(provisioned.admin_url)

@@ -18,6 +18,11 @@ from psycopg import errors as pgerrors
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from arbiter.auth.credentials import (
+    BackupCredentials,
+    PrimaryCredentials,
+    reset_credential_domains_for_tests,
+)
 from arbiter.cli.exits import ExitCode, exit_code_for
 from arbiter.core.errors import (
     StoreAddressError,
@@ -31,11 +36,14 @@ from arbiter.stores.postgres.connection import connect, redact, store_errors
 from arbiter.stores.postgres.schema import (
     BACKUP_TABLES,
     BOOKKEEPING_TABLES,
+    CREDENTIALS_TABLE,
     DATA_TABLES,
     LOGIN_ROLES,
-    RoleSecrets,
+    ROLE_DOMAINS,
     provision,
+    role_passwords,
     scram_verifier,
+    set_role_passwords,
 )
 from tests.postgres import find_bindir
 
@@ -47,11 +55,13 @@ if TYPE_CHECKING:
 
 Record: TypeAlias = "Callable[[str, object], None]"
 
-# What a purge, a snapshot, a restore and the backup site may do, and nothing more.
+# What a purge, an import, a snapshot, a restore and the backup site may do, and nothing more.
 EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "twinpurge_purge": {(f"twinpurge.{t}", "SELECT") for t in DATA_TABLES}
     | {("twinpurge.objects", "DELETE"), ("twinpurge.refs", "DELETE")}
-    | {(f"twinpurge.{t}", p) for t in BOOKKEEPING_TABLES for p in ("SELECT", "INSERT", "UPDATE")},
+    | {(f"twinpurge.{t}", p) for t in BOOKKEEPING_TABLES for p in ("SELECT", "INSERT", "UPDATE")}
+    | {(f"twinpurge.{CREDENTIALS_TABLE}", p) for p in ("SELECT", "INSERT")},
+    "twinpurge_import": {(f"twinpurge.{t}", p) for t in DATA_TABLES for p in ("SELECT", "INSERT")},
     "twinpurge_snapshot": {(f"twinpurge.{t}", "SELECT") for t in DATA_TABLES},
     "twinpurge_restore": {(f"twinpurge.{t}", "INSERT") for t in DATA_TABLES},
     "twinpurge_backup": {
@@ -97,7 +107,79 @@ REFUSED: list[tuple[str, str, str]] = [
     ("twinpurge_purge", "DELETE FROM twinpurge.events", "permission denied for table events"),
     ("twinpurge_purge", "DELETE FROM twinpurge.journals", "permission denied for table journals"),
     ("twinpurge_purge", "DELETE FROM twinpurge.meta", "permission denied for table meta"),
+    (
+        "twinpurge_purge",
+        "UPDATE twinpurge.primary_credentials SET value = 'another'",
+        "permission denied for table primary_credentials",
+    ),
+    (
+        "twinpurge_purge",
+        "DELETE FROM twinpurge.primary_credentials",
+        "permission denied for table primary_credentials",
+    ),
+    (
+        "twinpurge_purge",
+        (
+            "INSERT INTO twinpurge.primary_credentials VALUES ('x', 'y')"
+            " ON CONFLICT (name) DO UPDATE SET value = 'y'"
+        ),
+        "permission denied for table primary_credentials",
+    ),
     *[("twinpurge_purge", statement, message) for statement, message in DDL],
+    ("twinpurge_import", "DELETE FROM twinpurge.objects", "permission denied for table objects"),
+    ("twinpurge_import", "DELETE FROM twinpurge.refs", "permission denied for table refs"),
+    ("twinpurge_import", "DELETE FROM twinpurge.tenants", "permission denied for table tenants"),
+    (
+        "twinpurge_import",
+        "UPDATE twinpurge.objects SET category = 'other'",
+        "permission denied for table objects",
+    ),
+    (
+        "twinpurge_import",
+        "UPDATE twinpurge.tenants SET legal_hold = true",
+        "permission denied for table tenants",
+    ),
+    (
+        "twinpurge_import",
+        (
+            "INSERT INTO twinpurge.objects VALUES"
+            " ('db', 'a', 'roles-t', 'x', '2026-01-01T00:00:00Z', true, NULL)"
+            " ON CONFLICT (store, key) DO UPDATE SET legal_hold = true"
+        ),
+        "permission denied for table objects",
+    ),
+    ("twinpurge_import", "SELECT * FROM twinpurge.meta", "permission denied for table meta"),
+    (
+        "twinpurge_import",
+        "INSERT INTO twinpurge.journals (purge_id) VALUES ('x')",
+        "permission denied for table journals",
+    ),
+    (
+        "twinpurge_import",
+        "SELECT * FROM twinpurge.primary_credentials",
+        "permission denied for table primary_credentials",
+    ),
+    (
+        "twinpurge_import",
+        "INSERT INTO twinpurge.primary_credentials VALUES ('x', 'y')",
+        "permission denied for table primary_credentials",
+    ),
+    (
+        "twinpurge_import",
+        "SELECT * FROM twinpurge_backup.site_meta",
+        "permission denied for schema twinpurge_backup",
+    ),
+    (
+        "twinpurge_import",
+        "INSERT INTO twinpurge_backup.site_meta VALUES ('x', 'y')",
+        "permission denied for schema twinpurge_backup",
+    ),
+    (
+        "twinpurge_import",
+        "LOCK TABLE twinpurge.objects IN SHARE ROW EXCLUSIVE MODE",
+        "permission denied for table objects",
+    ),
+    *[("twinpurge_import", statement, message) for statement, message in DDL],
     ("twinpurge_snapshot", "DELETE FROM twinpurge.objects", "permission denied for table objects"),
     (
         "twinpurge_snapshot",
@@ -156,7 +238,7 @@ def database(url: str) -> str:
 
 def as_role(provisioned: Provisioned, role: str) -> psycopg.Connection[tuple[object, ...]]:
     """A connection to the test store as a login role, with its password."""
-    return connect(provisioned.url, role=role, password=provisioned.secrets.of(role))
+    return connect(provisioned.url, role=role, password=provisioned.password(role))
 
 
 @pytest.fixture
@@ -227,6 +309,7 @@ def test_each_role_holds_exactly_its_privileges(postgres_roles: Provisioned) -> 
     assert [("twinpurge_owner",)] == owners
     assert [
         ("twinpurge_backup", True, False, False, False, False),
+        ("twinpurge_import", True, False, False, False, False),
         ("twinpurge_owner", False, False, False, False, False),
         ("twinpurge_purge", True, False, False, False, False),
         ("twinpurge_restore", True, False, False, False, False),
@@ -339,7 +422,7 @@ def test_provisioning_again_revokes_a_stray_grant(
                 f"twinpurge_purge (schema twinpurge_backup opened by hand): {statement} -> {opened.value.diag.message_primary}",
             )
     finally:
-        provision(postgres_roles.admin_url, postgres_roles.secrets)
+        provision(postgres_roles.admin_url)
     with (
         as_role(postgres_roles, "twinpurge_purge") as db,
         pytest.raises(pgerrors.InsufficientPrivilege) as refused,
@@ -361,7 +444,7 @@ def test_the_server_stores_verifiers_not_passwords(postgres_roles: Provisioned) 
     assert set(LOGIN_ROLES) == set(stored)
     for role, verifier in stored.items():
         assert str(verifier).startswith("SCRAM-SHA-256$4096:")
-        assert postgres_roles.secrets.of(role) not in str(verifier)
+        assert postgres_roles.password(role) not in str(verifier)
 
 
 def test_the_scram_verifier_is_rfc_7677s() -> None:
@@ -383,13 +466,121 @@ def test_the_scram_verifier_is_rfc_7677s() -> None:
     )
 
 
-def test_role_secrets_never_show() -> None:
-    """The passwords stay out of repr; an unknown role is a usage error."""
-    secrets = RoleSecrets("p-secret", "s-secret", "r-secret", "b-secret")
-    assert "secret" not in repr(secrets)
-    assert "r-secret" == secrets.of("twinpurge_restore")
-    with pytest.raises(UsageError, match="twinpurge_owner is not a twinpurge login role"):
-        secrets.of("twinpurge_owner")
+@pytest.mark.usefixtures("tenant_rows")
+def test_the_import_role_inserts_and_reads_the_data(postgres_roles: Provisioned) -> None:
+    """As twinpurge_import: a tenant, an event, an object and a ref insert; the data reads back."""
+    with as_role(postgres_roles, "twinpurge_import") as db:
+        inserted = [
+            db.execute(statement).rowcount
+            for statement in (
+                "INSERT INTO twinpurge.tenants VALUES ('roles-i', false, true)",
+                "INSERT INTO twinpurge.events VALUES ('roles-i', 0, 'cancelled', '2026-01-01T00:00:00Z')",
+                "INSERT INTO twinpurge.objects VALUES ('db', 'i', 'roles-i', 'record', '2025-01-01T00:00:00Z', false, 'i') ON CONFLICT DO NOTHING",
+                "INSERT INTO twinpurge.refs VALUES ('db', 'i', 0, 'db', 'a')",
+            )
+        ]
+        seen = db.execute(
+            "SELECT o.key, o.payload, r.to_key FROM twinpurge.objects o"
+            " JOIN twinpurge.refs r ON (r.from_store, r.from_key) = (o.store, o.key)"
+            " WHERE o.tenant IN ('roles-t', 'roles-i') ORDER BY o.key"
+        ).fetchall()
+        db.rollback()
+    assert ([1, 1, 1, 1], [("b", b"b", "a"), ("i", b"i", "a")]) == (inserted, seen)
+
+
+def test_the_credentials_record_is_written_once(
+    postgres_roles: Provisioned, record_property: Record
+) -> None:
+    """As twinpurge_purge: the fingerprint inserts and reads; a second insert of it conflicts."""
+    with as_role(postgres_roles, "twinpurge_purge") as db:
+        db.execute("INSERT INTO twinpurge.primary_credentials VALUES ('roles-fp', 'f1')")
+        with pytest.raises(pgerrors.UniqueViolation):
+            db.execute("INSERT INTO twinpurge.primary_credentials VALUES ('roles-fp', 'f2')")
+        db.rollback()
+        db.execute("INSERT INTO twinpurge.primary_credentials VALUES ('roles-fp', 'f1')")
+        with pytest.raises(pgerrors.InsufficientPrivilege) as refused:
+            db.execute(
+                "UPDATE twinpurge.primary_credentials SET value = 'f2' WHERE name = 'roles-fp'"
+            )
+        db.rollback()
+        left = db.execute(
+            "SELECT value FROM twinpurge.primary_credentials WHERE name = 'roles-fp'"
+        ).fetchall()
+        db.rollback()
+    assert "permission denied for table primary_credentials" == refused.value.diag.message_primary
+    assert [] == left
+    record_property(
+        "postgres_refusal",
+        f"twinpurge_purge: UPDATE twinpurge.primary_credentials (row present) -> {refused.value.diag.message_primary}",
+    )
+
+
+def stored_verifiers(provisioned: Provisioned) -> dict[str, object]:
+    """Each twinpurge role's stored password (verifier), by name."""
+    with psycopg.connect(provisioned.admin_url) as admin:
+        return dict(
+            admin.execute(
+                "SELECT rolname, rolpassword FROM pg_authid WHERE rolname LIKE 'twinpurge%'"
+            ).fetchall()
+        )
+
+
+def test_provisioning_again_keeps_the_passwords(postgres_roles: Provisioned) -> None:
+    """The script sets no password: run again without passwords, every role still logs in."""
+    before = stored_verifiers(postgres_roles)
+    provision(postgres_roles.admin_url)
+    assert before == stored_verifiers(postgres_roles)
+    for role in LOGIN_ROLES:
+        with as_role(postgres_roles, role) as db:
+            assert (role,) == db.execute("SELECT current_user").fetchone()
+
+
+def test_set_role_passwords_changes_only_the_given_roles(postgres_roles: Provisioned) -> None:
+    """One role's new password logs in and the old one is refused; the others are untouched."""
+    before = stored_verifiers(postgres_roles)
+    try:
+        set_role_passwords(postgres_roles.admin_url, {"twinpurge_snapshot": "another-password"})
+        after = stored_verifiers(postgres_roles)
+        connect(
+            postgres_roles.url,
+            role="twinpurge_snapshot",
+            password="another-password",  # noqa: S106 -- a test password
+        ).close()
+        with pytest.raises(StoreLoginError):
+            as_role(postgres_roles, "twinpurge_snapshot").close()
+    finally:
+        set_role_passwords(
+            postgres_roles.admin_url,
+            {"twinpurge_snapshot": postgres_roles.password("twinpurge_snapshot")},
+        )
+    changed = {role for role in before if before[role] != after[role]}
+    assert {"twinpurge_snapshot"} == changed
+    assert str(after["twinpurge_snapshot"]).startswith("SCRAM-SHA-256$4096:")
+
+
+def test_an_unknown_role_is_a_usage_error_before_anything_is_sent() -> None:
+    """A name that is no twinpurge login role (the owner included): UsageError, no connection."""
+    unreachable = "postgresql://admin:pw@127.0.0.1:1/none"
+    for call in (set_role_passwords, provision):
+        with pytest.raises(UsageError, match="twinpurge_owner is not a twinpurge login role"):
+            call(unreachable, {"twinpurge_owner": "a-password"})
+    with pytest.raises(UsageError, match="non-empty printable ASCII"):
+        set_role_passwords(unreachable, {"twinpurge_purge": "pässword"})
+
+
+def test_role_passwords_are_each_domains_own() -> None:
+    """Primary credentials give the purge and import roles' passwords; backup ones the rest."""
+    primary = PrimaryCredentials(b"p" * 32, "tests")
+    primary_passwords = role_passwords(primary)
+    reset_credential_domains_for_tests()
+    backup = BackupCredentials(b"b" * 32, "tests")
+    backup_passwords = role_passwords(backup)
+    assert {r for r, d in ROLE_DOMAINS.items() if d == "primary"} == set(primary_passwords)
+    assert {"twinpurge_purge", "twinpurge_import"} == set(primary_passwords)
+    assert {"twinpurge_snapshot", "twinpurge_restore", "twinpurge_backup"} == set(backup_passwords)
+    assert primary.role_password("twinpurge_import") == primary_passwords["twinpurge_import"]
+    assert backup.role_password("twinpurge_restore") == backup_passwords["twinpurge_restore"]
+    assert len({*primary_passwords.values(), *backup_passwords.values()}) == 5
 
 
 # -- connection errors -------------------------------------------------------------------------
@@ -461,7 +652,7 @@ def test_a_wrong_password_is_a_credentials_error(postgres_roles: Provisioned) ->
 def test_a_missing_database_is_named(postgres_roles: Provisioned) -> None:
     """The URL's database does not exist: StoreMissingError naming it, its own exit code."""
     url = postgres_roles.url.rsplit("/", 1)[0] + "/no_such_store"
-    error = refused_connection(url, "twinpurge_purge", postgres_roles.secrets.purge)
+    error = refused_connection(url, "twinpurge_purge", postgres_roles.password("twinpurge_purge"))
     expected = (
         f"store {url} as twinpurge_purge: database 'no_such_store' does not exist: check the"
         " store URL, or initialise the store (twinpurge init --store)"

@@ -1,0 +1,1109 @@
+"""The PostgreSQL primary store: the ``PrimaryStore`` port over the schema of ``schema.SCRIPT``.
+
+It behaves as the SQLite store (``arbiter.stores.sqlite``) does, method by method: the same
+return shapes, errors, ordering and instants-as-text; the conformance suite
+(``tests/arbiter/stores/test_conformance.py``) runs the same tests against both. Rules:
+
+1. Two roles, two connections, both opened lazily on first use through
+   ``connection.connect``: ``twinpurge_purge`` reads, deletes and keeps the books;
+   ``twinpurge_import`` inserts data (``add_inventory``, ``restore_rows``). Their passwords are
+   derived from the primary credentials (``PrimaryCredentials.role_password``), so a store
+   without them cannot even read (``CredentialError`` naming ``TWINPURGE_PRIMARY_CREDENTIALS``)
+   and backup credentials are refused as ``require_primary`` words it.
+2. Write transactions mirror SQLite's ``BEGIN IMMEDIATE``: READ COMMITTED, and the first
+   statement is ``LOCK TABLE twinpurge.objects, twinpurge.refs IN SHARE ROW EXCLUSIVE MODE``. No
+   other writer of objects or refs runs until the commit (an insert waits), readers go on, and
+   every read after the lock sees all that committed before it. ``record_run`` and ``add_trip``
+   lock their own table the same way and read and write inside that transaction. Any
+   exception rolls back; the block's normal end commits.
+3. Snapshots (``snapshot``, ``read_target``), ``read_slice``, ``export_inventory`` and
+   ``already_stored`` read in ``REPEATABLE READ READ ONLY`` transactions: one consistent state,
+   and the server refuses a write in them.
+4. Set-based: identity lists travel as two ``text[]`` parameters joined through
+   ``unnest(%s::text[], %s::text[])``, one statement per call. ``delete`` is one statement per
+   batch whose predicate holds the ownership (``... AND o.tenant = %s``); it returns its rowcount,
+   objects only (refs go by the foreign key's cascade). Slices and exports read their objects in
+   one query and their refs in another, ordered, through server-side (named) cursors.
+5. Orders are SQLite's: text sorts by ``COLLATE "C"`` (code points, as SQLite's ``BINARY`` and
+   Python's ``sorted``), whatever the database's collation.
+6. Deleting is a capability (rule 4 of ``arbiter.stores.ports``). The fingerprint of the primary
+   credentials lives in ``twinpurge.primary_credentials``, which the purge role may insert once
+   and never update or delete (``record_primary_credentials``; ``set_meta`` refuses its name).
+   ``transaction``, ``purge_target`` and ``restore_rows`` check the credentials against it at
+   every use, before anything is opened.
+7. The driver's connection failures become the project's errors (``connection.store_errors``:
+   ``StoreUnavailableError`` ...); a broken connection is closed and dropped, and the next call
+   opens a new one. Statement errors (a permission refused, a constraint) pass through
+   unchanged, except a unique violation in ``add_inventory``, which is ``InputError`` as in SQLite.
+8. ``store_clock`` is the server's ``now()``: a database server has a clock of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg import sql
+
+from arbiter.auth.credentials import (
+    PRIMARY_ENV,
+    PrimaryCredentials,
+    require_primary,
+    verify_primary,
+)
+from arbiter.core.errors import CredentialError, InputError, StoreConnectionError, UsageError
+from arbiter.core.verdict import ObjectId
+from arbiter.stores.ports import ObjectState
+from arbiter.stores.postgres.connection import connect, redact, store_errors
+from arbiter.stores.sqlite import CREDENTIALS_META
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+    from contextlib import AbstractContextManager
+    from datetime import datetime
+    from typing import LiteralString
+
+__all__ = ["IMPORT_ROLE", "PURGE_ROLE", "PostgresStore", "PurgeAccess", "ReadAccess"]
+
+PURGE_ROLE = "twinpurge_purge"
+IMPORT_ROLE = "twinpurge_import"
+
+_Db: TypeAlias = "psycopg.Connection[tuple[Any, ...]]"
+
+_BEGIN_WRITE: LiteralString = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
+_BEGIN_READ: LiteralString = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_LOCK_DATA: LiteralString = (
+    "LOCK TABLE twinpurge.objects, twinpurge.refs IN SHARE ROW EXCLUSIVE MODE"
+)
+_LOCK_RUNS: LiteralString = "LOCK TABLE twinpurge.runs IN SHARE ROW EXCLUSIVE MODE"
+_LOCK_TRIPS: LiteralString = "LOCK TABLE twinpurge.safe_mode_trips IN SHARE ROW EXCLUSIVE MODE"
+
+# Rows fetched per round trip from a server-side cursor.
+_ITERSIZE = 2000
+
+_OBJECT_KEYS = ("store", "key", "tenant", "category", "created_at", "legal_hold")
+
+
+def _pairs(ids: Iterable[ObjectId]) -> tuple[list[str], list[str]]:
+    """Identities as the two ``text[]`` parameters of ``unnest`` (rule 4)."""
+    stores: list[str] = []
+    keys: list[str] = []
+    for obj in ids:
+        stores.append(obj.store)
+        keys.append(obj.key)
+    return stores, keys
+
+
+class _Reads:
+    """The primitive reads of a transaction on one connection (``PurgeReads``)."""
+
+    def __init__(self, connection: _Db) -> None:
+        self._db = connection
+
+    def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
+        """(legal_hold, [(kind, at), ...]) of the tenant, or None if it does not exist."""
+        row = self._db.execute(
+            "SELECT legal_hold FROM twinpurge.tenants WHERE id = %s", (tenant,)
+        ).fetchone()
+        if row is None:
+            return None
+        events = self._db.execute(
+            "SELECT kind, at FROM twinpurge.events WHERE tenant = %s ORDER BY pos", (tenant,)
+        ).fetchall()
+        return bool(row[0]), [(kind, at) for kind, at in events]
+
+    def objects(self, ids: list[ObjectId]) -> dict[ObjectId, ObjectState]:
+        """The state of each object that exists among ``ids``, in one statement."""
+        rows = self._db.execute(
+            "SELECT o.store, o.key, o.tenant, o.category, o.legal_hold FROM twinpurge.objects o"
+            " JOIN unnest(%s::text[], %s::text[]) AS i (store, key)"
+            " ON o.store = i.store AND o.key = i.key",
+            _pairs(ids),
+        )
+        return {
+            ObjectId(store, key): ObjectState(owner, category, bool(hold))
+            for store, key, owner, category, hold in rows
+        }
+
+    def referrers(self, ids: list[ObjectId]) -> set[ObjectId]:
+        """Every object holding a ref to one of ``ids``, in one statement."""
+        rows = self._db.execute(
+            "SELECT r.from_store, r.from_key FROM twinpurge.refs r"
+            " JOIN unnest(%s::text[], %s::text[]) AS i (store, key)"
+            " ON r.to_store = i.store AND r.to_key = i.key",
+            _pairs(ids),
+        )
+        return {ObjectId(store, key) for store, key in rows}
+
+    def rows(self, ids: list[ObjectId]) -> list[dict[str, Any]]:
+        """Full rows of the objects, in the order asked for, without those that are gone."""
+        params = _pairs(ids)
+        by_id: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in self._db.execute(
+            "SELECT o.store, o.key, o.tenant, o.category, o.created_at, o.legal_hold, o.payload"
+            " FROM twinpurge.objects o"
+            " JOIN (SELECT DISTINCT * FROM unnest(%s::text[], %s::text[])) AS i (store, key)"
+            " ON o.store = i.store AND o.key = i.key",
+            params,
+        ):
+            record = dict(zip((*_OBJECT_KEYS, "payload"), row, strict=True))
+            record["legal_hold"] = bool(record["legal_hold"])
+            record["refs"] = []
+            by_id[(record["store"], record["key"])] = record
+        for store, key, to_store, to_key in self._db.execute(
+            "SELECT r.from_store, r.from_key, r.to_store, r.to_key FROM twinpurge.refs r"
+            " JOIN (SELECT DISTINCT * FROM unnest(%s::text[], %s::text[])) AS i (store, key)"
+            " ON r.from_store = i.store AND r.from_key = i.key"
+            ' ORDER BY r.from_store COLLATE "C", r.from_key COLLATE "C", r.pos',
+            params,
+        ):
+            by_id[(store, key)]["refs"].append([to_store, to_key])
+        return [by_id[i] for i in ((o.store, o.key) for o in ids) if i in by_id]
+
+
+class _Snapshot(_Reads):
+    """A read-only snapshot for dry runs: REPEATABLE READ READ ONLY (rules 3 and 6)."""
+
+    def delete(self, tenant: str, ids: list[ObjectId]) -> int:
+        """Never deletes: a snapshot opened without credentials cannot.
+
+        Raises:
+            CredentialError: always.
+        """
+        del tenant, ids
+        raise CredentialError(
+            "primary", "deleting needs the primary credentials; this snapshot only reads"
+        )
+
+    def journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+        """Never writes: a snapshot records no journal step.
+
+        Raises:
+            CredentialError: always.
+        """
+        del purge_id, step, data
+        raise CredentialError(
+            "primary", "journal steps are written with a delete; this snapshot only reads"
+        )
+
+
+class _Transaction(_Reads):
+    """A delete-capable write transaction (``PurgeTransaction``), opened for checked credentials."""
+
+    def journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+        """Record a journal step in this transaction: it commits with the delete, or neither."""
+        _add_step(self._db, purge_id, step, data)
+
+    def delete(self, tenant: str, ids: list[ObjectId]) -> int:
+        """Delete the rows matching identity *and* tenant in one statement; how many went.
+
+        Args:
+            tenant: the owner every deleted row must have (rule 4).
+            ids: the identities of the batch.
+
+        Returns:
+            The number of objects deleted (their refs go by the cascade, uncounted).
+        """
+        stores, keys = _pairs(ids)
+        cursor = self._db.execute(
+            "DELETE FROM twinpurge.objects o"
+            " USING unnest(%s::text[], %s::text[]) AS i (store, key)"
+            " WHERE o.store = i.store AND o.key = i.key AND o.tenant = %s",
+            (stores, keys, tenant),
+        )
+        return cursor.rowcount
+
+
+def _add_step(db: _Db, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+    db.execute(
+        "INSERT INTO twinpurge.journal_steps (purge_id, seq, step, data)"
+        " SELECT %s, COALESCE(MAX(seq), 0) + 1, %s, %s FROM twinpurge.journal_steps"
+        " WHERE purge_id = %s",
+        (purge_id, step, json.dumps(dict(data), sort_keys=True), purge_id),
+    )
+
+
+def _records(cursor: psycopg.Cursor[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Every row of a ``SELECT *`` as a dict of its columns."""
+    names = [column.name for column in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _trip(record: dict[str, Any]) -> dict[str, Any]:
+    record["tenants"] = json.loads(record["tenants"])
+    record["counts"] = json.loads(record["counts"])
+    record["reset_by"] = json.loads(record["reset_by"]) if record["reset_by"] else None
+    return record
+
+
+def _tenant_record(
+    tid: str, events: list[dict[str, str]], *, legal_hold: bool, has_field: bool
+) -> dict[str, Any]:
+    """A tenant in the inventory's spelling (``arbiter.stores.rows`` rule 2)."""
+    record: dict[str, Any] = {"id": tid, "events": events}
+    if has_field or legal_hold:
+        record["legal_hold"] = bool(legal_hold)
+    return record
+
+
+class PostgresStore:
+    """The PostgreSQL primary store (``PrimaryStore``): rules in the module docstring."""
+
+    def __init__(self, url: str, credentials: PrimaryCredentials | None) -> None:
+        """A store on the database ``url`` names; nothing is opened until first used (rule 1).
+
+        Args:
+            url: the store URL, without user or password (``postgresql://host:port/db``).
+            credentials: the primary credentials its roles log in with, or None (then every
+                method that needs the server raises ``CredentialError``).
+
+        Raises:
+            CredentialError: ``credentials`` are backup credentials.
+        """
+        self.url = url
+        self._credentials = (
+            None
+            if credentials is None
+            else require_primary(credentials, purpose="opening the PostgreSQL primary store")
+        )
+        self._connections: dict[str, _Db] = {}
+        self._opened: list[_Db] = []
+
+    # -- connections (rules 1 and 7) -----------------------------------------------------------
+
+    def _password(self, role: str) -> str:
+        if self._credentials is None:
+            raise CredentialError(
+                "primary",
+                f"a PostgreSQL store needs the primary credentials to log in, even to read"
+                f" ({redact(self.url)} as {role}): set {PRIMARY_ENV} to the primary credentials"
+                " file (mode 600)",
+            )
+        return self._credentials.role_password(role)
+
+    def _connection(self, role: str) -> _Db:
+        """The open connection of ``role`` (autocommit), opened on first use."""
+        db = self._connections.get(role)
+        if db is not None and (db.closed or db.broken):
+            self._drop(role)
+            db = None
+        if db is None:
+            db = cast("_Db", connect(self.url, role=role, password=self._password(role)))
+            db.autocommit = True
+            self._connections[role] = db
+        return db
+
+    def _drop(self, role: str) -> None:
+        db = self._connections.pop(role, None)
+        if db is not None:
+            db.close()
+
+    @contextmanager
+    def _errors(self, role: str) -> Iterator[None]:
+        """The driver's connection failures as the project's errors; a broken connection goes."""
+        try:
+            with store_errors(self.url, role=role):
+                yield
+        except StoreConnectionError:
+            db = self._connections.get(role)
+            if db is not None and (db.closed or db.broken):
+                self._drop(role)
+            raise
+
+    @contextmanager
+    def _session(self, role: str = PURGE_ROLE) -> Iterator[_Db]:
+        """``role``'s connection for statements that each commit on their own (autocommit)."""
+        db = self._connection(role)
+        with self._errors(role):
+            yield db
+
+    @contextmanager
+    def _begin(self, role: str, begin: LiteralString, *first: LiteralString) -> Iterator[_Db]:
+        """A transaction on ``role``'s connection: commit at the end, roll back on any exception."""
+        db = self._connection(role)
+        if db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise UsageError(f"{role}'s transaction on {redact(self.url)} is open already")
+        with self._errors(role):
+            db.execute(begin)
+            try:
+                for statement in first:
+                    db.execute(statement)
+                yield db
+            except BaseException:
+                self._rollback(role, db)
+                raise
+            db.execute("COMMIT")
+
+    def _rollback(self, role: str, db: _Db) -> None:
+        """Roll back; a connection that cannot is closed (the server rolls its work back)."""
+        try:
+            db.execute("ROLLBACK")
+        except psycopg.Error:
+            self._drop(role)
+
+    def _write(self, *locks: LiteralString) -> AbstractContextManager[_Db]:
+        """A write transaction as the purge role, locking objects and refs first (rule 2)."""
+        return self._begin(PURGE_ROLE, _BEGIN_WRITE, *(locks or (_LOCK_DATA,)))
+
+    def _read(self) -> AbstractContextManager[_Db]:
+        """A consistent read-only transaction as the purge role (rule 3)."""
+        return self._begin(PURGE_ROLE, _BEGIN_READ)
+
+    def _idle(self) -> None:
+        """Refuse to insert while this store's own purge transaction holds the lock (rule 2).
+
+        The import connection would wait for that lock forever.
+        """
+        db = self._connections.get(PURGE_ROLE)
+        if db is not None and db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise UsageError(f"a transaction of {redact(self.url)} is open; insert after it ends")
+
+    def open_connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """A new autocommit connection as the purge role (e.g. for advisory locks).
+
+        Returns:
+            The connection; ``close`` closes it too if the caller has not.
+
+        Raises:
+            CredentialError: the store has no credentials to log in with.
+            StoreConnectionError: the server refused or cannot be reached.
+        """
+        db = cast("_Db", connect(self.url, role=PURGE_ROLE, password=self._password(PURGE_ROLE)))
+        db.autocommit = True
+        self._opened = [c for c in self._opened if not c.closed]
+        self._opened.append(db)
+        return db
+
+    def close(self) -> None:
+        """Close every connection the store opened."""
+        for role in list(self._connections):
+            self._drop(role)
+        for db in self._opened:
+            db.close()
+        self._opened = []
+
+    # -- the primary credentials (rule 6) ------------------------------------------------------
+
+    def _recorded(self) -> str | None:
+        with self._session() as db:
+            row = db.execute(
+                "SELECT value FROM twinpurge.primary_credentials WHERE name = %s",
+                (CREDENTIALS_META,),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_primary_credentials(self, credentials: PrimaryCredentials) -> None:
+        """Record the SHA-256 of the store's primary credentials, once.
+
+        Args:
+            credentials: the new store's primary credentials.
+
+        Raises:
+            CredentialError: ``credentials`` are not primary credentials.
+            UsageError: the store records credentials already; they are never replaced.
+        """
+        credentials = require_primary(credentials, purpose="recording primary credentials")
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO twinpurge.primary_credentials (name, value) VALUES (%s, %s)"
+                " ON CONFLICT (name) DO NOTHING",
+                (CREDENTIALS_META, credentials.fingerprint),
+            )
+            if cursor.rowcount != 1:
+                raise UsageError(
+                    f"{redact(self.url)} records primary credentials already; they are never"
+                    " replaced"
+                )
+
+    def verify_credentials(self, credentials: object) -> PrimaryCredentials:
+        """Check credentials against the SHA-256 the store recorded (rule 6).
+
+        Args:
+            credentials: what the caller holds (``None`` or backup credentials are refused).
+
+        Returns:
+            The credentials, as primary credentials.
+
+        Raises:
+            CredentialError: missing, of the backup domain, not recorded, or another secret.
+        """
+        checked = require_primary(credentials, purpose="deleting from the primary store")
+        verify_primary(checked, self._recorded(), store=redact(self.url))
+        return checked
+
+    def purge_target(self, credentials: PrimaryCredentials) -> PurgeAccess:
+        """The delete-capable ``PurgeTarget`` of this store, for its primary credentials.
+
+        Args:
+            credentials: the store's primary credentials; checked now and at every transaction.
+
+        Returns:
+            The target to build a ``Purger`` with.
+
+        Raises:
+            CredentialError: not this store's primary credentials.
+        """
+        return PurgeAccess(self, self.verify_credentials(credentials))
+
+    def read_target(self) -> ReadAccess:
+        """A read-only ``PurgeTarget`` for dry runs: it cannot delete (rule 6)."""
+        return ReadAccess(self)
+
+    # -- loading (the import role) -------------------------------------------------------------
+
+    def add_inventory(
+        self, inventory: Mapping[str, Any], payloads: Mapping[ObjectId, bytes] | None = None
+    ) -> None:
+        """Insert a validated portable inventory (spec §4.1) in one transaction, set-based.
+
+        Args:
+            inventory: plain data already accepted by both planners.
+            payloads: record payloads by object identity (blob bytes go to the blob directory).
+
+        Raises:
+            InputError: an identity already exists; nothing is inserted.
+            CredentialError: the store has no credentials to log in with.
+            UsageError: this store's own transaction is open.
+        """
+        payloads = payloads or {}
+        tenants = list(inventory["tenants"])
+        objects = list(inventory["objects"])
+        self._idle()
+        try:
+            with self._begin(IMPORT_ROLE, _BEGIN_WRITE) as db:
+                db.execute(
+                    "INSERT INTO twinpurge.tenants (id, legal_hold, has_hold_field)"
+                    " SELECT * FROM unnest(%s::text[], %s::boolean[], %s::boolean[])",
+                    (
+                        [t["id"] for t in tenants],
+                        [bool(t.get("legal_hold", False)) for t in tenants],
+                        ["legal_hold" in t for t in tenants],
+                    ),
+                )
+                events = [(t["id"], i, e) for t in tenants for i, e in enumerate(t["events"])]
+                db.execute(
+                    "INSERT INTO twinpurge.events (tenant, pos, kind, at)"
+                    " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[])",
+                    (
+                        [tid for tid, _, _ in events],
+                        [pos for _, pos, _ in events],
+                        [e["kind"] for _, _, e in events],
+                        [e["at"] for _, _, e in events],
+                    ),
+                )
+                _insert_objects(
+                    db,
+                    [(o, payloads.get(ObjectId(o["store"], o["key"]))) for o in objects],
+                    skip_existing=False,
+                )
+        except pgerrors.UniqueViolation as exc:
+            reason = exc.diag.message_detail or exc.diag.message_primary or str(exc)
+            raise InputError(
+                source="inventory", field="", message=f"conflicts with the store: {reason}"
+            ) from None
+
+    def restore_rows(
+        self, credentials: PrimaryCredentials, rows: list[dict[str, Any]]
+    ) -> list[ObjectId]:
+        """Insert the archived rows that are missing, in one transaction of the import role.
+
+        Args:
+            credentials: the store's primary credentials (inserting is a primary-domain act).
+            rows: archived rows (``PurgeReads.rows``' shape).
+
+        Returns:
+            The identities inserted, in the rows' order; a row whose identity exists is left
+            exactly as it is (``ON CONFLICT DO NOTHING``).
+
+        Raises:
+            CredentialError: not this store's primary credentials; nothing was inserted.
+            UsageError: this store's own transaction is open.
+        """
+        self.verify_credentials(credentials)
+        self._idle()
+        first: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in rows:
+            first.setdefault((row["store"], row["key"]), row)
+        with self._begin(IMPORT_ROLE, _BEGIN_WRITE) as db:
+            inserted = _insert_objects(
+                db, [(row, row["payload"]) for row in first.values()], skip_existing=True
+            )
+        return [ObjectId(*identity) for identity in first if identity in inserted]
+
+    def already_stored(
+        self, tenants: Iterable[str], objects: Iterable[tuple[str, str]]
+    ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """Which of these tenant ids and object identities the store holds already.
+
+        One indexed statement for the objects and one for the tenants, in one snapshot.
+        """
+        ids = [ObjectId(store, key) for store, key in objects]
+        with self._read() as db:
+            found_objects = {
+                (s, k)
+                for s, k in db.execute(
+                    "SELECT o.store, o.key FROM twinpurge.objects o"
+                    " JOIN unnest(%s::text[], %s::text[]) AS i (store, key)"
+                    " ON o.store = i.store AND o.key = i.key",
+                    _pairs(ids),
+                )
+            }
+            found_tenants = {
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM twinpurge.tenants WHERE id = ANY(%s::text[])", (list(tenants),)
+                )
+            }
+        return frozenset(found_tenants), frozenset(found_objects)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def tenant_ids(self) -> list[str]:
+        """Every tenant id, sorted."""
+        with self._session() as db:
+            rows = db.execute('SELECT id FROM twinpurge.tenants ORDER BY id COLLATE "C"')
+            return [row[0] for row in rows]
+
+    def total_objects(self) -> int:
+        """How many objects the store holds."""
+        with self._session() as db:
+            row = db.execute("SELECT count(*) FROM twinpurge.objects").fetchone()
+        return int(row[0]) if row else 0
+
+    def payload(self, obj: ObjectId) -> bytes | None:
+        """A record's payload, or None."""
+        with self._session() as db:
+            row = db.execute(
+                "SELECT payload FROM twinpurge.objects WHERE store = %s AND key = %s",
+                (obj.store, obj.key),
+            ).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def export_inventory(self) -> dict[str, Any]:
+        """The whole store as a portable inventory (spec §4.1), in one snapshot."""
+        with self._read() as db:
+            ids = [
+                r[0] for r in db.execute('SELECT id FROM twinpurge.tenants ORDER BY id COLLATE "C"')
+            ]
+            return {
+                "tenants": _read_tenants(db, ids),
+                "objects": _read_objects(db, "export", {}),
+            }
+
+    def read_slice(self, tenant: str) -> dict[str, Any]:
+        """The tenant's slice (``InventoryReader.read_slice``), in one snapshot (rule 3).
+
+        Its objects, then other tenants' objects holding a ref to one of them (each part ordered
+        by identity), and those objects' tenants with the tenant, sorted.
+        """
+        with self._read() as db:
+            found = db.execute("SELECT 1 FROM twinpurge.tenants WHERE id = %s", (tenant,))
+            if found.fetchone() is None:
+                return {"tenants": [], "objects": []}
+            objects = _read_objects(db, "slice", {"tenant": tenant})
+            owners = sorted({o["tenant"] for o in objects} | {tenant})
+            return {"tenants": _read_tenants(db, owners), "objects": objects}
+
+    # -- purging -------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, credentials: PrimaryCredentials) -> Iterator[_Transaction]:
+        """A delete-capable write transaction; rolls back on any exception (rules 2 and 6).
+
+        Args:
+            credentials: the store's primary credentials, checked before ``BEGIN``.
+
+        Yields:
+            The transaction, objects and refs locked against every other writer.
+
+        Raises:
+            CredentialError: not this store's primary credentials; nothing was opened.
+        """
+        self.verify_credentials(credentials)
+        with self._write() as db:
+            yield _Transaction(db)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_Snapshot]:
+        """A read-only snapshot (rules 3 and 6): the server refuses writes while it lasts."""
+        with self._read() as db:
+            yield _Snapshot(db)
+
+    # -- receipts ------------------------------------------------------------------------------
+
+    def record_receipt(  # noqa: PLR0913 -- one column each
+        self,
+        *,
+        tenant: str,
+        plan_digest: str,
+        as_of: str,
+        executed_at: str,
+        purged: int,
+        backup_due: str | None,
+    ) -> None:
+        """Record that a tenant's primary purge completed (the backup purge waits for it)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO twinpurge.receipts VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (tenant, plan_digest) DO UPDATE SET as_of = excluded.as_of,"
+                " executed_at = excluded.executed_at, purged = excluded.purged,"
+                " backup_due = excluded.backup_due",
+                (tenant, plan_digest, as_of, executed_at, purged, backup_due),
+            )
+
+    def receipts(self, tenant: str) -> list[dict[str, Any]]:
+        """The primary-purge receipts of a tenant, oldest first."""
+        with self._session() as db:
+            cursor = db.execute(
+                "SELECT plan_digest, as_of, executed_at, purged, backup_due"
+                " FROM twinpurge.receipts WHERE tenant = %s"
+                ' ORDER BY executed_at COLLATE "C", plan_digest COLLATE "C"',
+                (tenant,),
+            )
+            return _records(cursor)
+
+    # -- restore archives and manual plans -----------------------------------------------------
+
+    def add_archive(self, record: dict[str, Any]) -> None:
+        """Record a restore archive."""
+        with self._write() as db:
+            db.execute(_insert("archives", record), tuple(record.values()))
+
+    def archives(self) -> list[dict[str, Any]]:
+        """Every archive record, oldest first."""
+        with self._session() as db:
+            return _records(
+                db.execute(
+                    'SELECT * FROM twinpurge.archives ORDER BY created_at COLLATE "C",'
+                    ' archive_id COLLATE "C"'
+                )
+            )
+
+    def archive(self, archive_id: str) -> dict[str, Any] | None:
+        """One archive record."""
+        with self._session() as db:
+            found = _records(
+                db.execute("SELECT * FROM twinpurge.archives WHERE archive_id = %s", (archive_id,))
+            )
+        return found[0] if found else None
+
+    def mark_archive(self, archive_id: str, **changes: str) -> None:
+        """Set ``restored_at`` or ``removed_at`` of an archive, one transaction per column.
+
+        Raises:
+            ValueError: another column (the columns before it are set, as in SQLite).
+        """
+        for column, value in changes.items():
+            if column not in {"restored_at", "removed_at"}:
+                msg = f"unknown archive column {column}"
+                raise ValueError(msg)
+            with self._write() as db:
+                db.execute(
+                    sql.SQL("UPDATE twinpurge.archives SET {} = %s WHERE archive_id = %s").format(
+                        sql.Identifier(column)
+                    ),
+                    (value, archive_id),
+                )
+
+    def add_plan(self, record: dict[str, Any]) -> None:
+        """Record a manual plan."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO twinpurge.plans (plan_id, tenant, path, digest, author, created_at)"
+                " VALUES (%(plan_id)s, %(tenant)s, %(path)s, %(digest)s, %(author)s,"
+                " %(created_at)s)",
+                record,
+            )
+
+    def plan(self, plan_id: str) -> dict[str, Any] | None:
+        """One manual plan's record."""
+        with self._session() as db:
+            found = _records(
+                db.execute("SELECT * FROM twinpurge.plans WHERE plan_id = %s", (plan_id,))
+            )
+        return found[0] if found else None
+
+    def plans(self) -> list[dict[str, Any]]:
+        """Every manual plan's record, oldest first."""
+        with self._session() as db:
+            return _records(
+                db.execute(
+                    'SELECT * FROM twinpurge.plans ORDER BY created_at COLLATE "C",'
+                    ' plan_id COLLATE "C"'
+                )
+            )
+
+    def mark_plan(self, plan_id: str, **changes: str) -> None:
+        """Record a plan's execution or restore (who, when, which archive), in one transaction.
+
+        Raises:
+            ValueError: an unknown column; nothing is changed.
+        """
+        allowed = {"executed_at", "executed_by", "archive_id", "restored_at", "restored_by"}
+        with self._write() as db:
+            for column, value in changes.items():
+                if column not in allowed:
+                    msg = f"unknown plan column {column}"
+                    raise ValueError(msg)
+                db.execute(
+                    sql.SQL("UPDATE twinpurge.plans SET {} = %s WHERE plan_id = %s").format(
+                        sql.Identifier(column)
+                    ),
+                    (value, plan_id),
+                )
+
+    # -- fleet safe mode and runs (``arbiter.purge.safemode``) -------------------------------
+
+    def active_trip(self) -> dict[str, Any] | None:
+        """The safe-mode trip that holds the fleet, or None (``SafeModeStore``)."""
+        with self._session() as db:
+            found = _records(
+                db.execute("SELECT * FROM twinpurge.safe_mode_trips WHERE reset_at IS NULL")
+            )
+        return _trip(found[0]) if found else None
+
+    def trips(self) -> list[dict[str, Any]]:
+        """Every safe-mode trip, oldest first (``SafeModeStore``)."""
+        with self._session() as db:
+            found = _records(
+                db.execute(
+                    'SELECT * FROM twinpurge.safe_mode_trips ORDER BY tripped_at COLLATE "C",'
+                    ' trip_id COLLATE "C"'
+                )
+            )
+        return [_trip(record) for record in found]
+
+    def add_trip(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Record a trip unless one is active; return the active trip (``SafeModeStore``).
+
+        The trips' table is locked first (rule 2), so two runners never both record one.
+        """
+        with self._write(_LOCK_TRIPS) as db:
+            found = _records(
+                db.execute("SELECT * FROM twinpurge.safe_mode_trips WHERE reset_at IS NULL")
+            )
+            if found:
+                return _trip(found[0])
+            db.execute(
+                "INSERT INTO twinpurge.safe_mode_trips (trip_id, tripped_at, kind, reason, as_of,"
+                " tenants, counts) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    record["trip_id"],
+                    record["tripped_at"],
+                    record["kind"],
+                    record["reason"],
+                    record["as_of"],
+                    json.dumps(list(record["tenants"])),
+                    json.dumps(dict(record["counts"]), sort_keys=True),
+                ),
+            )
+        return dict(record)
+
+    def clear_trip(self, trip_id: str, *, reset_at: str, reset_by: list[str], reason: str) -> bool:
+        """Mark the active trip ``trip_id`` reset; False if it is not the active trip."""
+        with self._write(_LOCK_TRIPS) as db:
+            cursor = db.execute(
+                "UPDATE twinpurge.safe_mode_trips SET reset_at = %s, reset_by = %s,"
+                " reset_reason = %s WHERE trip_id = %s AND reset_at IS NULL",
+                (reset_at, json.dumps(reset_by), reason, trip_id),
+            )
+            return cursor.rowcount == 1
+
+    def record_run(
+        self, as_of: str, as_of_epoch: float, ran_at: str, ran_at_epoch: float, *, sane: bool
+    ) -> tuple[int, float | None, float | None]:
+        """Record a run; return its id and the latest as_of and ran_at of the sane runs before it.
+
+        Read and written in one transaction that locks the runs first (rule 2), so two runners
+        see each other's runs.
+        """
+        with self._write(_LOCK_RUNS) as db:
+            row = db.execute(
+                "SELECT max(as_of_epoch), max(ran_at_epoch) FROM twinpurge.runs WHERE sane"
+            ).fetchone()
+            inserted = db.execute(
+                "INSERT INTO twinpurge.runs (as_of, as_of_epoch, ran_at, ran_at_epoch, sane)"
+                " VALUES (%s, %s, %s, %s, %s) RETURNING run_id",
+                (as_of, as_of_epoch, ran_at, ran_at_epoch, sane),
+            ).fetchone()
+        latest_as_of, latest_ran_at = row or (None, None)
+        return int(inserted[0] if inserted else 0), latest_as_of, latest_ran_at
+
+    def mark_run_insane(self, run_id: int) -> None:
+        """A run tripped the clock check: no later run is compared with it."""
+        with self._write(_LOCK_RUNS) as db:
+            db.execute("UPDATE twinpurge.runs SET sane = false WHERE run_id = %s", (run_id,))
+
+    def store_clock(self) -> datetime | None:
+        """The server's ``now()``, an aware datetime (rule 8; ``SafeModeStore.store_clock``)."""
+        with self._session() as db:
+            row = db.execute("SELECT now()").fetchone()
+        return None if row is None else cast("datetime", row[0])
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every recorded run, oldest first."""
+        with self._session() as db:
+            rows = db.execute(
+                "SELECT run_id, as_of, ran_at, sane FROM twinpurge.runs ORDER BY run_id"
+            ).fetchall()
+        return [
+            {"run_id": int(r[0]), "as_of": r[1], "ran_at": r[2], "sane": bool(r[3])} for r in rows
+        ]
+
+    # -- purge journals (``arbiter.purge.journal``) -------------------------------------------
+
+    def open_journal(self, record: Mapping[str, Any]) -> None:
+        """Record a new purge journal (state ``open``)."""
+        with self._write() as db:
+            db.execute(_insert("journals", record), tuple(record.values()))
+
+    def add_journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
+        """Record a journal step in its own durable transaction."""
+        with self._write() as db:
+            _add_step(db, purge_id, step, data)
+
+    def close_journal(self, purge_id: str, state: str, finished_at: str) -> None:
+        """Finish a journal (``done``, ``refused``, ``abandoned``, ``restored``...)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE twinpurge.journals SET state = %s, finished_at = %s WHERE purge_id = %s",
+                (state, finished_at, purge_id),
+            )
+
+    def journals(self, *, unfinished: bool = False) -> list[dict[str, Any]]:
+        """Journal records, oldest first; only the unfinished ones when asked."""
+        with self._session() as db:
+            return _records(
+                db.execute(
+                    "SELECT * FROM twinpurge.journals WHERE %s OR finished_at IS NULL"
+                    ' ORDER BY started_at COLLATE "C", purge_id COLLATE "C"',
+                    (not unfinished,),
+                )
+            )
+
+    def journal_steps(self, purge_id: str) -> list[dict[str, Any]]:
+        """A journal's steps, in order: ``{"step": ..., "data": {...}}``."""
+        with self._session() as db:
+            rows = db.execute(
+                "SELECT step, data FROM twinpurge.journal_steps WHERE purge_id = %s ORDER BY seq",
+                (purge_id,),
+            ).fetchall()
+        return [{"step": step, "data": json.loads(data)} for step, data in rows]
+
+    def object_rows(self, ids: list[ObjectId]) -> dict[ObjectId, str]:
+        """The owning tenant of each of ``ids`` that has a row now."""
+        with self._session() as db:
+            return {obj: state.tenant for obj, state in _Reads(db).objects(ids).items()}
+
+    # -- the audit head ------------------------------------------------------------------------
+
+    def get_meta(self, name: str) -> str | None:
+        """A value of the meta table (the credentials' fingerprint comes from its own table)."""
+        if name == CREDENTIALS_META:
+            return self._recorded()
+        with self._session() as db:
+            row = db.execute("SELECT value FROM twinpurge.meta WHERE name = %s", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Set a value of the meta table, durably.
+
+        Raises:
+            UsageError: ``name`` is the credentials record (``record_primary_credentials``).
+        """
+        if name == CREDENTIALS_META:
+            raise UsageError(f"{name} is set once, by record_primary_credentials")
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO twinpurge.meta (name, value) VALUES (%s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+
+def _insert(table: str, record: Mapping[str, Any]) -> sql.Composed:
+    """``INSERT INTO twinpurge.<table> (<the record's keys>) VALUES (%s, ...)``."""
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.Identifier("twinpurge", table),
+        sql.SQL(", ").join(sql.Identifier(column) for column in record),
+        sql.SQL(", ").join(sql.Placeholder() for _ in record),
+    )
+
+
+def _insert_objects(
+    db: _Db, rows: list[tuple[Mapping[str, Any], bytes | None]], *, skip_existing: bool
+) -> set[tuple[str, str]]:
+    """Insert objects and then the refs of those inserted, set-based; the identities inserted.
+
+    With ``skip_existing`` an existing identity is left as it is (``ON CONFLICT DO NOTHING``);
+    without, it is a unique violation.
+    """
+    statement: LiteralString = (
+        "INSERT INTO twinpurge.objects"
+        " (store, key, tenant, category, created_at, legal_hold, payload)"
+        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+        " %s::boolean[], %s::bytea[])"
+    )
+    if skip_existing:
+        statement += " ON CONFLICT (store, key) DO NOTHING"
+    cursor = db.execute(
+        statement + " RETURNING store, key",
+        (
+            [o["store"] for o, _ in rows],
+            [o["key"] for o, _ in rows],
+            [o["tenant"] for o, _ in rows],
+            [o.get("category", "default") for o, _ in rows],
+            [o["created_at"] for o, _ in rows],
+            [bool(o.get("legal_hold", False)) for o, _ in rows],
+            [payload for _, payload in rows],
+        ),
+    )
+    inserted = {(store, key) for store, key in cursor.fetchall()}
+    refs = [
+        (o["store"], o["key"], pos, to_store, to_key)
+        for o, _ in rows
+        if (o["store"], o["key"]) in inserted
+        for pos, (to_store, to_key) in enumerate(o.get("refs", []))
+    ]
+    db.execute(
+        "INSERT INTO twinpurge.refs (from_store, from_key, pos, to_store, to_key)"
+        " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[])",
+        tuple([ref[i] for ref in refs] for i in range(5)),
+    )
+    return inserted
+
+
+def _read_tenants(db: _Db, ids: list[str]) -> list[dict[str, Any]]:
+    """Tenant records with their events, in ``ids``' order: two statements."""
+    found = {
+        tid: (hold, has_field)
+        for tid, hold, has_field in db.execute(
+            "SELECT id, legal_hold, has_hold_field FROM twinpurge.tenants"
+            " WHERE id = ANY(%s::text[])",
+            (ids,),
+        )
+    }
+    events: dict[str, list[dict[str, str]]] = {tid: [] for tid in ids}
+    for tid, kind, at in db.execute(
+        "SELECT tenant, kind, at FROM twinpurge.events WHERE tenant = ANY(%s::text[])"
+        " ORDER BY tenant, pos",
+        (ids,),
+    ):
+        events[tid].append({"kind": kind, "at": at})
+    return [
+        _tenant_record(tid, events[tid], legal_hold=found[tid][0], has_field=found[tid][1])
+        for tid in ids
+        if tid in found
+    ]
+
+
+# The objects of an export (all) and of a slice (the tenant's, then the other tenants' objects
+# holding a ref to one of them), each part ordered by identity (rules 4 and 5). ``part`` keeps
+# the slice's two parts apart.
+_SELECTIONS: dict[str, LiteralString] = {
+    "export": "SELECT 0 AS part, o.* FROM twinpurge.objects o",
+    "slice": (
+        "SELECT 0 AS part, o.* FROM twinpurge.objects o WHERE o.tenant = %(tenant)s"
+        " UNION ALL"
+        " SELECT 1 AS part, o.* FROM twinpurge.objects o"
+        " WHERE o.tenant <> %(tenant)s AND EXISTS ("
+        "  SELECT 1 FROM twinpurge.refs r JOIN twinpurge.objects t"
+        "  ON t.store = r.to_store AND t.key = r.to_key"
+        "  WHERE r.from_store = o.store AND r.from_key = o.key AND t.tenant = %(tenant)s)"
+    ),
+}
+
+
+def _read_objects(db: _Db, selection: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The selected objects with their refs: one query each, through server-side cursors."""
+    chosen = sql.SQL(_SELECTIONS[selection])
+    objects: list[dict[str, Any]] = []
+    by_id: dict[tuple[str, str], dict[str, Any]] = {}
+    with db.cursor(name="twinpurge_objects") as cursor:
+        cursor.itersize = _ITERSIZE
+        cursor.execute(
+            sql.SQL(
+                "SELECT s.store, s.key, s.tenant, s.category, s.created_at, s.legal_hold"
+                ' FROM ({}) AS s ORDER BY s.part, s.store COLLATE "C", s.key COLLATE "C"'
+            ).format(chosen),
+            params,
+        )
+        for store, key, tenant, category, created_at, legal_hold in cursor:
+            record: dict[str, Any] = {
+                "store": store,
+                "key": key,
+                "tenant": tenant,
+                "category": category,
+                "created_at": created_at,
+                "legal_hold": bool(legal_hold),
+                "refs": [],
+            }
+            objects.append(record)
+            by_id[(store, key)] = record
+    with db.cursor(name="twinpurge_refs") as cursor:
+        cursor.itersize = _ITERSIZE
+        cursor.execute(
+            sql.SQL(
+                "SELECT r.from_store, r.from_key, r.to_store, r.to_key FROM twinpurge.refs r"
+                " JOIN (SELECT DISTINCT s.store, s.key FROM ({}) AS s) AS s"
+                " ON r.from_store = s.store AND r.from_key = s.key"
+                " ORDER BY r.from_store, r.from_key, r.pos"
+            ).format(chosen),
+            params,
+        )
+        for store, key, to_store, to_key in cursor:
+            by_id[(store, key)]["refs"].append([to_store, to_key])
+    return objects
+
+
+class PurgeAccess:
+    """The store's delete-capable ``PurgeTarget`` (rule 6): built for checked credentials only."""
+
+    def __init__(self, store: PostgresStore, credentials: PrimaryCredentials) -> None:
+        """Use ``PostgresStore.purge_target``; the credentials are checked here too.
+
+        Raises:
+            CredentialError: not the store's primary credentials.
+        """
+        self._store = store
+        self._credentials = store.verify_credentials(credentials)
+
+    def total_objects(self) -> int:
+        """How many objects the store holds."""
+        return self._store.total_objects()
+
+    def transaction(self) -> AbstractContextManager[_Transaction]:
+        """A write transaction; the credentials are checked again first."""
+        return self._store.transaction(self._credentials)
+
+    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
+        """Raise ``CredentialError`` unless these are the store's primary credentials."""
+        self._store.verify_credentials(credentials)
+
+
+class ReadAccess:
+    """A read-only ``PurgeTarget`` for dry runs and planning (rule 6): it never deletes."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        """Use ``PostgresStore.read_target``."""
+        self._store = store
+
+    def total_objects(self) -> int:
+        """How many objects the store holds."""
+        return self._store.total_objects()
+
+    def transaction(self) -> AbstractContextManager[_Snapshot]:
+        """A read-only snapshot; its ``delete`` raises ``CredentialError``."""
+        return self._store.snapshot()
+
+    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
+        """Always raises: a read-only target gives no delete access, whatever the credentials.
+
+        Raises:
+            CredentialError: always.
+        """
+        del credentials
+        raise CredentialError("primary", "a read-only target cannot be used to delete")

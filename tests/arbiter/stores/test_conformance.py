@@ -1,0 +1,857 @@
+"""The store conformance suite: SQLite and PostgreSQL behave alike (rule 6 of the store ports).
+
+Every test but the last few runs against both stores (fixture ``primary_store``); the property
+tests import drawn inventories into both and compare what comes back; the PostgreSQL-only tests
+at the end cover what only a server has (a second connection waiting on the lock, the server
+refusing a write in a snapshot, logging in, connections that break).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from psycopg import errors as pgerrors
+
+from arbiter.auth.credentials import (
+    BackupCredentials,
+    PrimaryCredentials,
+    reset_credential_domains_for_tests,
+)
+from arbiter.core.errors import (
+    CredentialError,
+    InputError,
+    StoreLoginError,
+    StoreUnavailableError,
+    UsageError,
+)
+from arbiter.core.verdict import ObjectId
+from arbiter.stores.ports import ObjectState, PrimaryStore
+from arbiter.stores.postgres.store import PostgresStore
+from arbiter.stores.sqlite import CREDENTIALS_META, SqliteStore
+from tests.arbiter.stores.conftest import empty_postgres
+from tests.builders import event, obj, tenant
+from tests.conftest import examples
+from tests.strategies import Scenario, scenarios
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.arbiter.stores.conftest import OpenStore, Provisioned
+
+A, B, C = ObjectId("db", "a"), ObjectId("db", "b"), ObjectId("db", "c")
+MISSING = ObjectId("db", "missing")
+
+BASE: dict[str, Any] = {
+    "tenants": [tenant("t", event("cancelled", "2026-01-01T00:00:00Z")), tenant("u")],
+    "objects": [obj("a"), obj("b", "u", refs=[("db", "a"), ("x", "gone")]), obj("c", "u")],
+}
+
+
+def normalised(inventory: dict[str, Any]) -> dict[str, Any]:
+    """An inventory as a store exports it: sorted, optional fields written out (spec §4.1)."""
+    tenants = []
+    for record in sorted(inventory["tenants"], key=lambda t: t["id"]):
+        out: dict[str, Any] = {"id": record["id"], "events": list(record["events"])}
+        if "legal_hold" in record or record.get("legal_hold"):
+            out["legal_hold"] = bool(record["legal_hold"])
+        tenants.append(out)
+    objects = [
+        {
+            "store": o["store"],
+            "key": o["key"],
+            "tenant": o["tenant"],
+            "category": o.get("category", "default"),
+            "created_at": o["created_at"],
+            "legal_hold": bool(o.get("legal_hold", False)),
+            "refs": [list(r) for r in o.get("refs", [])],
+        }
+        for o in sorted(inventory["objects"], key=lambda o: (o["store"], o["key"]))
+    ]
+    return {"tenants": tenants, "objects": objects}
+
+
+def journal(purge_id: str, started_at: str, tenant_id: str = "t") -> dict[str, Any]:
+    """A purge journal's opening record."""
+    return {
+        "purge_id": purge_id,
+        "tenant": tenant_id,
+        "kind": "auto",
+        "plan_id": None,
+        "plan_digest": "digest",
+        "plan_path": "plans/p.json",
+        "plan_sha256": "sha",
+        "as_of": "2026-03-01T00:00:00Z",
+        "backup_due": None,
+        "actor": "tester",
+        "started_at": started_at,
+        "state": "open",
+    }
+
+
+def trip(trip_id: str, tripped_at: str) -> dict[str, Any]:
+    """A safe-mode trip record."""
+    return {
+        "trip_id": trip_id,
+        "tripped_at": tripped_at,
+        "kind": "mass-deletion",
+        "reason": "too many",
+        "as_of": "2026-03-01T00:00:00Z",
+        "tenants": ["t", "u"],
+        "counts": {"u": 2, "t": 1},
+    }
+
+
+def archive_record(archive_id: str, created_at: str) -> dict[str, Any]:
+    """A restore archive's record."""
+    return {
+        "archive_id": archive_id,
+        "tenant": "t",
+        "plan_digest": "digest",
+        "plan_id": None,
+        "path": f"archives/{archive_id}.tar",
+        "sha256": "sha",
+        "objects": 3,
+        "backup_due": "2026-04-01T00:00:00Z",
+        "created_at": created_at,
+    }
+
+
+def plan_record(plan_id: str, created_at: str) -> dict[str, Any]:
+    """A manual plan's record."""
+    return {
+        "plan_id": plan_id,
+        "tenant": "t",
+        "path": f"plans/{plan_id}.json",
+        "digest": "digest",
+        "author": "alice",
+        "created_at": created_at,
+    }
+
+
+def loaded(opened: OpenStore, inventory: dict[str, Any] | None = None) -> Any:
+    """The store with ``inventory`` (BASE by default) imported, payloads of a and c included."""
+    opened.store.add_inventory(inventory or BASE, {A: b"payload a", C: b"\x00\xffc"})
+    return opened.store
+
+
+def test_both_stores_implement_the_port() -> None:
+    """Both classes are PrimaryStores (mypy checks the assignment) with every member of it."""
+    classes: list[type[PrimaryStore]] = [SqliteStore, PostgresStore]
+    members = {
+        name
+        for base in PrimaryStore.__mro__
+        if base.__module__ == "arbiter.stores.ports"
+        for name in vars(base)
+        if not name.startswith("_")
+    }
+    assert 40 < len(members)
+    assert [set(), set()] == [members - set(dir(cls)) for cls in classes]
+
+
+# -- reading and loading -------------------------------------------------------------------------
+
+
+def test_a_new_store_is_empty(primary_store: OpenStore) -> None:
+    """A fresh store holds no tenant, object, journal, trip, run, archive, plan or receipt."""
+    store = primary_store.store
+    assert ([], 0, {"tenants": [], "objects": []}) == (
+        store.tenant_ids(),
+        store.total_objects(),
+        store.export_inventory(),
+    )
+    assert ([], [], None, [], [], [], []) == (
+        store.journals(),
+        store.trips(),
+        store.active_trip(),
+        store.runs(),
+        store.archives(),
+        store.plans(),
+        store.receipts("t"),
+    )
+
+
+def test_export_gives_back_what_was_imported(primary_store: OpenStore) -> None:
+    """Import then export: the same tenants, events, objects and refs, instants as given."""
+    inventory = {
+        "tenants": [
+            tenant(
+                "t",
+                event("subscribed", "2025-01-01T09:00:00+09:00"),
+                event("cancelled", "2026-01-01T00:00:00Z"),
+                legal_hold=False,
+            ),
+            tenant("u", legal_hold=True),
+            tenant("v"),
+        ],
+        "objects": [
+            {
+                "store": "db",
+                "key": "a",
+                "tenant": "t",
+                "category": "logs",
+                "created_at": "2020-01-01T00:00:00.5Z",
+                "legal_hold": True,
+                "refs": [["db", "b"], ["db", "b"], ["x", "gone"]],
+            },
+            obj("b", "u"),
+            obj("Ω", "v", store="blob", created_at="2020-06-01T12:00:00-04:00"),
+        ],
+    }
+    primary_store.store.add_inventory(inventory)
+    assert normalised(inventory) == primary_store.store.export_inventory()
+
+
+def test_tenant_ids_are_sorted_by_code_point(primary_store: OpenStore) -> None:
+    """Tenant ids come sorted as Python sorts them (code points), whatever the collation."""
+    ids = ["b", "a", "T", "ä", "Ω", "a-b", "aB", "_x"]
+    primary_store.store.add_inventory({"tenants": [tenant(i) for i in ids], "objects": []})
+    assert sorted(ids) == primary_store.store.tenant_ids()
+
+
+def test_read_slice_holds_the_tenant_and_its_referrers(primary_store: OpenStore) -> None:
+    """The slice: T's objects, then other tenants' objects holding a ref to them, and tenants."""
+    inventory = {
+        "tenants": [tenant("t"), tenant("u", legal_hold=True), tenant("v"), tenant("w")],
+        "objects": [
+            obj("t2"),
+            obj("t1", refs=[("db", "u9")]),
+            obj("u9", "u", refs=[("db", "t2"), ("db", "t1")]),
+            obj("u1", "u", refs=[("db", "t1")]),
+            obj("v1", "v", refs=[("db", "u9")]),
+            obj("w1", "w", refs=[("db", "w1")]),
+        ],
+    }
+    store = loaded(primary_store, inventory)
+    piece = store.read_slice("t")
+    expected = normalised(inventory)
+    by_key = {o["key"]: o for o in expected["objects"]}
+    assert {
+        "tenants": [expected["tenants"][0], expected["tenants"][1]],
+        "objects": [by_key["t1"], by_key["t2"], by_key["u1"], by_key["u9"]],
+    } == piece
+    assert {"tenants": [], "objects": []} == store.read_slice("nobody")
+    assert {"tenants": [expected["tenants"][3]], "objects": [by_key["w1"]]} == store.read_slice("w")
+
+
+def test_payloads_read_back(primary_store: OpenStore) -> None:
+    """A payload reads back as bytes; an object without one, or no object, gives None."""
+    store = loaded(primary_store)
+    assert (b"payload a", None, b"\x00\xffc", None) == (
+        store.payload(A),
+        store.payload(B),
+        store.payload(C),
+        store.payload(MISSING),
+    )
+
+
+def test_already_stored_names_what_the_store_holds(primary_store: OpenStore) -> None:
+    """Of the tenants and identities asked about, exactly the stored ones come back."""
+    store = loaded(primary_store)
+    assert (frozenset({"t"}), frozenset({("db", "a"), ("db", "c")})) == store.already_stored(
+        ["t", "nobody"], [("db", "a"), ("db", "c"), ("db", "z"), ("x", "a")]
+    )
+    assert (frozenset(), frozenset()) == store.already_stored([], [])
+
+
+@pytest.mark.parametrize(
+    "conflict",
+    [
+        {"tenants": [tenant("v")], "objects": [obj("new", "v"), obj("a", "v")]},
+        {"tenants": [tenant("v"), tenant("t")], "objects": [obj("new", "v")]},
+    ],
+    ids=["object", "tenant"],
+)
+def test_a_conflicting_import_is_input_error_and_inserts_nothing(
+    primary_store: OpenStore, conflict: dict[str, Any]
+) -> None:
+    """An identity already stored: InputError (source inventory), and nothing of it inserted."""
+    store = loaded(primary_store)
+    before = store.export_inventory()
+    with pytest.raises(InputError) as raised:
+        store.add_inventory(conflict)
+    assert ("inventory", "") == (raised.value.source, raised.value.field)
+    assert raised.value.message.startswith("conflicts with the store: ")
+    assert before == store.export_inventory()
+
+
+def test_total_objects_and_object_rows(primary_store: OpenStore) -> None:
+    """The object count, and the owner of each identity that has a row."""
+    store = loaded(primary_store)
+    assert (3, {A: "t", C: "u"}) == (store.total_objects(), store.object_rows([A, C, MISSING]))
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+
+def other_credentials(kind: str) -> object:
+    """Credentials that are not the store's: none, another secret, or backup credentials."""
+    if kind == "none":
+        return None
+    if kind == "another":
+        return PrimaryCredentials(os.urandom(32), "tests: another secret")
+    reset_credential_domains_for_tests()
+    return BackupCredentials(os.urandom(32), "tests: backup")
+
+
+REFUSALS = {
+    "none": "needs primary credentials: set TWINPURGE_PRIMARY_CREDENTIALS",
+    "another": "are not the primary credentials of",
+    "backup": "backup credentials never open the primary store",
+}
+
+
+def use_credentials(store: Any, operation: str, credentials: Any) -> None:
+    """Call one of the credential-checking operations with ``credentials``."""
+    if operation == "purge_target":
+        store.purge_target(credentials)
+    elif operation == "transaction":
+        with store.transaction(credentials) as tx:
+            tx.delete("t", [A])
+    elif operation == "restore_rows":
+        store.restore_rows(credentials, [])
+    else:
+        store.verify_credentials(credentials)
+
+
+@pytest.mark.parametrize("operation", ["purge_target", "transaction", "restore_rows", "verify"])
+@pytest.mark.parametrize("kind", sorted(REFUSALS))
+def test_other_credentials_are_refused(primary_store: OpenStore, operation: str, kind: str) -> None:
+    """No credentials, another secret or backup credentials: CredentialError, nothing deleted."""
+    store = loaded(primary_store)
+    credentials = other_credentials(kind)
+    with pytest.raises(CredentialError) as refused:
+        use_credentials(store, operation, credentials)
+    assert "primary" == refused.value.domain
+    assert REFUSALS[kind] in refused.value.message
+    assert 3 == store.total_objects()
+
+
+def test_the_recorded_credentials_are_verified(primary_store: OpenStore) -> None:
+    """The store's own credentials verify; its fingerprint reads as the credentials record."""
+    store = primary_store.store
+    assert primary_store.credentials is store.verify_credentials(primary_store.credentials)
+    assert primary_store.credentials.fingerprint == store.get_meta(CREDENTIALS_META)
+
+
+def test_the_credentials_are_recorded_once(primary_store: OpenStore) -> None:
+    """Recording again, or setting the record as meta, is a usage error; the record stays."""
+    store = primary_store.store
+    with pytest.raises(UsageError, match="records primary credentials already"):
+        store.record_primary_credentials(PrimaryCredentials(os.urandom(32), "tests: another"))
+    with pytest.raises(UsageError, match="is set once, by record_primary_credentials"):
+        store.set_meta(CREDENTIALS_META, "0" * 64)
+    assert primary_store.credentials.fingerprint == store.get_meta(CREDENTIALS_META)
+
+
+# -- purging ----------------------------------------------------------------------------------
+
+
+def test_the_read_target_and_snapshot_cannot_delete_or_journal(primary_store: OpenStore) -> None:
+    """Read-only: verify_credentials, delete and journal_step raise CredentialError; rows stay."""
+    store = loaded(primary_store)
+    store.open_journal(journal("p1", "2026-03-01T00:00:00Z"))
+    target = store.read_target()
+    with pytest.raises(CredentialError, match="read-only target"):
+        target.verify_credentials(primary_store.credentials)
+    for opened in (target.transaction(), store.snapshot()):
+        with opened as snapshot:
+            assert {A: ObjectState("t", "default", legal_hold=False)} == snapshot.objects([A])
+            with pytest.raises(CredentialError, match="this snapshot only reads"):
+                snapshot.delete("t", [A])
+            with pytest.raises(CredentialError, match="this snapshot only reads"):
+                snapshot.journal_step("p1", "deleted", {"n": 1})
+    assert (3, 3, []) == (target.total_objects(), store.total_objects(), store.journal_steps("p1"))
+
+
+def test_delete_matches_identity_and_tenant(primary_store: OpenStore) -> None:
+    """Only rows matching identity and tenant go; the count is of the objects deleted."""
+    store = loaded(primary_store)
+    target = store.purge_target(primary_store.credentials)
+    with target.transaction() as tx:
+        first = tx.delete("t", [A, B, C, MISSING])
+    with target.transaction() as tx:
+        second = tx.delete("u", [B, B, A])
+    assert (1, 1) == (first, second)
+    assert [C] == list(store.object_rows([A, B, C]))
+    assert 1 == target.total_objects()
+
+
+def test_a_large_batch_deletes_in_one_call(primary_store: OpenStore) -> None:
+    """Five thousand identities, half of another tenant's: exactly the tenant's half goes."""
+    objects = [obj(f"k{i}", "t" if i % 2 else "u") for i in range(5000)]
+    store = loaded(primary_store, {"tenants": [tenant("t"), tenant("u")], "objects": objects})
+    ids = [ObjectId("db", f"k{i}") for i in range(5000)]
+    with store.transaction(primary_store.credentials) as tx:
+        deleted = tx.delete("t", ids)
+    assert (2500, 2500) == (deleted, store.total_objects())
+
+
+def test_the_purge_reads(primary_store: OpenStore) -> None:
+    """tenant_state, objects and referrers inside a transaction, as the guards read them."""
+    store = loaded(primary_store)
+    with store.transaction(primary_store.credentials) as tx:
+        state = (tx.tenant_state("t"), tx.tenant_state("u"), tx.tenant_state("nobody"))
+        objects = tx.objects([A, C, MISSING, A])
+        referrers = (tx.referrers([A]), tx.referrers([B, C]), tx.referrers([]))
+    assert ((False, [("cancelled", "2026-01-01T00:00:00Z")]), (False, []), None) == state
+    assert {
+        A: ObjectState("t", "default", legal_hold=False),
+        C: ObjectState("u", "default", legal_hold=False),
+    } == objects
+    assert ({B}, set(), set()) == referrers
+
+
+def test_rows_keep_the_order_asked_and_their_shape(primary_store: OpenStore) -> None:
+    """rows(): in the order asked, the gone left out, each with payload and refs in order."""
+    store = loaded(primary_store)
+    with store.transaction(primary_store.credentials) as tx:
+        rows = tx.rows([C, MISSING, B, A])
+    row_b = {
+        "store": "db",
+        "key": "b",
+        "tenant": "u",
+        "category": "default",
+        "created_at": "2020-01-01T00:00:00Z",
+        "legal_hold": False,
+        "payload": None,
+        "refs": [["db", "a"], ["x", "gone"]],
+    }
+    assert [
+        {**row_b, "key": "c", "payload": b"\x00\xffc", "refs": []},
+        row_b,
+        {**row_b, "key": "a", "tenant": "t", "payload": b"payload a", "refs": []},
+    ] == rows
+
+
+def test_refs_go_with_their_object(primary_store: OpenStore) -> None:
+    """Deleting an object deletes its outgoing refs (the cascade); refs to it stay."""
+    store = loaded(primary_store)
+    with store.transaction(primary_store.credentials) as tx:
+        before = tx.referrers([A, ObjectId("x", "gone")])
+        tx.delete("u", [B])
+        after = tx.referrers([A, ObjectId("x", "gone")])
+    assert ({B}, set()) == (before, after)
+    with store.transaction(primary_store.credentials) as tx:
+        tx.delete("t", [A])
+    assert [] == [o["refs"] for o in store.export_inventory()["objects"] if o["refs"]]
+
+
+def delete_then_fail(store: Any, credentials: PrimaryCredentials) -> None:
+    """Delete a and journal it in a transaction, then fail before the block ends."""
+    with store.transaction(credentials) as tx:
+        tx.delete("t", [A])
+        tx.journal_step("p1", "deleted", {"batch": 1})
+        raise RuntimeError("boom")
+
+
+def test_a_failed_transaction_rolls_back_the_delete_and_its_journal_step(
+    primary_store: OpenStore,
+) -> None:
+    """An exception in the block: the delete and the journal step written with it both vanish."""
+    store = loaded(primary_store)
+    store.open_journal(journal("p1", "2026-03-01T00:00:00Z"))
+    with pytest.raises(RuntimeError, match="boom"):
+        delete_then_fail(store, primary_store.credentials)
+    assert (3, []) == (store.total_objects(), store.journal_steps("p1"))
+    with store.transaction(primary_store.credentials) as tx:
+        tx.delete("t", [A])
+        tx.journal_step("p1", "deleted", {"batch": 1})
+    assert (2, [{"step": "deleted", "data": {"batch": 1}}]) == (
+        store.total_objects(),
+        store.journal_steps("p1"),
+    )
+
+
+def test_restore_rows_never_overwrites(primary_store: OpenStore) -> None:
+    """Restoring: the missing rows come back whole, in order; a present row is left as it is."""
+    store = loaded(primary_store)
+    before = store.export_inventory()
+    with store.transaction(primary_store.credentials) as tx:
+        rows = tx.rows([B, A, C])
+        tx.delete("u", [B, C])
+    changed_a = {**rows[1], "category": "changed", "payload": b"other"}
+    restored = store.restore_rows(primary_store.credentials, [rows[2], changed_a, rows[0], rows[2]])
+    assert [C, B] == restored
+    assert before == store.export_inventory()
+    assert (b"payload a", b"\x00\xffc") == (store.payload(A), store.payload(C))
+    assert [] == store.restore_rows(primary_store.credentials, rows)
+
+
+# -- journals, safe mode, runs ------------------------------------------------------------------
+
+
+def test_journals_and_their_steps(primary_store: OpenStore) -> None:
+    """Journals oldest first, the unfinished ones alone when asked; steps in order with data."""
+    store = primary_store.store
+    store.open_journal(journal("p2", "2026-03-02T00:00:00Z"))
+    store.open_journal(journal("p1", "2026-03-01T00:00:00Z", "u"))
+    store.add_journal_step("p1", "started", {"objects": 3, "a": [1, "x"]})
+    store.add_journal_step("p1", "deleted", {})
+    store.close_journal("p2", "done", "2026-03-02T01:00:00Z")
+    assert ["p1", "p2"] == [j["purge_id"] for j in store.journals()]
+    assert [{**journal("p1", "2026-03-01T00:00:00Z", "u"), "finished_at": None}] == store.journals(
+        unfinished=True
+    )
+    assert ("done", "2026-03-02T01:00:00Z") == (
+        store.journals()[1]["state"],
+        store.journals()[1]["finished_at"],
+    )
+    assert [
+        {"step": "started", "data": {"a": [1, "x"], "objects": 3}},
+        {"step": "deleted", "data": {}},
+    ] == store.journal_steps("p1")
+    assert [] == store.journal_steps("p2")
+
+
+def test_one_trip_is_active_at_a_time(primary_store: OpenStore) -> None:
+    """A second trip while one is active records nothing and returns the active one."""
+    store = primary_store.store
+    first, second = trip("trip-1", "2026-03-01T00:00:00Z"), trip("trip-2", "2026-03-02T00:00:00Z")
+    active = {**first, "reset_at": None, "reset_by": None, "reset_reason": None}
+    assert first == store.add_trip(first)
+    assert active == store.add_trip(second)
+    assert active == store.active_trip()
+    assert not store.clear_trip("trip-2", reset_at="x", reset_by=["a", "b"], reason="no")
+    assert store.clear_trip(
+        "trip-1", reset_at="2026-03-01T02:00:00Z", reset_by=["alice", "bob"], reason="fixed"
+    )
+    assert not store.clear_trip("trip-1", reset_at="x", reset_by=["a", "b"], reason="again")
+    assert None is store.active_trip()
+    assert second == store.add_trip(second)
+    assert [
+        {
+            **first,
+            "reset_at": "2026-03-01T02:00:00Z",
+            "reset_by": ["alice", "bob"],
+            "reset_reason": "fixed",
+        },
+        {**second, "reset_at": None, "reset_by": None, "reset_reason": None},
+    ] == store.trips()
+
+
+def test_record_run_sees_the_earlier_sane_runs(primary_store: OpenStore) -> None:
+    """Each run gets the next id and the latest as_of and ran_at of the sane runs before it."""
+    store = primary_store.store
+    assert (1, None, None) == store.record_run("a1", 100.0, "r1", 110.0, sane=True)
+    assert (2, 100.0, 110.0) == store.record_run("a2", 300.0, "r2", 310.0, sane=True)
+    store.mark_run_insane(2)
+    assert (3, 100.0, 110.0) == store.record_run("a3", 200.5, "r3", 210.5, sane=False)
+    assert (4, 100.0, 110.0) == store.record_run("a4", 50.0, "r4", 60.0, sane=True)
+    assert [
+        {"run_id": 1, "as_of": "a1", "ran_at": "r1", "sane": True},
+        {"run_id": 2, "as_of": "a2", "ran_at": "r2", "sane": False},
+        {"run_id": 3, "as_of": "a3", "ran_at": "r3", "sane": False},
+        {"run_id": 4, "as_of": "a4", "ran_at": "r4", "sane": True},
+    ] == store.runs()
+
+
+def test_store_clock(primary_store: OpenStore) -> None:
+    """SQLite has no clock of its own (None); PostgreSQL gives the server's now(), aware."""
+    clock = primary_store.store.store_clock()
+    if primary_store.kind == "sqlite":
+        assert None is clock
+    else:
+        assert clock is not None
+        assert clock.utcoffset() is not None
+        assert abs(clock - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+# -- receipts, archives, plans, meta ------------------------------------------------------------
+
+
+def test_receipts(primary_store: OpenStore) -> None:
+    """Receipts per tenant, oldest first; the same plan digest again replaces its receipt."""
+    store = primary_store.store
+    common = {"as_of": "2026-03-01T00:00:00Z", "backup_due": None}
+    store.record_receipt(tenant="t", plan_digest="d2", executed_at="2026-03-03", purged=2, **common)
+    store.record_receipt(tenant="t", plan_digest="d1", executed_at="2026-03-02", purged=1, **common)
+    store.record_receipt(tenant="u", plan_digest="d1", executed_at="2026-03-01", purged=9, **common)
+    store.record_receipt(
+        tenant="t",
+        plan_digest="d2",
+        as_of="2026-03-04T00:00:00Z",
+        executed_at="2026-03-04",
+        purged=5,
+        backup_due="2026-04-01",
+    )
+    assert [
+        {"plan_digest": "d1", "executed_at": "2026-03-02", "purged": 1, **common},
+        {
+            "plan_digest": "d2",
+            "as_of": "2026-03-04T00:00:00Z",
+            "executed_at": "2026-03-04",
+            "purged": 5,
+            "backup_due": "2026-04-01",
+        },
+    ] == store.receipts("t")
+
+
+def test_archives(primary_store: OpenStore) -> None:
+    """Archive records oldest first; restored_at and removed_at are set; other columns refused."""
+    store = primary_store.store
+    store.add_archive(archive_record("ar-2", "2026-03-02T00:00:00Z"))
+    store.add_archive(archive_record("ar-1", "2026-03-01T00:00:00Z"))
+    store.mark_archive("ar-1", restored_at="2026-03-05T00:00:00Z")
+    store.mark_archive("ar-2", removed_at="2026-03-06T00:00:00Z")
+    with pytest.raises(ValueError, match="unknown archive column path"):
+        store.mark_archive("ar-2", path="elsewhere")
+    empty = {"restored_at": None, "removed_at": None}
+    first = {**archive_record("ar-1", "2026-03-01T00:00:00Z"), **empty}
+    second = {**archive_record("ar-2", "2026-03-02T00:00:00Z"), **empty}
+    assert [
+        {**first, "restored_at": "2026-03-05T00:00:00Z"},
+        {**second, "removed_at": "2026-03-06T00:00:00Z"},
+    ] == store.archives()
+    assert (store.archives()[1], None) == (store.archive("ar-2"), store.archive("nope"))
+
+
+def test_plans(primary_store: OpenStore) -> None:
+    """Plan records oldest first; mark_plan sets its columns, an unknown one changes nothing."""
+    store = primary_store.store
+    store.add_plan(plan_record("pl-2", "2026-03-02T00:00:00Z"))
+    store.add_plan(plan_record("pl-1", "2026-03-01T00:00:00Z"))
+    store.mark_plan("pl-1", executed_at="2026-03-03T00:00:00Z", executed_by="bob")
+    with pytest.raises(ValueError, match="unknown plan column digest"):
+        store.mark_plan("pl-2", archive_id="ar-9", digest="forged")
+    empty = dict.fromkeys(
+        ("executed_at", "executed_by", "archive_id", "restored_at", "restored_by")
+    )
+    first = {**plan_record("pl-1", "2026-03-01T00:00:00Z"), **empty}
+    second = {**plan_record("pl-2", "2026-03-02T00:00:00Z"), **empty}
+    marked = {**first, "executed_at": "2026-03-03T00:00:00Z", "executed_by": "bob"}
+    assert [marked, second] == store.plans()
+    assert (marked, None) == (store.plan("pl-1"), store.plan("nope"))
+
+
+def test_meta(primary_store: OpenStore) -> None:
+    """A meta value is None until set, then the latest value set."""
+    store = primary_store.store
+    assert None is store.get_meta("audit_head")
+    store.set_meta("audit_head", "h1")
+    store.set_meta("audit_head", "h2")
+    store.set_meta("other", "o")
+    assert ("h2", "o") == (store.get_meta("audit_head"), store.get_meta("other"))
+
+
+# -- concurrency both stores share ---------------------------------------------------------------
+
+
+def test_a_snapshot_is_one_state_under_a_writer(primary_store: OpenStore) -> None:
+    """A second runner's import while a snapshot is open does not show in that snapshot."""
+    store = loaded(primary_store)
+    other = primary_store.reopen()
+    with store.snapshot() as snapshot:
+        before = snapshot.objects([A, ObjectId("db", "new")])
+        other.add_inventory({"tenants": [tenant("v")], "objects": [obj("new", "v")]})
+        after = snapshot.objects([A, ObjectId("db", "new")])
+        new_rows = snapshot.rows([ObjectId("db", "new")])
+    assert (before, []) == (after, new_rows)
+    assert 4 == store.total_objects()
+
+
+# -- properties: both stores give back the same ---------------------------------------------------
+
+
+@settings(
+    max_examples=examples(ci=60, dev=20),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(scenario=scenarios(max_objects=10))
+def test_both_stores_give_back_the_inventory_and_the_same_slices(
+    postgres_roles: Provisioned, scenario: Scenario
+) -> None:
+    """Import a drawn inventory: export gives it back and every tenant's slice agrees, on both."""
+    reset_credential_domains_for_tests()
+    empty_postgres(postgres_roles.admin_url)
+    postgres = PostgresStore(postgres_roles.url, postgres_roles.primary())
+    with tempfile.TemporaryDirectory() as directory:
+        sqlite = SqliteStore(Path(directory) / "primary.db")
+        try:
+            for store in (sqlite, postgres):
+                store.add_inventory(scenario.inventory)
+            exported = (sqlite.export_inventory(), postgres.export_inventory())
+            tenants = sqlite.tenant_ids()
+            slices = [(sqlite.read_slice(t), postgres.read_slice(t)) for t in tenants]
+        finally:
+            sqlite.close()
+            postgres.close()
+    expected = normalised(scenario.inventory)
+    assert (expected, expected) == exported
+    assert [t["id"] for t in expected["tenants"]] == tenants
+    for from_sqlite, from_postgres in slices:
+        assert from_sqlite == from_postgres
+
+
+# -- PostgreSQL only ----------------------------------------------------------------------------
+
+
+def with_postgres(test: Any) -> Any:
+    """Run ``test`` against the PostgreSQL store only."""
+    return pytest.mark.parametrize("primary_store", ["postgresql"], indirect=True)(test)
+
+
+@with_postgres
+def test_a_second_writer_waits_for_the_open_transaction(primary_store: OpenStore) -> None:
+    """While a write transaction is open, another connection's insert into objects waits."""
+    store = loaded(primary_store)
+    other = primary_store.reopen()
+    other.tenant_ids()  # logged in before the lock is taken
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def insert() -> None:
+        try:
+            other.add_inventory({"tenants": [tenant("v")], "objects": [obj("new", "v")]})
+        except BaseException as exc:  # noqa: BLE001 -- reported by the main thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with store.transaction(primary_store.credentials) as tx:
+        tx.delete("t", [A])
+        thread = threading.Thread(target=insert)
+        thread.start()
+        waited = not done.wait(0.5)
+        seen = tx.objects([ObjectId("db", "new")])
+    assert done.wait(10)
+    thread.join()
+    assert (True, {}, []) == (waited, seen, errors)
+    assert [B, C, ObjectId("db", "new")] == sorted(
+        store.object_rows([A, B, C, ObjectId("db", "new")])
+    )
+
+
+@with_postgres
+def test_a_write_transaction_reads_what_committed_before_its_lock(
+    primary_store: OpenStore,
+) -> None:
+    """READ COMMITTED after the lock: a transaction sees an import committed just before it."""
+    store = loaded(primary_store)
+    other = primary_store.reopen()
+    other.add_inventory({"tenants": [tenant("v")], "objects": [obj("new", "v")]})
+    with store.transaction(primary_store.credentials) as tx:
+        assert 1 == tx.delete("v", [ObjectId("db", "new")])
+
+
+@with_postgres
+def test_the_server_refuses_a_write_in_a_snapshot(
+    primary_store: OpenStore, record_property: Any
+) -> None:
+    """A write statement inside a snapshot fails with the server's read-only error."""
+    store = loaded(primary_store)
+    with (
+        pytest.raises(pgerrors.ReadOnlySqlTransaction) as refused,
+        store.snapshot() as snapshot,
+    ):
+        snapshot._db.execute("DELETE FROM twinpurge.objects")  # noqa: SLF001 -- a stray write
+    assert "cannot execute DELETE in a read-only transaction" == refused.value.diag.message_primary
+    assert 3 == store.total_objects()
+    record_property("postgres_refusal", f"snapshot: DELETE -> {refused.value.diag.message_primary}")
+
+
+@with_postgres
+def test_without_credentials_the_store_cannot_even_read(primary_store: OpenStore) -> None:
+    """No credentials: every call that needs the server is a CredentialError naming the variable."""
+    store = PostgresStore(primary_store.store.url, None)
+    calls: list[Callable[[], object]] = [
+        store.tenant_ids,
+        store.total_objects,
+        store.export_inventory,
+        lambda: store.read_slice("t"),
+        lambda: store.get_meta("audit_head"),
+        lambda: store.add_inventory(BASE),
+        store.store_clock,
+        store.open_connection,
+        lambda: store.verify_credentials(primary_store.credentials),
+    ]
+    for call in calls:
+        with pytest.raises(CredentialError) as refused:
+            call()
+        assert refused.value.message.startswith(
+            "a PostgreSQL store needs the primary credentials to log in, even to read"
+        )
+        assert "TWINPURGE_PRIMARY_CREDENTIALS" in refused.value.message
+    store.close()
+
+
+@with_postgres
+def test_backup_credentials_open_no_postgres_store(primary_store: OpenStore) -> None:
+    """Backup credentials are refused before anything is opened, as require_primary words it."""
+    reset_credential_domains_for_tests()
+    backup = BackupCredentials(os.urandom(32), "tests: backup")
+    with pytest.raises(CredentialError, match="backup credentials never open the primary store"):
+        PostgresStore(primary_store.store.url, backup)  # type: ignore[arg-type]
+
+
+@with_postgres
+def test_another_secret_cannot_log_in(primary_store: OpenStore) -> None:
+    """A store opened with credentials that are not the store's: the server refuses the login."""
+    store = PostgresStore(
+        primary_store.store.url, PrimaryCredentials(os.urandom(32), "tests: another")
+    )
+    with pytest.raises(StoreLoginError, match="refused the password of twinpurge_purge"):
+        store.tenant_ids()
+    store.close()
+
+
+@with_postgres
+def test_a_broken_connection_is_reopened(
+    primary_store: OpenStore, postgres_roles: Provisioned
+) -> None:
+    """The server ends the session: StoreUnavailableError once, then a new connection serves."""
+    store = loaded(primary_store)
+    with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE usename = 'twinpurge_purge'"
+        )
+    with pytest.raises(StoreUnavailableError, match="cannot be reached or went away"):
+        store.tenant_ids()
+    assert ["t", "u"] == store.tenant_ids()
+    with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE usename = 'twinpurge_purge'"
+        )
+    with (
+        pytest.raises(StoreUnavailableError),
+        store.transaction(primary_store.credentials) as tx,
+    ):
+        tx.delete("t", [A])
+    with store.transaction(primary_store.credentials) as tx:
+        assert 1 == tx.delete("t", [A])
+
+
+@with_postgres
+def test_open_connection_is_a_new_autocommit_purge_session(primary_store: OpenStore) -> None:
+    """open_connection: a fresh autocommit session as twinpurge_purge; close() closes it."""
+    store = primary_store.store
+    first, second = store.open_connection(), store.open_connection()
+    assert (True, ("twinpurge_purge",)) == (
+        first.autocommit,
+        first.execute("SELECT current_user").fetchone(),
+    )
+    assert (True,) == first.execute("SELECT pg_try_advisory_lock(42)").fetchone()
+    assert (False,) == second.execute("SELECT pg_try_advisory_lock(42)").fetchone()
+    store.close()
+    assert (True, True) == (first.closed, second.closed)
+
+
+@with_postgres
+def test_an_insert_inside_the_stores_own_transaction_is_refused(primary_store: OpenStore) -> None:
+    """An import while this store's transaction holds the lock would wait forever: UsageError."""
+    store = loaded(primary_store)
+    with store.transaction(primary_store.credentials):
+        with pytest.raises(UsageError, match="is open; insert after it ends"):
+            store.add_inventory({"tenants": [tenant("v")], "objects": []})
+        started = time.monotonic()
+    assert time.monotonic() - started < 5
