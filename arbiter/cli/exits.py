@@ -6,7 +6,10 @@
    every ``TwinpurgeError`` maps to some code.
 3. Every command can exit ``OK``, ``INTERNAL`` (a bug) and ``BAD_INPUT`` (click itself exits 2
    on an unknown option or a missing argument); the others are declared per command.
-4. No code other than ``OK`` means anything was deleted beyond what the audit log records: each
+4. Every command that opens a workspace (its ``--workspace`` option) can also exit with
+   ``WORKSPACE_EXITS``: a PostgreSQL store wants a login (the primary credentials) and a
+   server that answers, whatever the command does with it.
+5. No code other than ``OK`` means anything was deleted beyond what the audit log records: each
    failure ends the command with nothing (more) deleted.
 """
 
@@ -36,7 +39,15 @@ from arbiter.core.errors import (
     UsageError,
 )
 
-__all__ = ["ALWAYS", "MEANINGS", "ExitCode", "exit_code_for", "exit_codes_help"]
+__all__ = [
+    "ALWAYS",
+    "MEANINGS",
+    "STORE_EXITS",
+    "WORKSPACE_EXITS",
+    "ExitCode",
+    "exit_code_for",
+    "exit_codes_help",
+]
 
 
 class ExitCode(IntEnum):
@@ -71,6 +82,9 @@ MEANINGS: dict[ExitCode, str] = {
 }
 
 ALWAYS: frozenset[ExitCode] = frozenset({ExitCode.OK, ExitCode.INTERNAL, ExitCode.BAD_INPUT})
+# A PostgreSQL store's database missing, or its server out of reach (rule 4).
+STORE_EXITS: frozenset[ExitCode] = frozenset({ExitCode.STORE_MISSING, ExitCode.STORE_UNAVAILABLE})
+WORKSPACE_EXITS: frozenset[ExitCode] = STORE_EXITS | {ExitCode.CREDENTIALS}
 
 # Looked up along the error's MRO (rule 2): the nearest listed class wins.
 _BY_ERROR: dict[type[TwinpurgeError], ExitCode] = {

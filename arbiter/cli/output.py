@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from arbiter.alerts.crash import report_crash
-from arbiter.cli.exits import ALWAYS, ExitCode, exit_code_for, exit_codes_help
+from arbiter.cli.exits import ALWAYS, WORKSPACE_EXITS, ExitCode, exit_code_for, exit_codes_help
 from arbiter.core.errors import InputError, RefusedError, TwinpurgeError
 from arbiter.core.loading import check_as_of
 
@@ -255,7 +255,10 @@ class Command(click.Command):
             examples: command lines for the help.
             **kwargs: click.Command's keyword parameters.
         """
-        self.exit_codes = ALWAYS | frozenset(exits)
+        opens_workspace = any(p.name == "workspace_dir" for p in kwargs.get("params") or ())
+        self.exit_codes = (
+            ALWAYS | frozenset(exits) | (WORKSPACE_EXITS if opens_workspace else set())
+        )
         kwargs["epilog"] = epilog(examples, self.exit_codes)
         super().__init__(*args, **kwargs)
 

@@ -25,7 +25,7 @@ import click
 from arbiter.auth.credentials import BACKUP_ENV, PRIMARY_ENV, load_primary_credentials
 from arbiter.cli.backup import backup
 from arbiter.cli.demo import BACKUP_CREDENTIALS, choose_replay, demo_config, demo_inventory
-from arbiter.cli.exits import ExitCode, exit_codes_help
+from arbiter.cli.exits import STORE_EXITS, ExitCode, exit_codes_help
 from arbiter.cli.manual import operator, purge
 from arbiter.cli.output import (
     FORMAT_OPTION,
@@ -37,7 +37,7 @@ from arbiter.cli.output import (
 from arbiter.cli.recover import recover_command
 from arbiter.cli.safemode import safe_mode
 from arbiter.core.arbitrate import arbitrate_files, default_planners, run_planner
-from arbiter.core.config import LimitsConfig, WorkspaceConfig
+from arbiter.core.config import LimitsConfig, StoreConfig, WorkspaceConfig, load_config
 from arbiter.core.errors import InputError, UsageError
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import load_inventory, load_policy
@@ -160,14 +160,26 @@ def plan(
 
 
 def _open(workspace_dir: str, *, deleting: bool = False) -> Workspace:
-    """Open a workspace; with ``deleting``, with the primary credentials from the environment."""
-    credentials = load_primary_credentials() if deleting else None
+    """Open a workspace; with ``deleting``, with the primary credentials from the environment.
+
+    A PostgreSQL store needs them even to read: the server wants a login, and the purge role's
+    password comes from the primary credentials (``arbiter.auth.credentials`` rule 6).
+    """
+    server = load_config(workspace_dir).store.url is not None
+    credentials = load_primary_credentials() if deleting or server else None
     return Workspace.open(workspace_dir, credentials=credentials)
 
 
 @main.command(
-    exits=(CREDENTIALS,),
-    examples=("twinpurge init ./tenants --timezone Asia/Tokyo",),
+    exits=(CREDENTIALS, *STORE_EXITS),
+    examples=(
+        "twinpurge init ./tenants --timezone Asia/Tokyo",
+        (
+            "PGPASSWORD=... twinpurge init ./tenants --timezone Asia/Tokyo"
+            " --store postgresql://db.internal:5432/tenants"
+            " --admin-url postgresql://postgres@db.internal:5432/tenants"
+        ),
+    ),
 )
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--timezone", required=True, help="IANA time zone of the service (spec §3).")
@@ -179,6 +191,20 @@ def _open(workspace_dir: str, *, deleting: bool = False) -> Workspace:
     help="Where to write the new primary credentials (mode 600)."
     "  [default: DIRECTORY/credentials/primary.toml]",
 )
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="A PostgreSQL store, postgresql://host:port/database, without user or password"
+    " (default: an embedded SQLite store).",
+)
+@click.option(
+    "--admin-url",
+    metavar="URL",
+    envvar="TWINPURGE_STORE_ADMIN_URL",
+    help="With --store: a superuser URL that creates the schemas and roles, once; its password"
+    " from PGPASSWORD or ~/.pgpass. Never written anywhere.  [env: TWINPURGE_STORE_ADMIN_URL]",
+)
 @FORMAT_OPTION
 def init(
     directory: str,
@@ -186,15 +212,22 @@ def init(
     grace_days: int,
     backup_lag_days: int,
     credentials_out: str | None,
+    store_url: str | None,
+    admin_url: str | None,
     output_format: str,
 ) -> None:
-    """Create a workspace: twinpurge.toml, an empty embedded store, the primary credentials."""
+    """Create a workspace: twinpurge.toml, an empty store (SQLite, or PostgreSQL), credentials."""
+    try:
+        store = StoreConfig(url=store_url)
+    except ValueError as exc:
+        raise InputError(source="arguments", field="--store", message=str(exc)) from None
     config = WorkspaceConfig(
         policy={"timezone": timezone, "grace_days": grace_days, "backup_lag_days": backup_lag_days},
+        store=store,
         limits=LimitsConfig(),
     )
     secrets = Path(credentials_out or Path(directory) / "credentials" / "primary.toml")
-    Workspace.create(directory, config, credentials_path=secrets).close()
+    Workspace.create(directory, config, credentials_path=secrets, admin_url=admin_url).close()
     emit(
         output_format,
         {

@@ -58,13 +58,37 @@ def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> N
         raise ValueError(msg)
 
 
+def _store_url(_inst: object, _attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    # Rule 6: the URL names the server and the database only; each role's password comes from
+    # its credential domain's file, and the role from the step being run.
+    if value is None:
+        return
+    if not value.startswith(("postgresql://", "postgres://")):
+        msg = f"{value!r} is not a PostgreSQL URL (postgresql://host:port/database)"
+        raise ValueError(msg)
+    if "@" in value.split("://", 1)[1].split("/", 1)[0]:
+        msg = (
+            "the store URL names a user or a password; give postgresql://host:port/database"
+            " (each role's password comes from its credential domain's file)"
+        )
+        raise ValueError(msg)
+
+
 @attrs.frozen
 class StoreConfig:
-    """The embedded primary store: a SQLite database and a blob directory."""
+    """The primary store: SQLite by default, PostgreSQL when ``url`` is set; and a blob directory.
+
+    Attributes:
+        database: the SQLite database (unused when ``url`` is set).
+        url: ``postgresql://host:port/database`` of a PostgreSQL store (``docs/postgresql.md``),
+            without user or password.
+        blobs: the blob directory.
+        blob_stores: objects of these stores are files under ``blobs/<store>/<key>``.
+    """
 
     database: str = "primary.sqlite3"
+    url: str | None = attrs.field(default=None, validator=_store_url)
     blobs: str = "blobs"
-    # Objects of these stores are files under ``blobs/<store>/<key>``; others are records.
     blob_stores: tuple[str, ...] = ("blob",)
 
 
@@ -299,4 +323,6 @@ def render_config(config: WorkspaceConfig) -> str:
     """
     data: dict[str, Any] = _CONVERTER.unstructure(config)
     data.pop("directory")
+    if data["store"]["url"] is None:  # TOML has no null: an absent url is the SQLite store
+        del data["store"]["url"]
     return tomli_w.dumps(data)

@@ -70,7 +70,10 @@ from arbiter.purge.safemode import SafeMode
 from arbiter.purge.shard import Shard, ShardedReader
 from arbiter.stores.blobs import BlobDirectory, check_blob_name
 from arbiter.stores.locks import FileTenantLocks
-from arbiter.stores.ports import PrimaryStore
+from arbiter.stores.ports import PrimaryStore, TenantLocks
+from arbiter.stores.postgres.locks import PostgresTenantLocks
+from arbiter.stores.postgres.schema import provision, role_passwords
+from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import CREDENTIALS_META, SqliteStore
 
 if TYPE_CHECKING:
@@ -146,6 +149,14 @@ class _StoreHeads:
         self._store.set_meta(_HEAD, json.dumps({"seq": head.seq, "hash": head.hash}))
 
 
+def _open_store(config: WorkspaceConfig, credentials: PrimaryCredentials | None) -> PrimaryStore:
+    """The configured primary store: PostgreSQL when the config names a URL, else SQLite."""
+    if config.store.url is not None:
+        # A server store logs in with roles derived from the credentials, even to read.
+        return PostgresStore(config.store.url, credentials)
+    return SqliteStore(config.path(config.store.database))
+
+
 def _sharded(purger: Purger, shard: Shard | None) -> Purger:
     """``purger`` starting only ``shard``'s tenants (all of them without a shard)."""
     return (
@@ -217,8 +228,13 @@ class Workspace:
         config: WorkspaceConfig,
         *,
         credentials_path: str | Path | None = None,
+        admin_url: str | None = None,
     ) -> Workspace:
         """Create a workspace: ``twinpurge.toml``, an empty store, primary credentials (rule 1, 5).
+
+        With a PostgreSQL store (``config.store.url``), the reviewed script
+        (``arbiter.stores.postgres.schema``) is run as the administrator first: schemas, tables
+        and roles, and the primary domain's role passwords, derived from the new credentials.
 
         Args:
             directory: where to create it (created if missing).
@@ -226,14 +242,20 @@ class Workspace:
             credentials_path: where to write the new primary credentials (mode 600); by default
                 ``DIRECTORY/credentials/primary.toml``. Keep the file where only the primary
                 purge's account can read it.
+            admin_url: a superuser URL of the PostgreSQL database (its password from the URL,
+                ``PGPASSWORD`` or ``~/.pgpass``); required with a PostgreSQL store, refused with
+                SQLite. Used once, never written anywhere.
 
         Returns:
             The opened workspace, holding its primary credentials.
 
         Raises:
-            UsageError: the directory already holds a workspace, or the credentials file exists.
+            UsageError: the directory already holds a workspace, the credentials file exists,
+                or ``admin_url`` is missing for PostgreSQL (or given for SQLite).
             InputError: the configuration's policy is rejected by the planners.
             CredentialDomainError: this process holds backup credentials (nothing is written).
+            StoreConnectionError: the administrator cannot connect (a subclass says why); the
+                files this call wrote are removed again.
         """
         directory = Path(directory)
         path = directory / CONFIG_NAME
@@ -242,21 +264,36 @@ class Workspace:
             raise UsageError(f"{path} already exists; refusing to overwrite a workspace")
         if secrets.exists():
             raise UsageError(f"{secrets} already exists; refusing to overwrite credentials")
+        if (config.store.url is None) != (admin_url is None):
+            raise UsageError(
+                "a PostgreSQL store needs the administrator's URL to create its roles"
+                if admin_url is None
+                else "an administrator's URL is for a PostgreSQL store; this one is SQLite"
+            )
         check_domain_available("primary")
         directory.mkdir(parents=True, exist_ok=True)
         try:
             create(path, render_config(config))  # never over a config written meanwhile
         except FileExistsError as exc:
             raise UsageError(f"{path} already exists; refusing to overwrite a workspace") from exc
-        workspace = cls.open(directory)
+        credentials: PrimaryCredentials | None = None
         try:
+            cls.open(directory).close()  # the policy and the operators' keys, checked
             credentials = generate_primary_credentials(secrets)
-            workspace.store.record_primary_credentials(credentials)
+            if config.store.url is not None and admin_url is not None:
+                provision(admin_url, role_passwords(credentials))
+            store = _open_store(load_config(directory), credentials)
+            try:
+                store.record_primary_credentials(credentials)
+            finally:
+                store.close()
         except BaseException:
-            workspace.close()
+            # Nothing but these two files was written for this workspace: a rerun can start over.
+            path.unlink(missing_ok=True)
+            if credentials is not None:
+                secrets.unlink(missing_ok=True)
             raise
-        workspace.credentials = credentials
-        return workspace
+        return cls.open(directory, credentials=credentials)
 
     @classmethod
     def open(
@@ -307,7 +344,7 @@ class Workspace:
                 parse_public_key(operator.public_key, field=f"operators.{name}.public_key")
             except InputError as exc:
                 raise exc.with_file(config_file) from None
-        store = SqliteStore(config.path(config.store.database))
+        store = _open_store(config, credentials)
         if credentials is not None:
             try:
                 store.verify_credentials(credentials)
@@ -449,8 +486,14 @@ class Workspace:
         )
 
     @property
-    def locks(self) -> FileTenantLocks:
-        """The per-tenant locks every runner of this workspace takes (``arbiter.stores.locks``)."""
+    def locks(self) -> TenantLocks:
+        """The per-tenant locks every runner of this workspace takes.
+
+        Lock files on this machine for SQLite (``arbiter.stores.locks``); advisory locks on the
+        server for PostgreSQL (``arbiter.stores.postgres.locks``), held fleet-wide.
+        """
+        if isinstance(self.store, PostgresStore):
+            return PostgresTenantLocks(self.store.open_connection)
         return FileTenantLocks(self.config.path(self.config.safe_mode.locks))
 
     @property
