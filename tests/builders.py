@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from arbiter import AlertsConfig, LimitsConfig, WebhookConfig, Workspace, WorkspaceConfig
+from arbiter import (
+    AlertsConfig,
+    LimitsConfig,
+    SqliteStore,
+    WebhookConfig,
+    Workspace,
+    WorkspaceConfig,
+)
 
-__all__ = ["call", "event", "obj", "tenant", "workspace"]
+__all__ = ["call", "event", "obj", "sqlite_of", "tenant", "workspace"]
 
 
 def event(kind: str, at: str) -> dict[str, Any]:
@@ -84,3 +91,10 @@ def workspace(  # noqa: PLR0913 -- each knob of a test workspace
     )
     opened.import_inventory(inventory, payloads)
     return opened
+
+
+def sqlite_of(ws: Workspace) -> SqliteStore:
+    """The workspace's store as the SQLite store it is: tests that play the service write to it."""
+    store = ws.store
+    assert isinstance(store, SqliteStore)
+    return store

@@ -21,7 +21,7 @@ from arbiter.core.config import OperatorConfig
 from arbiter.manual.execute import ExecuteResult, execute_plan, restore_plan
 from arbiter.manual.plans import approve_plan, create_plan, read_plan, register_plan, write_plan
 from arbiter.manual.status import plan_status
-from tests.builders import event, obj, tenant
+from tests.builders import event, obj, sqlite_of, tenant
 from tests.conftest import examples
 
 # Tenant t: cancelled 2026-01-01, primary due 2026-02-01, backup due 2026-02-15 (UTC).
@@ -310,23 +310,23 @@ def test_a_plan_changed_after_signing_is_refused(setup: Setup, data: st.DataObje
 
 
 def _hold(ws: Workspace) -> None:
-    with ws.store.transaction(ws.require_credentials("a test write")) as tx:
+    with sqlite_of(ws).transaction(ws.require_credentials("a test write")) as tx:
         tx._db.execute("UPDATE tenants SET legal_hold = 1 WHERE id = 't'")  # noqa: SLF001 -- a concurrent change
 
 
 def _reactivate(ws: Workspace) -> None:
-    with ws.store.transaction(ws.require_credentials("a test write")) as tx:
+    with sqlite_of(ws).transaction(ws.require_credentials("a test write")) as tx:
         tx._db.execute("INSERT INTO events VALUES ('t', 9, 'reactivated', '2026-02-03T00:00:00Z')")  # noqa: SLF001 -- a concurrent change
 
 
 def _new_object(ws: Workspace) -> None:
     ws.import_inventory({"tenants": [tenant("w")], "objects": [obj("w1", "w")]})
-    with ws.store.transaction(ws.require_credentials("a test write")) as tx:
+    with sqlite_of(ws).transaction(ws.require_credentials("a test write")) as tx:
         tx._db.execute("UPDATE objects SET tenant = 't' WHERE key = 'w1'")  # noqa: SLF001 -- a concurrent change
 
 
 def _object_hold(ws: Workspace) -> None:
-    with ws.store.transaction(ws.require_credentials("a test write")) as tx:
+    with sqlite_of(ws).transaction(ws.require_credentials("a test write")) as tx:
         tx._db.execute("UPDATE objects SET legal_hold = 1 WHERE key = 'r1'")  # noqa: SLF001 -- a concurrent change
 
 
@@ -574,7 +574,7 @@ def test_reactivation_after_as_of_is_refused_by_the_guard(setup: Setup) -> None:
     approve(setup, path, "alice", "bob")
     with (
         setup.open() as ws,
-        ws.store.transaction(ws.require_credentials("a test write")) as tx,
+        sqlite_of(ws).transaction(ws.require_credentials("a test write")) as tx,
     ):
         tx._db.execute("INSERT INTO events VALUES ('t', 9, 'reactivated', '2026-02-08T00:00:00Z')")  # noqa: SLF001 -- a concurrent change
     before = snapshot(setup)
@@ -589,7 +589,7 @@ def test_guard_refusal_at_execution_alerts_every_sink_once(setup: Setup) -> None
     approve(setup, path, "alice", "bob")
     with (
         setup.open() as ws,
-        ws.store.transaction(ws.require_credentials("a test write")) as tx,
+        sqlite_of(ws).transaction(ws.require_credentials("a test write")) as tx,
     ):
         tx._db.execute("INSERT INTO events VALUES ('t', 9, 'reactivated', '2026-02-08T00:00:00Z')")  # noqa: SLF001 -- a concurrent change
     plan_id = read_plan(path).body.plan_id

@@ -18,7 +18,7 @@ import pytest
 import arbiter
 import deleter_a
 from arbiter import LimitsConfig, ObjectId, Planner, PrimaryCredentials, PurgeOutcome, Workspace
-from tests.builders import event, obj, tenant, workspace
+from tests.builders import event, obj, sqlite_of, tenant, workspace
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -128,6 +128,8 @@ def assert_refused_cleanly(
     assert before == (ids(ws), files(ws))
     assert [kind] == [r.json()["kind"] for r in webhook.received]
     assert outcome.report_path is not None
+    # The report file, not the alert log the first sink wrote: it is the one people should read.
+    assert ws.config.path(ws.config.alerts.reports) == Path(outcome.report_path).parent
     assert json.loads(Path(outcome.report_path).read_text(encoding="utf-8"))["kind"] == kind
     assert "alert" in audit_kinds(ws)
 
@@ -416,7 +418,7 @@ class _HoldBetweenBatches:
 def test_hold_placed_between_batches_stops_the_purge(ws: Workspace, webhook: Webhook) -> None:
     """Holds are re-read in each batch's transaction: a hold placed mid-purge stops it there."""
     credentials = ws.require_credentials("a test purger")
-    purger = purger_over(ws, _HoldBetweenBatches(ws.store, credentials), credentials)
+    purger = purger_over(ws, _HoldBetweenBatches(sqlite_of(ws), credentials), credentials)
     outcome = purger.purge_tenant("t", AS_OF)
     assert ("refused", "object-hold", 2) == (outcome.status, outcome.guard, outcome.purged)
     remaining = ids(ws)
@@ -452,7 +454,7 @@ def test_count_mismatch_rolls_the_batch_back(ws: Workspace, webhook: Webhook) ->
     """A delete count different from the batch rolls it back: nothing deleted, alert sent."""
     before = (ids(ws), files(ws))
     credentials = ws.require_credentials("a test purger")
-    purger = purger_over(ws, _ShortDelete(ws.store, credentials), credentials)
+    purger = purger_over(ws, _ShortDelete(sqlite_of(ws), credentials), credentials)
     outcome = purger.purge_tenant("t", AS_OF)
     assert ("count-mismatch", 0) == (outcome.guard, outcome.purged)
     assert_refused_cleanly(ws, outcome, webhook, before, "guard")
@@ -570,7 +572,7 @@ def test_a_guard_tripping_mid_purge_closes_its_journal_refused(
     stopped = datetime(2026, 3, 2, 12, 30, tzinfo=UTC)
     purger = purger_over(
         ws,
-        _HoldBetweenBatches(ws.store, credentials),
+        _HoldBetweenBatches(sqlite_of(ws), credentials),
         credentials,
         clock=lambda: stopped,
         journal=ws.store,

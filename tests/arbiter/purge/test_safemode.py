@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import arbiter
@@ -231,6 +231,8 @@ def test_a_clock_jump_back_trips_safe_mode(tmp_path: Path) -> None:
     share=st.floats(0.01, 1.0),
     min_attempted=st.integers(1, 10),
 )
+# A share met exactly (1 bad of 5 at 0.2) trips: the threshold is "at least", not "more than".
+@example(statuses=["refused", *["executed"] * 4], max_bad=8, share=0.2, min_attempted=5)
 def test_tally_trips_exactly_when_the_threshold_is_crossed(
     statuses: list[str], max_bad: int, share: float, min_attempted: int
 ) -> None:
@@ -249,6 +251,8 @@ def test_tally_trips_exactly_when_the_threshold_is_crossed(
         crossed = bad >= max_bad or (attempted >= min_attempted and bad / attempted >= share)
         expected.append(counted and crossed)
     assert expected == actual
+    counted_statuses = [s for s in statuses if s != "skipped"]
+    assert {s: counted_statuses.count(s) for s in counted_statuses} == tally.statuses
 
 
 class _ServerStore(arbiter.SqliteStore):

@@ -29,7 +29,7 @@ from arbiter import ObjectId, Workspace
 from arbiter.core.instants import format_instant
 from arbiter.stores.rows import insert_object
 from tests import tally
-from tests.builders import event, obj, tenant
+from tests.builders import event, obj, sqlite_of, tenant
 from tests.conftest import examples
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ class WorkspaceLife(RuleBasedStateMachine):
 
     def write(self, sql: str, parameters: tuple[object, ...]) -> None:
         """A change the operator's service makes to its own store."""
-        with self.open() as ws, ws.store.transaction(ws.require_credentials("a change")) as tx:
+        with self.open() as ws, sqlite_of(ws).transaction(ws.require_credentials("a change")) as tx:
             tx._db.execute(sql, parameters)  # noqa: SLF001 -- the service writes its own store
 
     def at(self) -> str:
@@ -192,7 +192,7 @@ class WorkspaceLife(RuleBasedStateMachine):
         with self.open() as ws:
             if blob:
                 ws.blobs.write(ObjectId(store, key), f"new {key}".encode())
-            with ws.store.transaction(ws.require_credentials("a change")) as tx:
+            with sqlite_of(ws).transaction(ws.require_credentials("a change")) as tx:
                 insert_object(
                     tx._db,  # noqa: SLF001 -- the service writes its own store
                     {"store": store, "key": key, "tenant": name, "created_at": created},
