@@ -12,17 +12,20 @@ import os
 import signal
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 from arbiter.auth.credentials import PRIMARY_ENV
 from arbiter.core.verdict import ObjectId
 from arbiter.durable.crash import CRASH_ENV
+from arbiter.durable.files import TEMPORARY_SUFFIX
 from arbiter.purge.archive import read_archive
 from tests.arbiter.cli.test_cli import installed_executable
 
 __all__ = [
     "State",
+    "age_strays",
     "archived",
     "crashed",
     "objects_of",
@@ -50,7 +53,12 @@ _BOOKKEEPING = (
 def twinpurge(
     directory: Path, *args: str, crash_at: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed executable on the workspace ``directory``, crashing at ``crash_at``."""
+    """Run the installed executable on the workspace ``directory``, crashing at ``crash_at``.
+
+    Temporary files an earlier crash left are aged by an hour first: the next run comes later
+    than the crash, and recovery takes only strays nobody has written to for a while.
+    """
+    age_strays(directory)
     env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
     env[PRIMARY_ENV] = str(directory / "credentials" / "primary.toml")
     if crash_at is not None:
@@ -58,6 +66,13 @@ def twinpurge(
     return subprocess.run(
         [installed_executable(), *args], capture_output=True, text=True, env=env, check=False
     )
+
+
+def age_strays(directory: Path, seconds: float = 3600.0) -> None:
+    """Make every temporary file under ``directory`` look ``seconds`` old (no writer is left)."""
+    then = time.time() - seconds
+    for path in directory.rglob(f".*{TEMPORARY_SUFFIX}"):
+        os.utime(path, (then, then))
 
 
 def crashed(completed: subprocess.CompletedProcess[str]) -> bool:

@@ -26,8 +26,10 @@ the store (tables ``journals`` and ``journal_steps``) and in a plan file. Rules:
 5. Completeness (omission detection, ``check_completeness``): after a purge or a recovery, for
    the plan's purge list minus the objects recovery left alone on purpose (``skipped``):
    no row of the tenant with such an identity remains; no blob file of such an object remains
-   once its row is gone; and no stray temporary file (``durable.files.stray_temporaries``) is
-   in the blob, archive or journal directories (one may hold tenant data). Objects the plan
+   once its row is gone; and no stray temporary file (``durable.files.stray_temporaries``) of
+   the purge's own files (its plan file, its archive, its objects' blob files, told by name) is
+   in the blob, archive or journal directories (one may hold tenant data). Another runner's
+   temporary files, being written at that moment, are not this purge's omissions. Objects the plan
    keeps, and objects in neither list (created after planning), are not omissions: they are
    the tenant's remaining objects by design. Anything left behind is an omission: the journal
    stays unfinished so that the next run's recovery retries it.
@@ -42,11 +44,13 @@ the store (tables ``journals`` and ``journal_steps``) and in a plan file. Rules:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import time
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -195,14 +199,24 @@ class JournalState:
         return self._done("receipt")
 
 
-def strays(directories: Iterable[Path]) -> list[Path]:
-    """Stray temporary files in ``directories`` and below (rule 5), sorted."""
+def strays(directories: Iterable[Path], *, quiet_for: float = 0.0) -> list[Path]:
+    """Stray temporary files in ``directories`` and below (rule 5), sorted.
+
+    Args:
+        directories: where to look.
+        quiet_for: only files unmodified for at least this many seconds: a file a live writer
+            is filling (another runner's archive, say) keeps being modified until it is renamed.
+    """
     found: list[Path] = []
+    now = time.time()
     for directory in directories:
         if not directory.is_dir():
             continue
         for root, _dirs, _files in os.walk(directory):
-            found.extend(stray_temporaries(Path(root)))
+            for path in stray_temporaries(Path(root)):
+                with contextlib.suppress(FileNotFoundError):  # renamed into place meanwhile
+                    if now - path.stat().st_mtime >= quiet_for:
+                        found.append(path)
     return sorted(found)
 
 
@@ -214,6 +228,7 @@ def check_completeness(  # noqa: PLR0913 -- what the check compares
     purged: Iterable[ObjectId],
     skipped: Iterable[ObjectId],
     temp_dirs: Iterable[Path],
+    own_files: Iterable[str] = (),
 ) -> list[str]:
     """The omissions of a purge (rule 5): what it should have removed and did not.
 
@@ -224,6 +239,9 @@ def check_completeness(  # noqa: PLR0913 -- what the check compares
         purged: the plan's purge list.
         skipped: objects recovery left alone on purpose.
         temp_dirs: where stray temporary files are looked for.
+        own_files: the names of the purge's own files besides its objects' blob files (its
+            plan file, its archive id); only temporary files of these, or of the purged blobs,
+            are its omissions (rule 5).
 
     Returns:
         One line per omission; empty when the purge is complete.
@@ -240,5 +258,10 @@ def check_completeness(  # noqa: PLR0913 -- what the check compares
             for o in targets
             if o not in owners and blobs.is_blob_store(o.store) and blobs.read(o) is not None
         ]
-    omissions += [f"stray temporary file {p}" for p in strays(temp_dirs)]
+    names = {*own_files, *(PurePosixPath(o.key).name for o in targets)}
+    omissions += [
+        f"stray temporary file {p}"
+        for p in strays(temp_dirs)
+        if any(p.name.startswith(f".{name}.") for name in names)
+    ]
     return omissions

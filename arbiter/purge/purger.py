@@ -68,7 +68,7 @@ from arbiter.core.loading import as_of_or_now
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
 from arbiter.durable.crash import crash_point
 from arbiter.purge import guards
-from arbiter.purge.journal import check_completeness, new_purge_id, write_plan_file
+from arbiter.purge.journal import JournalState, check_completeness, new_purge_id, write_plan_file
 from arbiter.purge.refusal import Refusal, RefusalHandler, status_counts
 from arbiter.purge.safemode import SafeMode, SafeModeTrip
 from arbiter.stores.ports import (
@@ -610,6 +610,7 @@ class Purger:
             purged=purge,
             skipped=skipped,
             temp_dirs=self.temp_dirs,
+            own_files=self._own_files(purge_id),
         )
         if omissions:
             self._audit(
@@ -630,6 +631,16 @@ class Purger:
         self.journal.add_journal_step(purge_id, "complete", {})
         crash_point("journal-after-complete")
         return ()
+
+    def _own_files(self, purge_id: str) -> tuple[str, ...]:
+        """The names of a journalled purge's own files: its plan file and its archive id."""
+        assert self.journal is not None  # noqa: S101 -- only called for a journalled purge
+        record = next((r for r in self.journal.journals() if r["purge_id"] == purge_id), None)
+        if record is None:
+            return ()
+        state = JournalState.load(self.journal, record)
+        archive = state.archive
+        return (Path(record["plan_path"]).name, *(() if archive is None else (archive[0],)))
 
     def rehearse(self, tenant: str, verdict: Verdict, slice_fingerprint: str, *, actor: str) -> int:
         """Rehearse: delete the whole purge set in one transaction and roll it back.

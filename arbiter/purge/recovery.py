@@ -7,7 +7,9 @@ Every run that can delete or restore (``Workspace.run_due``, ``purge_tenant``, `
    and reports the unfinished journals as ``waiting``.
 2. Stray temporary files (``durable.files.stray_temporaries``) in the blob, archive and journal
    directories are removed first and reported: a crashed write left them, and they hold tenant
-   data that nothing else would ever remove.
+   data that nothing else would ever remove. Only files untouched for ``STRAY_QUIET_SECONDS``
+   are strays: a younger one may be another runner's file being written (a streamed archive
+   is modified until it is renamed), and a later run removes it if it was a stray after all.
 3. Each unfinished journal is recovered under its tenant's lock (a tenant another runner holds is
    left for later, ``skipped``), from its plan file alone, never from a new plan. The plan file
    must match its SHA-256, and once the journal's ``archive`` step exists the archive must exist
@@ -53,7 +55,9 @@ from arbiter.stores.ports import JournalStore
 if TYPE_CHECKING:
     from arbiter.purge.journal import PlanFile
 
-__all__ = ["JournalRecovery", "Recovery", "RecoveryReport"]
+__all__ = ["STRAY_QUIET_SECONDS", "JournalRecovery", "Recovery", "RecoveryReport"]
+
+STRAY_QUIET_SECONDS = 600.0  # rule 2: ten minutes without a write
 
 RecoveryStatus = Literal["completed", "abandoned", "stopped", "omissions", "skipped", "waiting"]
 
@@ -183,7 +187,8 @@ class Recovery:
             waiting = "the fleet is in safe mode; nothing was done"
             states = [JournalState.load(self.store, r) for r in records]
             return RecoveryReport(tuple(_result(state, "waiting", waiting) for state in states))
-        found = strays(self.purger.temp_dirs)
+        # Only files no writer has touched for a while: another runner may be filling its own.
+        found = strays(self.purger.temp_dirs, quiet_for=STRAY_QUIET_SECONDS)
         if not records and not found:
             return RecoveryReport()
         self.purger.audit.append(

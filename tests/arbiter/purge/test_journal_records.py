@@ -122,8 +122,10 @@ def test_the_completeness_check_names_every_kind_of_omission(ws: Workspace) -> N
     purger = ws.purger
     purger.delete_batches("t", [FILE], frozenset({FILE}), "test", None, done=(0, 0))
     ws.blobs.write(FILE, b"came back")  # its row is gone, its file is not
-    stray = ws.blobs.root / "blob" / f".f2{TEMPORARY_SUFFIX}"
+    stray = ws.blobs.root / "blob" / f".f1.x1{TEMPORARY_SUFFIX}"
     stray.write_bytes(b"half written")
+    # Another runner's file being written is not this purge's omission.
+    (ws.blobs.root / "blob" / f".f9.x2{TEMPORARY_SUFFIX}").write_bytes(b"someone else's")
     targets = [ObjectId("db", "k0"), FILE, ObjectId("db", "k1"), ObjectId("db", "other")]
     actual = check_completeness(
         ws.store,
