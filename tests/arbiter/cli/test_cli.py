@@ -229,3 +229,10 @@ def test_installed_executable_bad_input_exit_code(tmp_path: Path) -> None:
         timeout=120,
     )
     assert (2, True) == (completed.returncode, "tenants[0].legalhold" in completed.stderr)
+
+
+def test_run_due_refuses_a_bad_shard_before_opening_anything(tmp_path: Path) -> None:
+    """--shard 3/3: exit 2 with one line naming the option; no workspace is even read."""
+    result = run("run-due", "--workspace", str(tmp_path), "--shard", "3/3")
+    assert (2, 1) == (result.exit_code, len(result.stderr.strip().splitlines()))
+    assert "--shard" in result.stderr
