@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import pytest
 
 import arbiter.purge.purger as purger_module
@@ -101,6 +102,7 @@ def test_batches_without_a_journal_delete_and_count_on_from_what_was_done(ws: Wo
             "deleting batches",
         ),
         (lambda p, ids: p.delete_files("t", ids, "x"), "removing the files of a committed batch"),
+        (lambda p, _ids: p.run_due(AS_OF), "running the due purges"),
     ],
 )
 def test_deleting_without_credentials_says_what_needed_them(
@@ -141,3 +143,10 @@ def test_the_completeness_check_names_every_kind_of_omission(ws: Workspace) -> N
         f"stray temporary file {stray}",
     ]
     assert expected == actual
+
+
+def test_a_purger_built_without_safe_mode_runs_the_fleet(ws: Workspace) -> None:
+    """Safe mode is optional for a purger built by hand: run_due purges without a tally."""
+    report = attrs.evolve(ws.purger, safe_mode=None).run_due(AS_OF)
+    assert {"executed": 1, "not-eligible": 1} == report.counts()
+    assert (None, 4) == (report.safe_mode, report.purged)
