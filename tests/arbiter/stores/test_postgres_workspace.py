@@ -22,7 +22,11 @@ import pytest
 from psycopg import sql
 
 from arbiter import LimitsConfig, ObjectId, Workspace, WorkspaceConfig
-from arbiter.auth.credentials import PRIMARY_ENV, reset_credential_domains_for_tests
+from arbiter.auth.credentials import (
+    PRIMARY_ENV,
+    generate_primary_credentials,
+    reset_credential_domains_for_tests,
+)
 from arbiter.core.config import StoreConfig
 from arbiter.core.errors import CredentialError
 from arbiter.stores.postgres.locks import PostgresTenantLocks, lock_key
@@ -367,3 +371,17 @@ def test_a_worker_killed_mid_purge_is_completed_by_the_next_run(
     # point sits between them); no object appears in two batches.
     deleted = batch_records(directory)
     assert len(deleted) == len(set(deleted))
+
+
+def test_another_workspaces_credentials_cannot_log_in(tmp_path: Path, fresh_database: str) -> None:
+    """Credentials of another secret: the server refuses the login; exit 7, nothing deleted."""
+    directory = created(tmp_path / "ws", fresh_database, fleet(1, 3))
+    before = remaining(directory)
+    other = tmp_path / "other" / "primary.toml"
+    generate_primary_credentials(other)
+    code, _out, err = finish(
+        twinpurge(directory, "run-due", "--workspace", str(directory), **{PRIMARY_ENV: str(other)})
+    )
+    assert (7, 1) == (code, len(err.strip().splitlines())), err
+    assert "twinpurge_purge" in err
+    assert before == remaining(directory)
