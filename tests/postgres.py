@@ -29,7 +29,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import attrs
 import psycopg
@@ -148,6 +148,38 @@ class ThrowawayCluster:
         """The data directory."""
         assert self.directory is not None
         return self.directory / "data"
+
+    def halt(self) -> None:
+        """Stop the server at once, as a crash would (``-m immediate``), keeping its data."""
+        assert self.directory is not None
+        assert self.bindir is not None
+        _run(
+            [
+                *_as(self.run_as),
+                str(self.bindir / "pg_ctl"),
+                *("-D", str(self.data), "-m", "immediate", "-w", "stop"),
+            ],
+            "pg_ctl stop",
+        )
+
+    def restart(self) -> None:
+        """Start a halted server again on its port (crash recovery runs first)."""
+        assert self.directory is not None
+        assert self.bindir is not None
+        port = urlsplit(self.admin_url).port
+        options = " ".join(
+            [f"-p {port}", f"-c unix_socket_directories={self.directory}"]
+            + [f"-c {setting}" for setting in _SERVER_SETTINGS]
+        )
+        _run(
+            [
+                *_as(self.run_as),
+                str(self.bindir / "pg_ctl"),
+                *("-D", str(self.data), "-l", str(self.directory / "server.log")),
+                *("-o", options, "-w", "-t", "60", "start"),
+            ],
+            "pg_ctl start",
+        )
 
     def stop(self) -> None:
         """Stop the server (immediately: its data is thrown away) and remove its directory."""

@@ -167,7 +167,7 @@ def refused_tenants(tenants: list[str], *, as_json: bool) -> Failure:
     """
     message = (
         f"{len(tenants)} tenant(s) refused or failed: {', '.join(tenants)};"
-        " nothing of theirs deleted"
+        " nothing more of theirs deleted (each outcome says what was)"
     )
     payload: dict[str, object] = {
         "exit_code": int(ExitCode.REFUSED),

@@ -45,6 +45,10 @@ The planners are trusted for nothing. Rules, in the order they are applied:
 12. One runner per tenant: a purge that may delete holds the tenant's lock
     (``arbiter.stores.ports.TenantLocks``) from planning to its end; a runner that finds it
     held skips the tenant (status ``skipped``: no alert, not counted towards safe mode).
+14. A store that goes away (``StoreConnectionError``: a PostgreSQL server down or unreachable)
+    is no tenant's refusal: it ends the run with that error, because neither the journal nor
+    the audit head can be written without it. Batches committed before it stay deleted, the
+    open journal is finished by the next run's recovery, and the command exits 9.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ from arbiter.auth.credentials import PrimaryCredentials, require_primary
 from arbiter.core.arbitrate import Agreement, Planner, arbitrate, fingerprint
 from arbiter.core.canonical import canonical_digest
 from arbiter.core.config import LimitsConfig
-from arbiter.core.errors import GuardError
+from arbiter.core.errors import GuardError, StoreConnectionError
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import as_of_or_now
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
@@ -348,6 +352,11 @@ class Purger:
     ) -> PurgeOutcome:
         try:
             return self._purge(tenant, as_of, dry_run=dry_run, actor=actor)
+        except StoreConnectionError:
+            # The store itself is gone: nothing can be recorded for this tenant or the next (the
+            # journal and the audit head live there). The run ends here, its open journal left
+            # for the next run's recovery; the caller reports the store's error.
+            raise
         except Exception as exc:  # noqa: BLE001 -- any error ends with nothing more deleted
             refusal = self._refusals.refuse(exc, tenant=tenant, as_of=as_of, actor=actor)
             return _refused(PurgeOutcome(tenant, as_of, refusal.status, ""), refusal)

@@ -35,6 +35,7 @@ from arbiter.stores.postgres.store import PostgresStore
 from tests.arbiter.cli.test_cli import installed_executable
 from tests.arbiter.stores.conftest import Provisioned, store_url
 from tests.builders import event, obj, tenant
+from tests.postgres import HOW_TO_PROVIDE, ThrowawayCluster, find_bindir, start_cluster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -385,3 +386,52 @@ def test_another_workspaces_credentials_cannot_log_in(tmp_path: Path, fresh_data
     assert (7, 1) == (code, len(err.strip().splitlines())), err
     assert "twinpurge_purge" in err
     assert before == remaining(directory)
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[ThrowawayCluster]:
+    """A cluster of this test's own, which it may stop and start (the session's stays up)."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip(HOW_TO_PROVIDE)
+    cluster = start_cluster(bindir)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        reset_credential_domains_for_tests()
+
+
+def test_a_server_that_goes_away_mid_purge_ends_it_with_exit_9_and_the_next_run_completes(
+    tmp_path: Path, own_cluster: ThrowawayCluster
+) -> None:
+    """The server crashes after the first batches: one line, exit 9; restarted, the rerun finishes."""
+    directory = created(tmp_path / "ws", own_cluster.admin_url, fleet(1, 2000))
+    config = directory / "twinpurge.toml"  # the one due tenant is the whole store here
+    config.write_text(
+        config.read_text("utf-8").replace("max_store_fraction = 0.25", "max_store_fraction = 1.0"),
+        "utf-8",
+    )
+    audit = directory / "audit.jsonl"
+    start = len(audit.read_text("utf-8").splitlines())
+    worker = twinpurge(
+        directory, "run-due", "--workspace", str(directory), "--as-of", AS_OF, "--format", "json"
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and worker.poll() is None:
+        records = [json.loads(line) for line in audit.read_text("utf-8").splitlines()[start:]]
+        if any(r["kind"] == "batch" for r in records):
+            break
+        time.sleep(0.01)
+    own_cluster.halt()
+    code, out, err = finish(worker)
+    own_cluster.restart()
+    assert (9, 1) == (code, len(err.strip().splitlines())), out[-1500:]
+    assert "went away" in err or "cannot be reached" in err
+    code, _out, err = finish(
+        twinpurge(directory, "run-due", "--workspace", str(directory), "--as-of", AS_OF)
+    )
+    assert 0 == code, err
+    assert {"active": ["a-1"], "t00": ["t00-000", "t00-001"]} == remaining(directory)
+    deleted = batch_records(directory)
+    assert len(deleted) == len(set(deleted))
