@@ -132,6 +132,7 @@ from arbiter.stores.ports import (
     PurgeTarget,
     PurgeTransaction,
 )
+from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import SqliteStore
 from arbiter.workspace.safemode import (
     SafeModeStatus,
@@ -206,6 +207,7 @@ __all__ = [
     "PlanStatus",
     "Planner",
     "PlannerFailure",
+    "PostgresStore",
     "PrimaryCredentials",
     "PrimaryReader",
     "PrimaryRestorer",

@@ -9,8 +9,9 @@ Rules:
    fresh temporary directory, started on a free TCP port bound to 127.0.0.1 with its socket in
    that directory, and a database is created in it. When the tests run as root the cluster runs
    as the ``postgres`` user (``runuser``): PostgreSQL refuses to run as root.
-3. The cluster trades durability for speed (``fsync=off``, small ``shared_buffers``): its data
-   is thrown away with it.
+3. The cluster trades durability for speed (``fsync=off``, ``synchronous_commit=off``, small
+   ``shared_buffers``): its data is thrown away with it. A test that stops the server at once
+   asks for ``durable=True``: an acknowledged commit then survives ``halt``, as in production.
 4. ``ThrowawayCluster.stop`` stops the server and removes the directory; it is safe to call
    after a failed start and more than once.
 5. Without binaries, ``find_bindir`` returns None and the caller skips with ``HOW_TO_PROVIDE``.
@@ -142,6 +143,7 @@ class ThrowawayCluster:
     bindir: Path | None = None
     run_as: str | None = None
     started_in: float = 0.0
+    settings: tuple[str, ...] = ()
 
     @property
     def data(self) -> Path:
@@ -169,7 +171,7 @@ class ThrowawayCluster:
         port = urlsplit(self.admin_url).port
         options = " ".join(
             [f"-p {port}", f"-c unix_socket_directories={self.directory}"]
-            + [f"-c {setting}" for setting in _SERVER_SETTINGS]
+            + [f"-c {setting}" for setting in self.settings]
         )
         _run(
             [
@@ -237,13 +239,15 @@ def _initdb(bindir: Path, directory: Path, run_as: str | None) -> str:
     return password
 
 
-def _start(bindir: Path, directory: Path, run_as: str | None, attempts: int) -> int:
+def _start(
+    bindir: Path, directory: Path, run_as: str | None, attempts: int, settings: tuple[str, ...]
+) -> int:
     """Start the server on a free port (another process may take one first); return the port."""
     for attempt in range(1, attempts + 1):
         port = _free_port()
         options = " ".join(
             [f"-p {port}", f"-c unix_socket_directories={directory}"]
-            + [f"-c {setting}" for setting in _SERVER_SETTINGS]
+            + [f"-c {setting}" for setting in settings]
         )
         try:
             _run(
@@ -265,12 +269,14 @@ def _start(bindir: Path, directory: Path, run_as: str | None, attempts: int) -> 
     raise AssertionError(attempts)  # pragma: no cover -- the loop returns or raises
 
 
-def start_cluster(bindir: Path, *, attempts: int = 3) -> ThrowawayCluster:
+def start_cluster(bindir: Path, *, attempts: int = 3, durable: bool = False) -> ThrowawayCluster:
     """Initialise and start a throwaway cluster, and create the test database (rules 2 and 3).
 
     Args:
         bindir: the PostgreSQL binaries (``find_bindir``).
         attempts: how many free ports to try.
+        durable: keep ``synchronous_commit`` on, for a test that stops the server at once: an
+            acknowledged commit must survive it, as on a production server.
 
     Returns:
         The running cluster; the caller stops it.
@@ -282,10 +288,14 @@ def start_cluster(bindir: Path, *, attempts: int = 3) -> ThrowawayCluster:
     as_root = os.geteuid() == 0
     run_as = "postgres" if as_root else None
     directory = Path(tempfile.mkdtemp(prefix="tp-pg-", dir=_base_directory(as_root=as_root)))
-    cluster = ThrowawayCluster("", directory, bindir, run_as)
+    settings = tuple(
+        "synchronous_commit=on" if durable and s.startswith("synchronous_commit") else s
+        for s in _SERVER_SETTINGS
+    )
+    cluster = ThrowawayCluster("", directory, bindir, run_as, settings=settings)
     try:
         password = _initdb(bindir, directory, run_as)
-        port = _start(bindir, directory, run_as, attempts)
+        port = _start(bindir, directory, run_as, attempts, settings)
         admin = f"postgresql://{ADMIN}:{quote(password, safe='')}@127.0.0.1:{port}"
         with psycopg.connect(f"{admin}/postgres", autocommit=True) as db:
             db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))

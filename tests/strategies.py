@@ -835,6 +835,14 @@ POLICY_FIELD_PATHS = frozenset(
 _TOML_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
 _PATHS = _TOML_TEXT | st.sampled_from(("a/b.jsonl", "../outside", "/abs/olute", "sp ace", "é/ü"))
 _POSITIVE_FLOATS = st.floats(min_value=0, exclude_min=True, allow_nan=False, allow_infinity=False)
+# PostgreSQL store URLs as twinpurge.toml holds them: server and database, no user or password.
+_STORE_URLS = st.builds(
+    "{}://{}:{}/{}".format,
+    st.sampled_from(["postgresql", "postgres"]),
+    st.from_regex(r"[a-z][a-z0-9.-]{0,20}", fullmatch=True),
+    st.integers(1, 65535),
+    st.from_regex(r"[a-z_][a-z0-9_]{0,20}", fullmatch=True),
+)
 _POSITIVE_INTS = st.integers(1, 2**63 - 1)
 _NATURALS = st.integers(0, 2**63 - 1)
 
@@ -871,6 +879,7 @@ def workspace_configs(draw: st.DrawFn) -> Any:
         policy=policy,
         store=config.StoreConfig(
             database=draw(_PATHS),
+            url=draw(st.none() | _STORE_URLS),
             blobs=draw(_PATHS),
             blob_stores=tuple(draw(st.lists(_TOML_TEXT, max_size=3))),
         ),

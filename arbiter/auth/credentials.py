@@ -57,10 +57,12 @@ __all__ = [
     "held_domains",
     "load_backup_credentials",
     "load_primary_credentials",
+    "new_primary_credentials",
     "require_backup",
     "require_primary",
     "reset_credential_domains_for_tests",
     "verify_primary",
+    "write_primary_credentials",
 ]
 
 Domain = Literal["primary", "backup"]
@@ -356,6 +358,28 @@ def generate_primary_credentials(path: Path) -> PrimaryCredentials:
     secret = os.urandom(SECRET_BYTES)
     _write_new("primary", path, secret)
     return PrimaryCredentials(secret, str(path))
+
+
+def new_primary_credentials(path: Path) -> PrimaryCredentials:
+    """New primary credentials, in memory only, to be written to ``path`` later.
+
+    For a set-up that must succeed elsewhere first (a PostgreSQL store's roles) before any file
+    is written; ``write_primary_credentials`` writes them.
+
+    Raises:
+        CredentialDomainError: this process holds backup credentials.
+    """
+    check_domain_available("primary")
+    return PrimaryCredentials(os.urandom(SECRET_BYTES), str(path))
+
+
+def write_primary_credentials(credentials: PrimaryCredentials, path: Path) -> None:
+    """Write primary credentials to ``path`` (rule 5: mode 600, never over an existing file).
+
+    Raises:
+        CredentialError: the file exists.
+    """
+    _write_new("primary", path, credentials.secret)
 
 
 def generate_backup_credentials(path: Path) -> BackupCredentials:

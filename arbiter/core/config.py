@@ -64,11 +64,11 @@ def _store_url(_inst: object, _attribute: attrs.Attribute[str | None], value: st
     if value is None:
         return
     if not value.startswith(("postgresql://", "postgres://")):
-        msg = f"{value!r} is not a PostgreSQL URL (postgresql://host:port/database)"
+        msg = f"url {value!r} is not a PostgreSQL URL (postgresql://host:port/database)"
         raise ValueError(msg)
     if "@" in value.split("://", 1)[1].split("/", 1)[0]:
         msg = (
-            "the store URL names a user or a password; give postgresql://host:port/database"
+            "url names a user or a password; give postgresql://host:port/database"
             " (each role's password comes from its credential domain's file)"
         )
         raise ValueError(msg)

@@ -55,7 +55,9 @@ from arbiter.auth.credentials import (
     PrimaryCredentials,
     check_domain_available,
     generate_primary_credentials,
+    new_primary_credentials,
     require_primary,
+    write_primary_credentials,
 )
 from arbiter.core.arbitrate import Planner, arbitrate
 from arbiter.core.config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
@@ -254,8 +256,8 @@ class Workspace:
                 or ``admin_url`` is missing for PostgreSQL (or given for SQLite).
             InputError: the configuration's policy is rejected by the planners.
             CredentialDomainError: this process holds backup credentials (nothing is written).
-            StoreConnectionError: the administrator cannot connect (a subclass says why); the
-                files this call wrote are removed again.
+            StoreConnectionError: the administrator cannot connect (a subclass says why); no
+                file was written.
         """
         directory = Path(directory)
         path = directory / CONFIG_NAME
@@ -271,28 +273,26 @@ class Workspace:
                 else "an administrator's URL is for a PostgreSQL store; this one is SQLite"
             )
         check_domain_available("primary")
+        credentials: PrimaryCredentials | None = None
+        if config.store.url is not None and admin_url is not None:
+            # The server first, before any file is written: a failure leaves nothing to undo.
+            credentials = new_primary_credentials(secrets)
+            provision(admin_url, role_passwords(credentials))
         directory.mkdir(parents=True, exist_ok=True)
         try:
             create(path, render_config(config))  # never over a config written meanwhile
         except FileExistsError as exc:
             raise UsageError(f"{path} already exists; refusing to overwrite a workspace") from exc
-        credentials: PrimaryCredentials | None = None
-        try:
-            cls.open(directory).close()  # the policy and the operators' keys, checked
+        cls.open(directory).close()  # the policy and the operators' keys, checked
+        if credentials is None:
             credentials = generate_primary_credentials(secrets)
-            if config.store.url is not None and admin_url is not None:
-                provision(admin_url, role_passwords(credentials))
-            store = _open_store(load_config(directory), credentials)
-            try:
-                store.record_primary_credentials(credentials)
-            finally:
-                store.close()
-        except BaseException:
-            # Nothing but these two files was written for this workspace: a rerun can start over.
-            path.unlink(missing_ok=True)
-            if credentials is not None:
-                secrets.unlink(missing_ok=True)
-            raise
+        else:
+            write_primary_credentials(credentials, secrets)
+        store = _open_store(load_config(directory), credentials)
+        try:
+            store.record_primary_credentials(credentials)
+        finally:
+            store.close()
         return cls.open(directory, credentials=credentials)
 
     @classmethod

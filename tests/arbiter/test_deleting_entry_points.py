@@ -40,6 +40,7 @@ from arbiter import (
 from arbiter.auth.credentials import reset_credential_domains_for_tests
 from arbiter.backup.store import GenerationInfo
 from tests.arbiter.deleting_graph import Graph
+from tests.arbiter.stores.test_conformance import CREDENTIAL_OPERATIONS
 from tests.builders import event, obj, tenant, workspace
 
 if TYPE_CHECKING:
@@ -323,10 +324,25 @@ def test_the_walker_ignores_reading_and_insert_only_entry_points() -> None:
     assert set() == readers & found
 
 
+# The PostgreSQL store's deleting entry points need a server: the conformance suite proves on
+# it that each refuses missing, other and backup credentials with nothing deleted
+# (``test_other_credentials_are_refused``, parametrised over the operation and both stores).
+SERVER = {
+    "PostgresStore.transaction": "transaction",
+    "PostgresStore.purge_target": "purge_target",
+}
+
+
 @pytest.mark.static
 def test_every_deleting_entry_point_has_a_without_credentials_scenario() -> None:
-    """The deleting entry points found from the code are exactly those with a scenario below."""
-    assert set(PRIMARY) | set(BACKUP) == set(Graph().deleting_entry_points())
+    """The deleting entry points found from the code are exactly those with a scenario."""
+    assert set(PRIMARY) | set(BACKUP) | set(SERVER) == set(Graph().deleting_entry_points())
+
+
+@pytest.mark.static
+def test_the_server_stores_scenarios_are_in_the_conformance_suite() -> None:
+    """Each PostgreSQL entry point is an operation of the conformance suite's refusal test."""
+    assert set(SERVER.values()) <= set(CREDENTIAL_OPERATIONS)
 
 
 @pytest.mark.parametrize("name", sorted(PRIMARY))

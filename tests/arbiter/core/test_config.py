@@ -163,3 +163,25 @@ def test_not_a_number_is_not_a_positive_limit(tmp_path: Path, table: str, field:
     )
     with pytest.raises(InputError, match="positive"):
         load_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://someone:secret@db.internal/tenants", "url names a user or a password"),
+        ("postgresql://someone@db.internal/tenants", "url names a user or a password"),
+        ("mysql://db.internal/tenants", "is not a PostgreSQL URL"),
+    ],
+)
+def test_a_store_url_with_a_login_or_another_scheme_is_refused(
+    tmp_path: Path, url: str, says: str
+) -> None:
+    """store.url names the server and the database only: the error names the file and field."""
+    (tmp_path / "twinpurge.toml").write_text(
+        f"[policy]\ntimezone = 'UTC'\n\n[store]\nurl = '{url}'\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError, match=says) as refused:
+        load_config(tmp_path)
+    # attrs validators run in the class's __init__: the error names the table, its text the key.
+    assert ("store", str(tmp_path / "twinpurge.toml")) == (refused.value.field, refused.value.file)
+    assert refused.value.message.startswith("url ")

@@ -322,7 +322,11 @@ def use_credentials(store: Any, operation: str, credentials: Any) -> None:
         store.verify_credentials(credentials)
 
 
-@pytest.mark.parametrize("operation", ["purge_target", "transaction", "restore_rows", "verify"])
+# The credential-checking operations (tests/arbiter/test_deleting_entry_points.py relies on it).
+CREDENTIAL_OPERATIONS = ("purge_target", "transaction", "restore_rows", "verify")
+
+
+@pytest.mark.parametrize("operation", CREDENTIAL_OPERATIONS)
 @pytest.mark.parametrize("kind", sorted(REFUSALS))
 def test_other_credentials_are_refused(primary_store: OpenStore, operation: str, kind: str) -> None:
     """No credentials, another secret or backup credentials: CredentialError, nothing deleted."""

@@ -394,7 +394,7 @@ def own_cluster() -> Iterator[ThrowawayCluster]:
     bindir = find_bindir()
     if bindir is None:
         pytest.skip(HOW_TO_PROVIDE)
-    cluster = start_cluster(bindir)
+    cluster = start_cluster(bindir, durable=True)
     try:
         yield cluster
     finally:
