@@ -115,7 +115,7 @@ def test_deleting_without_credentials_says_what_needed_them(
     ids = [ObjectId("db", "k0"), FILE]
     with pytest.raises(CredentialError) as refused:
         call(planner, ids)
-    assert purpose in str(refused.value)
+    assert f"{purpose} needs primary credentials" in str(refused.value)
     assert set(ids) == set(ws.store.object_rows(ids))
 
 
