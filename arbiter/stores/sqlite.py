@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from arbiter.auth.credentials import PrimaryCredentials, require_primary, verify_primary
 from arbiter.core.errors import CredentialError, InputError, UsageError
 from arbiter.core.verdict import ObjectId
+from arbiter.stores.access import PurgeAccess, ReadAccess
 from arbiter.stores.ports import ObjectState
 from arbiter.stores.rows import (
     insert_object,
@@ -45,7 +46,6 @@ from arbiter.stores.rows import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
-    from contextlib import AbstractContextManager
     from datetime import datetime
     from pathlib import Path
 
@@ -772,49 +772,3 @@ def _trip(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
     record["counts"] = json.loads(record["counts"])
     record["reset_by"] = json.loads(record["reset_by"]) if record["reset_by"] else None
     return record
-
-
-class PurgeAccess:
-    """The store's delete-capable ``PurgeTarget`` (rule 6): built for checked credentials only."""
-
-    def __init__(self, store: SqliteStore, credentials: PrimaryCredentials) -> None:
-        """Use ``SqliteStore.purge_target``; the credentials are checked here too.
-
-        Raises:
-            CredentialError: not the store's primary credentials.
-        """
-        self._store = store
-        self._credentials = store.verify_credentials(credentials)
-
-    def total_objects(self) -> int:
-        """How many objects the store holds."""
-        return self._store.total_objects()
-
-    def transaction(self) -> AbstractContextManager[_Transaction]:
-        """A write transaction; the credentials are checked again first."""
-        return self._store.transaction(self._credentials)
-
-    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
-        """Raise ``CredentialError`` unless these are the store's primary credentials."""
-        self._store.verify_credentials(credentials)
-
-
-class ReadAccess:
-    """A read-only ``PurgeTarget`` for dry runs and planning (rule 6): it never deletes."""
-
-    def __init__(self, store: SqliteStore) -> None:
-        """Use ``SqliteStore.read_target``."""
-        self._store = store
-
-    def total_objects(self) -> int:
-        """How many objects the store holds."""
-        return self._store.total_objects()
-
-    def transaction(self) -> AbstractContextManager[_Snapshot]:
-        """A read-only snapshot; its ``delete`` raises ``CredentialError``."""
-        return self._store.snapshot()
-
-    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
-        """Always raises: a read-only target gives no delete access, whatever the credentials."""
-        del credentials
-        raise CredentialError("primary", "a read-only target cannot be used to delete")

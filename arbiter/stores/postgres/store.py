@@ -56,6 +56,7 @@ from arbiter.auth.credentials import (
 )
 from arbiter.core.errors import CredentialError, InputError, StoreConnectionError, UsageError
 from arbiter.core.verdict import ObjectId
+from arbiter.stores.access import PurgeAccess, ReadAccess
 from arbiter.stores.ports import ObjectState
 from arbiter.stores.postgres.connection import connect, redact, store_errors
 from arbiter.stores.sqlite import CREDENTIALS_META
@@ -1057,53 +1058,3 @@ def _read_objects(db: _Db, selection: str, params: dict[str, Any]) -> list[dict[
         for store, key, to_store, to_key in cursor:
             by_id[(store, key)]["refs"].append([to_store, to_key])
     return objects
-
-
-class PurgeAccess:
-    """The store's delete-capable ``PurgeTarget`` (rule 6): built for checked credentials only."""
-
-    def __init__(self, store: PostgresStore, credentials: PrimaryCredentials) -> None:
-        """Use ``PostgresStore.purge_target``; the credentials are checked here too.
-
-        Raises:
-            CredentialError: not the store's primary credentials.
-        """
-        self._store = store
-        self._credentials = store.verify_credentials(credentials)
-
-    def total_objects(self) -> int:
-        """How many objects the store holds."""
-        return self._store.total_objects()
-
-    def transaction(self) -> AbstractContextManager[_Transaction]:
-        """A write transaction; the credentials are checked again first."""
-        return self._store.transaction(self._credentials)
-
-    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
-        """Raise ``CredentialError`` unless these are the store's primary credentials."""
-        self._store.verify_credentials(credentials)
-
-
-class ReadAccess:
-    """A read-only ``PurgeTarget`` for dry runs and planning (rule 6): it never deletes."""
-
-    def __init__(self, store: PostgresStore) -> None:
-        """Use ``PostgresStore.read_target``."""
-        self._store = store
-
-    def total_objects(self) -> int:
-        """How many objects the store holds."""
-        return self._store.total_objects()
-
-    def transaction(self) -> AbstractContextManager[_Snapshot]:
-        """A read-only snapshot; its ``delete`` raises ``CredentialError``."""
-        return self._store.snapshot()
-
-    def verify_credentials(self, credentials: PrimaryCredentials) -> None:
-        """Always raises: a read-only target gives no delete access, whatever the credentials.
-
-        Raises:
-            CredentialError: always.
-        """
-        del credentials
-        raise CredentialError("primary", "a read-only target cannot be used to delete")
