@@ -119,8 +119,10 @@ class WorkspaceLife(RuleBasedStateMachine):
         self.credentials: arbiter.PrimaryCredentials | None = None
         self.added = 0
         self.purged_total = 0
-        # Set by a crashed run: the state before it, until a run or a recovery completes it.
-        self.crashed: dict[str, Any] | None = None
+        # Set by crashed runs: the state before each, until a run or a recovery completes them.
+        # A run after a crash recovers the old purge and then plans its own, which may crash
+        # too: recovery may then complete a plan made from any of these states.
+        self.crashed: list[dict[str, Any]] = []
 
     @initialize(cancelled=st.sets(st.sampled_from(TENANTS)))
     def start(self, cancelled: set[str]) -> None:
@@ -252,11 +254,11 @@ class WorkspaceLife(RuleBasedStateMachine):
                 report = ws.run_due()
             except SimulatedCrash:
                 tally.COUNTS["stateful.crashed"] += 1
-                self.crashed = self.crashed or before
+                self.crashed.append(before)
                 return
         self.check_purged(before, {o.tenant: o.status for o in report.outcomes}, dry=False)
 
-    @precondition(lambda self: self.crashed is not None)
+    @precondition(lambda self: bool(self.crashed))
     @rule()
     def recover(self) -> None:
         """An operator runs the recovery on its own (``twinpurge recover``)."""
@@ -276,17 +278,20 @@ class WorkspaceLife(RuleBasedStateMachine):
         if dry:
             assert set() == gone
             return
-        nothing: dict[str, Any] = {"objects": {}, "last": {}, "held": set()}
-        crashed = self.crashed or nothing
         for identity in gone:
             was = before["objects"][identity]
             owner = was["tenant"]
             if statuses.get(owner) != "executed":
                 # Only the recovery of a purge planned before the crash deletes otherwise: the
                 # object was planned then (its tenant cancelled and not held at that time).
-                assert identity in crashed["objects"], (identity, statuses)
-                assert "cancelled" == crashed["last"].get(owner), identity
-                assert owner not in crashed["held"], identity
+                planned = [
+                    crash
+                    for crash in self.crashed
+                    if identity in crash["objects"]
+                    and "cancelled" == crash["last"].get(owner)
+                    and owner not in crash["held"]
+                ]
+                assert planned, (identity, statuses)
             else:
                 assert "cancelled" == before["last"].get(owner), identity
                 assert owner not in before["held"], identity
@@ -301,7 +306,7 @@ class WorkspaceLife(RuleBasedStateMachine):
                 if target is not None and target["tenant"] != source:
                     assert (to_store, to_key) in after["objects"]
         self.purged_total += len(gone)
-        self.crashed = None
+        self.crashed = []
 
     # -- invariants ------------------------------------------------------------------------------
 
@@ -312,7 +317,7 @@ class WorkspaceLife(RuleBasedStateMachine):
         Between a crash and the run (or recovery) that completes it, files of deleted rows may
         remain: that is what recovery removes, so the check waits for it.
         """
-        if self.directory is None or self.crashed is not None:
+        if self.directory is None or self.crashed:
             return
         rows = {key for (store, key) in self.state()["objects"] if store == "blob"}
         root = self.directory / "blobs" / "blob"
@@ -357,3 +362,32 @@ WorkspaceLife.TestCase.settings = settings(
     max_examples=examples(ci=40, dev=20), stateful_step_count=25, deadline=None
 )
 TestWorkspaceLife = WorkspaceLife.TestCase
+
+
+def test_recovery_completes_a_plan_made_after_an_earlier_crash() -> None:
+    """Runs crashing one after another each leave a plan; recovery may finish any of them.
+
+    Found by CI: an object added after the first crash was planned by the second crashed run,
+    and the model had only remembered the first crash's state.
+    """
+    machine = WorkspaceLife()
+    try:
+        machine.start(cancelled={"t0", "t1"})
+        machine.run_due(dry=False)
+        machine.new_object(blob=False, name="t1")
+        machine.crashing_run(nth=1, point="journal-after-plan")
+        machine.time_passes(days=1)
+        machine.recover()
+        machine.lifecycle(kind="reactivated", name="t0")
+        machine.crashing_run(nth=1, point="journal-before-complete")
+        machine.new_object(blob=True, name="t1")
+        machine.crashing_run(nth=1, point="journal-before-done")
+        machine.crashing_run(nth=1, point="journal-after-archive")
+        machine.lifecycle(kind="cancelled", name="t3")
+        machine.recover()
+        machine.audit_log_verifies()
+        machine.files_and_rows_match()
+        machine.purged_objects_are_archived()
+        assert [] == machine.crashed
+    finally:
+        machine.teardown()
