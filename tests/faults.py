@@ -36,8 +36,10 @@ __all__ = [
     "without",
 ]
 
-# The bookkeeping tables: they change with every run, the data tables must not.
+# The bookkeeping tables: they change with every run, the data tables must not. The change
+# counters count the data's writes, the purge's own deletes included (ports rule 7).
 _BOOKKEEPING = (
+    'INSERT INTO "change_counters"',
     'INSERT INTO "meta"',
     'INSERT INTO "plans"',
     'INSERT INTO "archives"',

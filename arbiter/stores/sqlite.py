@@ -20,6 +20,14 @@ Rules:
    raises ``CredentialError``), imports nothing (``add_inventory`` inserts only, and
    ``Workspace.import_inventory`` asks for the credentials) and keeps its bookkeeping (plans,
    archive records, receipts, the audit head), none of which deletes a row.
+7. The per-tenant change counter (rule 7 of ``arbiter.stores.ports``) is table
+   ``change_counters``, kept by row triggers on ``tenants``, ``events``, ``objects`` and
+   ``refs`` (``count_*``): every inserted, updated or deleted row adds one to each tenant it
+   concerns (a tenant row or an event its tenant; an object its owner, old and new; a ref the
+   owners of both its ends, of those that exist: a source the cascade deletes was counted by
+   its own deletion). ``SCHEMA`` creates them ``IF NOT EXISTS``, so a workspace created before
+   the counter gets it when it is next opened; its tenants have no row yet and read 0. A write
+   transaction holds the counter by ``BEGIN IMMEDIATE`` (rule 2).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from arbiter.auth.credentials import PrimaryCredentials, require_primary, verify
 from arbiter.core.errors import CredentialError, InputError, UsageError
 from arbiter.core.verdict import ObjectId
 from arbiter.stores.access import PurgeAccess, ReadAccess
-from arbiter.stores.ports import ObjectState
+from arbiter.stores.ports import CountedSlice, ObjectState
 from arbiter.stores.rows import (
     insert_object,
     insert_tenant,
@@ -88,6 +96,59 @@ CREATE TABLE IF NOT EXISTS refs (
     FOREIGN KEY (from_store, from_key) REFERENCES objects(store, key) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS refs_by_target ON refs(to_store, to_key);
+CREATE TABLE IF NOT EXISTS change_counters (tenant TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS count_tenant_inserts AFTER INSERT ON tenants BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (NEW.id, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_tenant_updates AFTER UPDATE ON tenants BEGIN
+    INSERT INTO change_counters (tenant, n) SELECT id, 1 FROM (SELECT OLD.id AS id UNION
+        SELECT NEW.id) WHERE true ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_tenant_deletes AFTER DELETE ON tenants BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (OLD.id, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_event_inserts AFTER INSERT ON events BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (NEW.tenant, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_event_updates AFTER UPDATE ON events BEGIN
+    INSERT INTO change_counters (tenant, n) SELECT tenant, 1 FROM (SELECT OLD.tenant AS tenant
+        UNION SELECT NEW.tenant) WHERE true ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_event_deletes AFTER DELETE ON events BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (OLD.tenant, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_object_inserts AFTER INSERT ON objects BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (NEW.tenant, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_object_updates AFTER UPDATE ON objects BEGIN
+    INSERT INTO change_counters (tenant, n) SELECT tenant, 1 FROM (SELECT OLD.tenant AS tenant
+        UNION SELECT NEW.tenant) WHERE true ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_object_deletes AFTER DELETE ON objects BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (OLD.tenant, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_ref_inserts AFTER INSERT ON refs BEGIN
+    INSERT INTO change_counters (tenant, n) SELECT DISTINCT tenant, 1 FROM objects
+        WHERE (store, key) IN (VALUES (NEW.from_store, NEW.from_key), (NEW.to_store, NEW.to_key))
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_ref_updates AFTER UPDATE ON refs BEGIN
+    INSERT INTO change_counters (tenant, n) SELECT DISTINCT tenant, 1 FROM objects
+        WHERE (store, key) IN (VALUES (OLD.from_store, OLD.from_key), (OLD.to_store, OLD.to_key),
+        (NEW.from_store, NEW.from_key), (NEW.to_store, NEW.to_key))
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_ref_deletes AFTER DELETE ON refs BEGIN
+    INSERT INTO change_counters (tenant, n) SELECT DISTINCT tenant, 1 FROM objects
+        WHERE (store, key) IN (VALUES (OLD.from_store, OLD.from_key), (OLD.to_store, OLD.to_key))
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS archives (
     archive_id TEXT PRIMARY KEY,
@@ -172,11 +233,21 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+def _counter(db: sqlite3.Connection, tenant: str) -> int:
+    """The tenant's change counter (rule 7): one row by its key, 0 when there is none."""
+    row = db.execute("SELECT n FROM change_counters WHERE tenant = ?", (tenant,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 class _Reads:
     """The primitive reads of a transaction on one connection (``PurgeReads``)."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter in this transaction (held by a write transaction)."""
+        return _counter(self._db, tenant)
 
     def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
         row = self._db.execute("SELECT legal_hold FROM tenants WHERE id = ?", (tenant,)).fetchone()
@@ -484,6 +555,15 @@ class SqliteStore:
         """The tenant's slice (``InventoryReader.read_slice``), in one snapshot."""
         with self._read() as db:
             return read_slice(db, tenant)
+
+    def read_counted_slice(self, tenant: str) -> CountedSlice:
+        """The tenant's slice and its change counter, in one snapshot (rule 7)."""
+        with self._read() as db:
+            return CountedSlice(read_slice(db, tenant), _counter(db, tenant))
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter now (rule 7): one row read, 0 when it has none."""
+        return _counter(self._db, tenant)
 
     # -- purging -------------------------------------------------------------------------------
 

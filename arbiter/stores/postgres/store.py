@@ -36,6 +36,14 @@ return shapes, errors, ordering and instants-as-text; the conformance suite
    opens a new one. Statement errors (a permission refused, a constraint) pass through
    unchanged, except a unique violation in ``add_inventory``, which is ``InputError`` as in SQLite.
 8. ``store_clock`` is the server's ``now()``: a database server has a clock of its own.
+9. The per-tenant change counter (rule 7 of ``arbiter.stores.ports``) is kept by the server's
+   triggers (rule 6 of ``schema``). Snapshots, ``read_counted_slice`` and ``change_counter``
+   read ``twinpurge.change_counters``; a write transaction reads it through
+   ``twinpurge.hold_change_counter``, which locks the tenant's counter row until the commit, so
+   a concurrent change to the tenant (its row, events, objects, or a ref into it) waits for the
+   batch: the objects and refs lock of rule 2 does not cover tenants and events. A writer that
+   already changed the tenant and then waits for the objects lock deadlocks with the batch; the
+   server aborts one of the two transactions, and an aborted batch deletes nothing.
 """
 
 from __future__ import annotations
@@ -57,7 +65,7 @@ from arbiter.auth.credentials import (
 from arbiter.core.errors import CredentialError, InputError, StoreConnectionError, UsageError
 from arbiter.core.verdict import ObjectId
 from arbiter.stores.access import PurgeAccess, ReadAccess
-from arbiter.stores.ports import ObjectState
+from arbiter.stores.ports import CountedSlice, ObjectState
 from arbiter.stores.postgres.connection import connect, redact, store_errors
 from arbiter.stores.sqlite import CREDENTIALS_META
 
@@ -98,11 +106,23 @@ def _pairs(ids: Iterable[ObjectId]) -> tuple[list[str], list[str]]:
     return stores, keys
 
 
+def _counter(db: _Db, tenant: str) -> int:
+    """The tenant's change counter (rule 9): one row by its key, 0 when there is none."""
+    row = db.execute(
+        "SELECT n FROM twinpurge.change_counters WHERE tenant = %s", (tenant,)
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 class _Reads:
     """The primitive reads of a transaction on one connection (``PurgeReads``)."""
 
     def __init__(self, connection: _Db) -> None:
         self._db = connection
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter in this snapshot (rule 9)."""
+        return _counter(self._db, tenant)
 
     def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
         """(legal_hold, [(kind, at), ...]) of the tenant, or None if it does not exist."""
@@ -193,6 +213,11 @@ class _Snapshot(_Reads):
 
 class _Transaction(_Reads):
     """A delete-capable write transaction (``PurgeTransaction``), opened for checked credentials."""
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter, held until this transaction ends (rule 9)."""
+        row = self._db.execute("SELECT twinpurge.hold_change_counter(%s)", (tenant,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
         """Record a journal step in this transaction: it commits with the delete, or neither."""
@@ -601,12 +626,17 @@ class PostgresStore:
         by identity), and those objects' tenants with the tenant, sorted.
         """
         with self._read() as db:
-            found = db.execute("SELECT 1 FROM twinpurge.tenants WHERE id = %s", (tenant,))
-            if found.fetchone() is None:
-                return {"tenants": [], "objects": []}
-            objects = _read_objects(db, "slice", {"tenant": tenant})
-            owners = sorted({o["tenant"] for o in objects} | {tenant})
-            return {"tenants": _read_tenants(db, owners), "objects": objects}
+            return _read_slice(db, tenant)
+
+    def read_counted_slice(self, tenant: str) -> CountedSlice:
+        """The tenant's slice and its change counter, in one snapshot (rules 3 and 9)."""
+        with self._read() as db:
+            return CountedSlice(_read_slice(db, tenant), _counter(db, tenant))
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter now (rule 9): one row read, 0 when it has none."""
+        with self._session() as db:
+            return _counter(db, tenant)
 
     # -- purging -------------------------------------------------------------------------------
 
@@ -975,6 +1005,16 @@ def _insert_objects(
         tuple([ref[i] for ref in refs] for i in range(5)),
     )
     return inserted
+
+
+def _read_slice(db: _Db, tenant: str) -> dict[str, Any]:
+    """A tenant's slice, read in the caller's snapshot (``read_slice``)."""
+    found = db.execute("SELECT 1 FROM twinpurge.tenants WHERE id = %s", (tenant,))
+    if found.fetchone() is None:
+        return {"tenants": [], "objects": []}
+    objects = _read_objects(db, "slice", {"tenant": tenant})
+    owners = sorted({o["tenant"] for o in objects} | {tenant})
+    return {"tenants": _read_tenants(db, owners), "objects": objects}
 
 
 def _read_tenants(db: _Db, ids: list[str]) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ from arbiter.auth.credentials import (
 from arbiter.stores.postgres.schema import (
     BACKUP_TABLES,
     BOOKKEEPING_TABLES,
+    COUNTER_TABLE,
     CREDENTIALS_TABLE,
     DATA_TABLES,
     provision,
@@ -56,7 +57,10 @@ __all__ = [
 
 # Every table the store writes, emptied between the conformance suite's tests.
 ALL_TABLES = (
-    *(f"twinpurge.{t}" for t in (*DATA_TABLES, *BOOKKEEPING_TABLES, CREDENTIALS_TABLE)),
+    *(
+        f"twinpurge.{t}"
+        for t in (*DATA_TABLES, *BOOKKEEPING_TABLES, CREDENTIALS_TABLE, COUNTER_TABLE)
+    ),
     *(f"twinpurge_backup.{t}" for t in BACKUP_TABLES),
 )
 
