@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import tempfile
 import threading
 from pathlib import Path
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 import arbiter
 from arbiter import InputError, ObjectId, SqliteStore, Workspace
+from arbiter.stores.sqlite import SCHEMA
 from tests.builders import event, obj, tenant, workspace
 from tests.conftest import examples
 from tests.strategies import Scenario, scenarios
@@ -223,3 +226,38 @@ def test_payloads_land_in_rows_and_files(tmp_path: Path) -> None:
             payload_of(ws, "blob", "dir/f.bin"),
         )
         assert (tmp_path / "ws" / "blobs" / "blob" / "dir" / "f.bin").is_file()
+
+
+def _schema_before_the_counter() -> str:
+    """The SQLite schema as it was before the change counter: no counter table, no trigger."""
+    statements = re.split(r";\n(?=CREATE)", SCHEMA.strip())
+    kept = [s for s in statements if "change_counters" not in s]
+    assert len(kept) + 13 == len(statements)  # the counter's table and its twelve triggers
+    return ";\n".join(kept) + ";\n"
+
+
+def test_a_store_created_before_the_counter_gets_it_when_opened(tmp_path: Path) -> None:
+    """An older database opens with the counter: every tenant reads 0, and writes count again."""
+    path = tmp_path / "primary.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(_schema_before_the_counter())
+    old.executescript(
+        "INSERT INTO tenants VALUES ('t', 0, 1), ('u', 0, 1);"
+        "INSERT INTO objects VALUES ('db', 'a', 't', 'default', '2020-01-01T00:00:00Z', 0, NULL);"
+    )
+    old.close()
+    store = SqliteStore(path)
+    try:
+        before = (store.change_counter("t"), store.read_counted_slice("t").counter)
+        store.add_inventory({"tenants": [], "objects": [obj("b", "u", refs=[("db", "a")])]})
+        triggers = sorted(
+            row[0]
+            for row in store._db.execute(  # noqa: SLF001 -- the schema itself is what is checked
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            )
+        )
+        after = (store.change_counter("t"), store.change_counter("u"))
+    finally:
+        store.close()
+    assert ((0, 0), 12) == (before, len(triggers))
+    assert (True, True) == (after[0] > 0, after[1] > 0)
