@@ -8,7 +8,8 @@ reviewed script on it once, with every login role's password derived from a fres
 and a fresh backup key (rule 6 of ``arbiter.auth.credentials``), and yields the store URL, those
 secrets and the passwords. ``fresh_database`` gives a test a new, empty database of its own in
 that cluster, for a workspace created as a new deployment would be (``Workspace.create`` with
-the administrator's URL). They live here, the narrowest place the store tests
+the administrator's URL). ``direct_writer`` writes the data tables beside a store, as a
+retention service would. They live here, the narrowest place the store tests
 (``tests/arbiter/stores``) and the purger's tests on PostgreSQL (``tests/arbiter/purge``) share.
 """
 
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -37,7 +39,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 __all__ = [
+    "DirectWriter",
     "Provisioned",
+    "direct_writer",
     "fresh_database",
     "postgres_admin_url",
     "postgres_roles",
@@ -142,3 +146,36 @@ def fresh_database(postgres_roles: Provisioned) -> Iterator[str]:
         with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
         reset_credential_domains_for_tests()
+
+
+# Runs one statement (``?`` placeholders, unqualified table names) and commits it.
+DirectWriter: TypeAlias = Callable[[str, Sequence[object]], None]
+
+
+def direct_writer(kind: str, where: str) -> DirectWriter:
+    """A writer beside the store: a retention service changing the data tables directly.
+
+    Args:
+        kind: ``"sqlite"`` or ``"postgresql"``.
+        where: the SQLite database file, or the PostgreSQL administrator's URL (a service's
+            own role may write the tables; none of twinpurge's roles may update them).
+
+    Returns:
+        A function running one statement in a connection of its own and committing it.
+    """
+
+    def sqlite_write(statement: str, params: Sequence[object]) -> None:
+        db = sqlite3.connect(where, timeout=30.0)
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            with db:
+                db.execute(statement, tuple(params))
+        finally:
+            db.close()
+
+    def postgres_write(statement: str, params: Sequence[object]) -> None:
+        with psycopg.connect(where) as db:
+            db.execute("SET search_path TO twinpurge")
+            db.execute(statement.replace("?", "%s").encode(), tuple(params))
+
+    return sqlite_write if kind == "sqlite" else postgres_write

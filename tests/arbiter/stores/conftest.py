@@ -5,15 +5,14 @@ comes from ``tests/arbiter/conftest.py``, shared with the purger's tests; ``Prov
 ``store_url`` are re-exported here for the modules that import them from this one.
 ``primary_store`` yields a fresh empty store of each kind with its credentials recorded; on
 PostgreSQL, ``empty_postgres`` empties every table as the administrator between the tests.
-``direct_writer`` writes the data tables the way a retention service would, beside the store.
+``direct_writer`` (re-exported too) writes the data tables the way a retention service would.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import psycopg
@@ -29,7 +28,7 @@ from arbiter.stores.postgres.schema import (
 )
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import SqliteStore
-from tests.arbiter.conftest import Provisioned, store_url
+from tests.arbiter.conftest import DirectWriter, Provisioned, direct_writer, store_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -59,39 +58,6 @@ def empty_postgres(admin_url: str) -> None:
     """Empty every table of the store as the administrator (identities restart at 1)."""
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f"TRUNCATE {', '.join(ALL_TABLES)} RESTART IDENTITY CASCADE".encode())
-
-
-# Runs one statement (``?`` placeholders, unqualified table names) and commits it.
-DirectWriter: TypeAlias = Callable[[str, Sequence[object]], None]
-
-
-def direct_writer(kind: str, where: str) -> DirectWriter:
-    """A writer beside the store: a retention service changing the data tables directly.
-
-    Args:
-        kind: ``"sqlite"`` or ``"postgresql"``.
-        where: the SQLite database file, or the PostgreSQL administrator's URL (a service's
-            own role may write the tables; none of twinpurge's roles may update them).
-
-    Returns:
-        A function running one statement in a connection of its own and committing it.
-    """
-
-    def sqlite_write(statement: str, params: Sequence[object]) -> None:
-        db = sqlite3.connect(where, timeout=30.0)
-        try:
-            db.execute("PRAGMA foreign_keys = ON")
-            with db:
-                db.execute(statement, tuple(params))
-        finally:
-            db.close()
-
-    def postgres_write(statement: str, params: Sequence[object]) -> None:
-        with psycopg.connect(where) as db:
-            db.execute("SET search_path TO twinpurge")
-            db.execute(statement.replace("?", "%s").encode(), tuple(params))
-
-    return sqlite_write if kind == "sqlite" else postgres_write
 
 
 @attrs.define
