@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import tempfile
@@ -261,3 +262,41 @@ def test_a_store_created_before_the_counter_gets_it_when_opened(tmp_path: Path) 
         store.close()
     assert ((0, 0), 12) == (before, len(triggers))
     assert (True, True) == (after[0] > 0, after[1] > 0)
+
+
+def test_a_batchs_reads_and_delete_look_identities_up_never_scan_a_table(tmp_path: Path) -> None:
+    """objects, referrers, rows and delete search the tables' indexes (SQLite store rule 8)."""
+    path = tmp_path / "primary.sqlite3"
+    credentials = arbiter.PrimaryCredentials(os.urandom(32), "tests: query plans")
+    store = SqliteStore(path)
+    statements: list[str] = []
+    try:
+        store.record_primary_credentials(credentials)
+        store.add_inventory(
+            {
+                "tenants": [tenant("t"), tenant("u")],
+                "objects": [obj(f"k{i}", refs=[("db", f"k{i + 1}")]) for i in range(50)]
+                + [obj("u1", "u", refs=[("db", "k3")])],
+            }
+        )
+        batch = [ObjectId("db", f"k{i}") for i in range(0, 50, 2)]
+        store._db.set_trace_callback(statements.append)  # noqa: SLF001 -- what the store runs
+        with store.transaction(credentials) as tx:
+            found = (len(tx.objects(batch)), len(tx.referrers(batch)), len(tx.rows(batch)))
+            deleted = tx.delete("t", batch)
+        store._db.set_trace_callback(None)  # noqa: SLF001 -- as above
+    finally:
+        store.close()
+    # SQLite traces a statement again as each trigger it fires starts: five distinct ones.
+    reads = [s for s in statements if s.startswith(("SELECT o.", "SELECT r.", "DELETE"))]
+    planner = sqlite3.connect(path)
+    try:
+        steps = {
+            detail
+            for statement in set(reads)
+            for *_, detail in planner.execute(f"EXPLAIN QUERY PLAN {statement}")
+        }
+    finally:
+        planner.close()
+    assert ((25, 24, 25), 25, 5) == (found, deleted, len(set(reads)))
+    assert [] == sorted(s for s in steps if re.match(r"SCAN (objects|refs)\b|.*AUTOMATIC", s))
