@@ -20,9 +20,11 @@ return shapes, errors, ordering and instants-as-text; the conformance suite
    ``already_stored`` read in ``REPEATABLE READ READ ONLY`` transactions: one consistent state,
    and the server refuses a write in them.
 4. Set-based: identity lists travel as two ``text[]`` parameters joined through
-   ``unnest(%s::text[], %s::text[])``, one statement per call. ``delete`` is one statement per
-   batch whose predicate holds the ownership (``... AND o.tenant = %s``); it returns its rowcount,
-   objects only (refs go by the foreign key's cascade). Slices and exports read their objects in
+   ``unnest(%s::text[], %s::text[])``, one statement per call, each identity looked up by the
+   primary key. ``delete`` is one statement per batch whose predicate holds the ownership
+   (``... AND o.tenant = %s``); it finds the batch's rows by key and deletes them by ``ctid``, so
+   a batch costs its own size, not its tenant's; it returns its rowcount, objects only (refs go
+   by the foreign key's cascade). Slices and exports read their objects in
    one query and their refs in another, ordered, through server-side (named) cursors.
 5. Orders are SQLite's: text sorts by ``COLLATE "C"`` (code points, as SQLite's ``BINARY`` and
    Python's ``sorted``), whatever the database's collation.
@@ -234,10 +236,14 @@ class _Transaction(_Reads):
             The number of objects deleted (their refs go by the cascade, uncounted).
         """
         stores, keys = _pairs(ids)
+        # The rows are found by their key first, then deleted by their ctid (objects are locked
+        # against every other writer, rule 2): joined directly, the planner hashes all of the
+        # tenant's objects for every batch, so a batch would cost the tenant's size.
         cursor = self._db.execute(
-            "DELETE FROM twinpurge.objects o"
-            " USING unnest(%s::text[], %s::text[]) AS i (store, key)"
-            " WHERE o.store = i.store AND o.key = i.key AND o.tenant = %s",
+            "DELETE FROM twinpurge.objects o WHERE o.ctid = ANY(ARRAY("
+            "SELECT x.ctid FROM unnest(%s::text[], %s::text[]) AS i (store, key)"
+            " JOIN twinpurge.objects x ON x.store = i.store AND x.key = i.key))"
+            " AND o.tenant = %s",
             (stores, keys, tenant),
         )
         return cursor.rowcount
