@@ -323,10 +323,10 @@ CREATE OR REPLACE FUNCTION twinpurge.count_tenants_changes() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP <> 'DELETE' THEN
-        PERFORM twinpurge.count_changes(ARRAY(SELECT id FROM new_rows));
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT id FROM new_rows));
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        PERFORM twinpurge.count_changes(ARRAY(SELECT id FROM old_rows));
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT id FROM old_rows));
     END IF;
     RETURN NULL;
 END
@@ -335,10 +335,10 @@ CREATE OR REPLACE FUNCTION twinpurge.count_events_changes() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP <> 'DELETE' THEN
-        PERFORM twinpurge.count_changes(ARRAY(SELECT tenant FROM new_rows));
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT tenant FROM new_rows));
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        PERFORM twinpurge.count_changes(ARRAY(SELECT tenant FROM old_rows));
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT tenant FROM old_rows));
     END IF;
     RETURN NULL;
 END
@@ -347,10 +347,10 @@ CREATE OR REPLACE FUNCTION twinpurge.count_objects_changes() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP <> 'DELETE' THEN
-        PERFORM twinpurge.count_changes(ARRAY(SELECT tenant FROM new_rows));
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT tenant FROM new_rows));
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        PERFORM twinpurge.count_changes(ARRAY(SELECT tenant FROM old_rows));
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT tenant FROM old_rows));
     END IF;
     RETURN NULL;
 END
