@@ -71,10 +71,12 @@ RESTORE_ROLE = "twinpurge_restore"
 
 _BEGIN_READ: LiteralString = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _BEGIN_WRITE: LiteralString = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
+# ON CONFLICT without a conflict target: naming one (``ON CONFLICT (store, key)``) needs SELECT
+# on its columns, which the restore role does not have; the primary key is the only unique index.
 _INSERT_OBJECT: LiteralString = (
     "INSERT INTO twinpurge.objects"
     " (store, key, tenant, category, created_at, legal_hold, payload)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (store, key) DO NOTHING"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
 )
 
 
@@ -345,7 +347,7 @@ def _insert_tenant(db: Db, tenant: dict[str, Any]) -> None:
     """The tenant and its events, if the tenant is missing; a present one stays as it is."""
     added = db.execute(
         "INSERT INTO twinpurge.tenants (id, legal_hold, has_hold_field) VALUES (%s, %s, %s)"
-        " ON CONFLICT (id) DO NOTHING",
+        " ON CONFLICT DO NOTHING",
         (tenant["id"], bool(tenant.get("legal_hold", False)), "legal_hold" in tenant),
     ).rowcount
     if added != 1:
