@@ -36,15 +36,12 @@ from arbiter.core.errors import StoreLoginError, UsageError
 from arbiter.stores.postgres.schema import role_passwords, set_role_passwords
 from tests.arbiter.backup.backup_support import BACKUP_DUE, PRIMARY_DUE, Site, site
 from tests.arbiter.cli.test_cli import installed_executable
-from tests.arbiter.stores.test_postgres_workspace import fresh_database
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
     from tests.arbiter.stores.conftest import Provisioned
-
-__all__ = ["fresh_database"]  # the fixture, shared with the workspace tests
 
 Record: TypeAlias = "Callable[[str, object], None]"
 BACKUP_ROLES = ("twinpurge_backup", "twinpurge_restore", "twinpurge_snapshot")
@@ -477,6 +474,21 @@ def test_init_roles_sets_the_backup_roles_from_the_key_and_nothing_else(
         ).close()
 
 
+def test_init_roles_with_an_administrator_who_is_no_superuser_changes_nothing(
+    tmp_path: Path, fresh_database: str
+) -> None:
+    """An admin URL of a role that may not alter roles: a usage error naming it; nothing set."""
+    s = site(tmp_path, admin_url=fresh_database, backup_roles=False)
+    password = s.primary().role_password("twinpurge_purge")
+    url = s.config.store.url or ""
+    weak = url.replace("postgresql://", f"postgresql://twinpurge_purge:{password}@", 1)
+    before = verifiers(fresh_database)
+    with pytest.raises(UsageError) as refused:
+        arbiter.init_backup_roles(s.config, s.backup(), weak)
+    assert "permission denied: setting role passwords needs a superuser's URL" == str(refused.value)
+    assert before == verifiers(fresh_database)
+
+
 def test_init_roles_is_for_a_postgresql_workspace(tmp_path: Path) -> None:
     """On a SQLite workspace: one line, exit 2, nothing sent anywhere."""
     s = site(tmp_path)
@@ -543,7 +555,11 @@ def test_a_backup_role_without_the_keys_password_exits_7_and_changes_nothing(
     assert (7, 1) == (completed.returncode, len(completed.stderr.strip().splitlines())), (
         completed.stderr
     )
-    assert f"as {role}: the server refused the password of {role}" in completed.stderr
+    assert (
+        f"Error: store {purged.config.store.url} as {role}: the server refused the password of"
+        f" {role} (or knows no such role): check the credentials file of its domain; the backup"
+        " key sets the backup roles' passwords: twinpurge backup init-roles --admin-url ..."
+    ) == completed.stderr.strip()
     after = (purged.files(), objects_of(purged), blob_files(purged))
     assert before == after
 

@@ -46,7 +46,7 @@ from arbiter.stores.postgres.schema import (
     scram_verifier,
     set_role_passwords,
 )
-from tests.postgres import find_bindir
+from tests.postgres import ThrowawayCluster, find_bindir
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -677,6 +677,16 @@ def test_set_role_passwords_changes_only_the_given_roles(postgres_roles: Provisi
     changed = {role for role in before if before[role] != after[role]}
     assert {"twinpurge_snapshot"} == changed
     assert str(after["twinpurge_snapshot"]).startswith("SCRAM-SHA-256$4096:")
+
+
+def test_a_role_not_created_yet_is_a_usage_error_naming_it(own_cluster: ThrowawayCluster) -> None:
+    """A server never provisioned: setting a role's password names the role and init --store."""
+    with pytest.raises(UsageError) as refused:
+        set_role_passwords(own_cluster.admin_url, {"twinpurge_snapshot": "a-password"})
+    assert (
+        'role "twinpurge_snapshot" does not exist: the store\'s roles are created by'
+        " twinpurge init --store (provision) first"
+    ) == str(refused.value)
 
 
 def test_an_unknown_role_is_a_usage_error_before_anything_is_sent() -> None:
