@@ -256,6 +256,33 @@ def test_a_restore_over_present_data_leaves_it_exactly_as_it_is(
     )
 
 
+def test_a_restore_that_fails_midway_inserts_nothing(pg_site: Site) -> None:
+    """One row the server rejects (its tenant unknown): the whole insert rolls back, then works."""
+    tenant = {"id": "w", "events": [{"kind": "cancelled", "at": "2026-01-01T00:00:00Z"}]}
+    good = {
+        "store": "db",
+        "key": "w/1",
+        "tenant": "w",
+        "category": "record",
+        "created_at": "2025-01-01T00:00:00Z",
+        "legal_hold": False,
+        "payload": b"one",
+        "refs": [["db", "t/r1"]],
+        "blob": None,
+    }
+    orphan = {**good, "key": "w/2", "tenant": "ghost"}
+    with PostgresPrimaryRestorer(pg_site.config, pg_site.backup()) as restorer:
+        with pytest.raises(pgerrors.ForeignKeyViolation):
+            restorer.insert_missing(tenant, [good, orphan])
+        with pg_site.workspace() as ws:
+            assert (["t", "u"], 6) == (ws.store.tenant_ids(), ws.store.total_objects())
+        inserted = restorer.insert_missing(tenant, [good])
+    assert ["db/w/1"] == inserted
+    with pg_site.workspace() as ws:
+        assert [{"id": "w", "events": tenant["events"]}] == ws.store.read_slice("w")["tenants"]
+        assert [["db", "t/r1"]] == ws.store.read_slice("w")["objects"][0]["refs"]
+
+
 def test_the_sqlite_types_refuse_a_postgresql_workspace(pg_site: Site) -> None:
     """PrimaryReader and PrimaryRestorer on a PostgreSQL workspace: a usage error, no file read."""
     with pytest.raises(UsageError, match="open_primary_reader"):
