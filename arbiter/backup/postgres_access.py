@@ -22,18 +22,19 @@ connected as a role of the backup domain that the server lets do that and nothin
    left exactly as it is, by the server. Blob files follow as for SQLite (``blob_files``).
 4. The restore's record in the primary audit log: the head lives in ``twinpurge.meta``, on
    which the restore role has no privilege. It reads the head with ``twinpurge.audit_head()``
-   and moves it with ``twinpurge.advance_audit_head(seq, hash)``, two ``SECURITY DEFINER``
-   functions that the server lets move it forward by one or two records only (an append, or a
-   crashed append's record and its ``audit-recovered`` record): never back, never elsewhere.
+   and moves it with ``twinpurge.advance_audit_head(seq, hash)`` (``stores.postgres.heads``),
+   two ``SECURITY DEFINER`` functions that the server lets move it forward by one or
+   two records only (an append, or a crashed append's record and its ``audit-recovered``
+   record): never back, never elsewhere. The restorer reads the head when it logs in, so a store
+   whose script predates the functions is a ``UsageError`` before anything is inserted.
 5. Neither this module nor anything it imports deletes primary data: it reaches the server
-   through ``arbiter.stores.postgres.connection`` and ``rows`` only, never the primary store
-   (``arbiter.stores.postgres.store``), which import-linter forbids. Connection failures are the
-   project's errors (``StoreConnectionError``: exit 7, 8 or 9), one line each.
+   through ``arbiter.stores.postgres.connection``, ``rows`` and ``heads`` only, never the
+   primary store (``arbiter.stores.postgres.store``), which import-linter forbids. Connection
+   failures are the project's errors (``StoreConnectionError``: exit 7, 8 or 9), one line each.
 """
 
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self, cast
 
@@ -42,6 +43,7 @@ from arbiter.auth.credentials import BackupCredentials, require_backup
 from arbiter.backup.blob_files import blob_paths, read_blobs, write_missing_blobs
 from arbiter.core.errors import StoreLoginError, UsageError
 from arbiter.stores.postgres.connection import connect, store_errors
+from arbiter.stores.postgres.heads import advance_head, read_head
 from arbiter.stores.postgres.rows import (
     read_objects,
     read_receipts,
@@ -268,18 +270,13 @@ class _HeadFunctions:
 
     def read_audit_head(self) -> AuditHead | None:
         with store_errors(self._session.url, role=RESTORE_ROLE):
-            row = self._session.db.execute("SELECT twinpurge.audit_head()").fetchone()
-        if row is None or row[0] is None:
-            return None
-        data = json.loads(row[0])
-        return AuditHead(seq=int(data["seq"]), hash=str(data["hash"]))
+            found = read_head(self._session.db)
+        return None if found is None else AuditHead(seq=found[0], hash=found[1])
 
     def write_audit_head(self, head: AuditHead) -> None:
         # Autocommit: the new head is committed (durable) when the call returns.
         with store_errors(self._session.url, role=RESTORE_ROLE):
-            self._session.db.execute(
-                "SELECT twinpurge.advance_audit_head(%s, %s)", (head.seq, head.hash)
-            )
+            advance_head(self._session.db, head.seq, head.hash)
 
 
 class PostgresPrimaryRestorer:
@@ -289,7 +286,8 @@ class PostgresPrimaryRestorer:
         """Log in as ``twinpurge_restore`` with the backup key's password for it.
 
         Raises:
-            UsageError: the workspace's store is SQLite.
+            UsageError: the workspace's store is SQLite, or its script predates the audit head
+                functions (``arbiter.stores.postgres.heads``); nothing was inserted.
             CredentialError: not backup credentials.
             StoreConnectionError: the login failed (``StoreLoginError``: exit 7).
         """
@@ -297,7 +295,13 @@ class PostgresPrimaryRestorer:
         self._session = _Session(store_url(config), credentials, RESTORE_ROLE)
         self._blobs = config.path(config.store.blobs)
         self._blob_stores = frozenset(config.store.blob_stores)
-        self.audit = AuditLog(config.path(config.audit.log), _HeadFunctions(self._session))
+        heads = _HeadFunctions(self._session)
+        try:
+            heads.read_audit_head()  # a store without the head functions fails before inserting
+        except BaseException:
+            self._session.close()
+            raise
+        self.audit = AuditLog(config.path(config.audit.log), heads)
 
     def close(self) -> None:
         """Close the connection."""

@@ -33,7 +33,7 @@ from arbiter import (
 )
 from arbiter.auth.credentials import BACKUP_ENV, PRIMARY_ENV, reset_credential_domains_for_tests
 from arbiter.core.errors import StoreLoginError, UsageError
-from arbiter.stores.postgres.schema import role_passwords, set_role_passwords
+from arbiter.stores.postgres.schema import provision, role_passwords, set_role_passwords
 from tests.arbiter.backup.backup_support import BACKUP_DUE, PRIMARY_DUE, Site, site
 from tests.arbiter.cli.test_cli import installed_executable
 
@@ -281,6 +281,36 @@ def test_a_restore_that_fails_midway_inserts_nothing(pg_site: Site) -> None:
     with pg_site.workspace() as ws:
         assert [{"id": "w", "events": tenant["events"]}] == ws.store.read_slice("w")["tenants"]
         assert [["db", "t/r1"]] == ws.store.read_slice("w")["objects"][0]["refs"]
+
+
+def test_a_store_provisioned_before_the_head_functions_restores_once_the_script_runs_again(
+    purged: Site, fresh_database: str
+) -> None:
+    """Without the head functions: a usage error saying so, nothing inserted; after the script, done."""
+    with psycopg.connect(fresh_database) as admin:
+        admin.execute(
+            "DROP FUNCTION twinpurge.audit_head(), twinpurge.advance_audit_head(bigint, text)"
+        )
+    path = purged.directory.parent / "t.restore.json"
+    write_restore_request(
+        path, create_restore_request(purged.config, purged.backup(), "t", author="alice")
+    )
+    approve(purged, path, "alice", "bob")
+    with pytest.raises(UsageError) as refused:
+        restore_backup(purged.config, purged.backup(), path, operator="alice", clock=purged.clock)
+    assert (
+        "function twinpurge.audit_head() does not exist: the store was provisioned before the"
+        " audit head functions existed; run the reviewed script again as the administrator"
+        " (docs/postgresql.md)"
+    ) == str(refused.value)
+    assert ["t/shared"] == [o["key"] for o in objects_of(purged)]
+    provision(fresh_database)
+    result = restore_backup(
+        purged.config, purged.backup(), path, operator="alice", clock=purged.clock
+    )
+    assert 3 == result.restored
+    with purged.workspace() as ws:
+        ws.verify_audit()
 
 
 def test_the_sqlite_types_refuse_a_postgresql_workspace(pg_site: Site) -> None:
