@@ -9,11 +9,15 @@ and a fresh backup key (rule 6 of ``arbiter.auth.credentials``), and yields the 
 secrets and the passwords. Both live here, the narrowest place the PostgreSQL role tests and the
 store conformance suite (``test_conformance.py``) share. ``primary_store`` yields a fresh empty
 store of each kind with its credentials recorded; on PostgreSQL, ``empty_postgres`` empties every
-table as the administrator between the tests.
+table as the administrator between the tests. ``fresh_database`` gives a test a new database of
+the session's cluster (the workspace and backup tests make a deployment in it; the roles are
+the cluster's, so their passwords are set back afterwards), and ``own_cluster`` a durable
+cluster of its own, which it may stop, or leave unprovisioned.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -22,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 import psycopg
 import pytest
+from psycopg import sql
 
 from arbiter.auth.credentials import (
     BackupCredentials,
@@ -35,10 +40,18 @@ from arbiter.stores.postgres.schema import (
     DATA_TABLES,
     provision,
     role_passwords,
+    set_role_passwords,
 )
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import SqliteStore
-from tests.postgres import HOW_TO_PROVIDE, STARTED, URL_ENV, find_bindir, start_cluster
+from tests.postgres import (
+    HOW_TO_PROVIDE,
+    STARTED,
+    URL_ENV,
+    ThrowawayCluster,
+    find_bindir,
+    start_cluster,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -48,10 +61,13 @@ __all__ = [
     "OpenStore",
     "Provisioned",
     "empty_postgres",
+    "fresh_database",
+    "own_cluster",
     "postgres_admin_url",
     "postgres_roles",
     "primary_store",
     "store_url",
+    "with_database",
 ]
 
 # Every table the store writes, emptied between the conformance suite's tests.
@@ -59,6 +75,12 @@ ALL_TABLES = (
     *(f"twinpurge.{t}" for t in (*DATA_TABLES, *BOOKKEEPING_TABLES, CREDENTIALS_TABLE)),
     *(f"twinpurge_backup.{t}" for t in BACKUP_TABLES),
 )
+
+
+def with_database(url: str, database: str) -> str:
+    """The URL with another database name."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def store_url(admin_url: str) -> str:
@@ -195,3 +217,36 @@ def primary_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Op
             each.close()
         if provisioned is not None:
             empty_postgres(provisioned.admin_url)
+
+
+_NAMES = itertools.count()
+
+
+@pytest.fixture
+def fresh_database(postgres_roles: Provisioned) -> Iterator[str]:
+    """The superuser URL of a new, empty database; dropped afterwards."""
+    name = f"tw_{os.getpid()}_{next(_NAMES)}"
+    with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_database(postgres_roles.admin_url, name)
+    finally:
+        # The roles are the cluster's: give them back the passwords the other tests log in with.
+        set_role_passwords(postgres_roles.admin_url, postgres_roles.passwords)
+        with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        reset_credential_domains_for_tests()
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[ThrowawayCluster]:
+    """A cluster of this test's own, which it may stop and start (the session's stays up)."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip(HOW_TO_PROVIDE)
+    cluster = start_cluster(bindir, durable=True)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        reset_credential_domains_for_tests()

@@ -7,7 +7,6 @@ session's role passwords (``postgres_roles``) are set back afterwards for the ot
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import signal
@@ -15,55 +14,26 @@ import subprocess
 import sys
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from arbiter import LimitsConfig, ObjectId, Workspace, WorkspaceConfig
-from arbiter.auth.credentials import (
-    PRIMARY_ENV,
-    generate_primary_credentials,
-    reset_credential_domains_for_tests,
-)
+from arbiter.auth.credentials import PRIMARY_ENV, generate_primary_credentials
 from arbiter.core.config import StoreConfig
 from arbiter.core.errors import CredentialError
 from arbiter.stores.postgres.locks import PostgresTenantLocks, lock_key
-from arbiter.stores.postgres.schema import set_role_passwords
 from arbiter.stores.postgres.store import PostgresStore
 from tests.arbiter.cli.test_cli import installed_executable
-from tests.arbiter.stores.conftest import Provisioned, store_url
+from tests.arbiter.stores.conftest import Provisioned, store_url, with_database
 from tests.builders import event, obj, tenant
-from tests.postgres import HOW_TO_PROVIDE, ThrowawayCluster, find_bindir, start_cluster
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
+    from tests.postgres import ThrowawayCluster
+
 AS_OF = "2026-03-01T00:00:00Z"
-_NAMES = itertools.count()
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-@pytest.fixture
-def fresh_database(postgres_roles: Provisioned) -> Iterator[str]:
-    """The superuser URL of a new, empty database; dropped afterwards."""
-    name = f"tw_{os.getpid()}_{next(_NAMES)}"
-    with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _with_database(postgres_roles.admin_url, name)
-    finally:
-        # The roles are the cluster's: give them back the passwords the other tests log in with.
-        set_role_passwords(postgres_roles.admin_url, postgres_roles.passwords)
-        with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-        reset_credential_domains_for_tests()
 
 
 def fleet(tenants: int, objects: int) -> dict[str, Any]:
@@ -258,7 +228,7 @@ def test_a_missing_database_exits_8(tmp_path: Path, fresh_database: str) -> None
     """A workspace whose database was dropped: one line, exit 8, nothing else."""
     directory = created(tmp_path / "ws", fresh_database, fleet(1, 3))
     config = directory / "twinpurge.toml"
-    gone = _with_database(store_url(fresh_database), "no_such_database")
+    gone = with_database(store_url(fresh_database), "no_such_database")
     text = config.read_text("utf-8").replace(store_url(fresh_database), gone)
     config.write_text(text, "utf-8")
     code, _out, err = finish(twinpurge(directory, "run-due", "--workspace", str(directory)))
@@ -386,20 +356,6 @@ def test_another_workspaces_credentials_cannot_log_in(tmp_path: Path, fresh_data
     assert (7, 1) == (code, len(err.strip().splitlines())), err
     assert "twinpurge_purge" in err
     assert before == remaining(directory)
-
-
-@pytest.fixture
-def own_cluster() -> Iterator[ThrowawayCluster]:
-    """A cluster of this test's own, which it may stop and start (the session's stays up)."""
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip(HOW_TO_PROVIDE)
-    cluster = start_cluster(bindir, durable=True)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-        reset_credential_domains_for_tests()
 
 
 def test_a_server_that_goes_away_mid_purge_ends_it_with_exit_9_and_the_next_run_completes(
