@@ -1,13 +1,13 @@
 """Workspaces on the PostgreSQL store: init, purges, one-line connection errors, many workers.
 
-Each test gets a database of its own in the session's cluster (``fresh_database``), created by
-``twinpurge init --store`` as a new deployment would be. Login roles are cluster-wide, so the
-session's role passwords (``postgres_roles``) are set back afterwards for the other tests.
+Each test gets a database of its own in the session's cluster (``fresh_database``,
+``tests/arbiter/conftest.py``), created by ``twinpurge init --store`` as a new deployment would
+be. Login roles are cluster-wide, so the session's role passwords (``postgres_roles``) are set
+back afterwards for the other tests.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import signal
@@ -15,11 +15,9 @@ import subprocess
 import sys
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from arbiter import LimitsConfig, ObjectId, Workspace, WorkspaceConfig
 from arbiter.auth.credentials import (
@@ -30,10 +28,9 @@ from arbiter.auth.credentials import (
 from arbiter.core.config import StoreConfig
 from arbiter.core.errors import CredentialError
 from arbiter.stores.postgres.locks import PostgresTenantLocks, lock_key
-from arbiter.stores.postgres.schema import set_role_passwords
 from arbiter.stores.postgres.store import PostgresStore
 from tests.arbiter.cli.test_cli import installed_executable
-from tests.arbiter.stores.conftest import Provisioned, store_url
+from tests.arbiter.conftest import Provisioned, store_url, with_database
 from tests.builders import event, obj, tenant
 from tests.postgres import HOW_TO_PROVIDE, ThrowawayCluster, find_bindir, start_cluster
 
@@ -42,28 +39,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 AS_OF = "2026-03-01T00:00:00Z"
-_NAMES = itertools.count()
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-@pytest.fixture
-def fresh_database(postgres_roles: Provisioned) -> Iterator[str]:
-    """The superuser URL of a new, empty database; dropped afterwards."""
-    name = f"tw_{os.getpid()}_{next(_NAMES)}"
-    with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _with_database(postgres_roles.admin_url, name)
-    finally:
-        # The roles are the cluster's: give them back the passwords the other tests log in with.
-        set_role_passwords(postgres_roles.admin_url, postgres_roles.passwords)
-        with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-        reset_credential_domains_for_tests()
 
 
 def fleet(tenants: int, objects: int) -> dict[str, Any]:
@@ -212,6 +187,41 @@ def test_a_postgresql_workspace_reads_only_with_the_primary_credentials(
         store.tenant_ids()
 
 
+READ_ONLY_COMMANDS = [
+    ("purge", "status"),
+    ("safe-mode", "status"),
+    ("export",),
+    ("run-due", "--dry-run", "--as-of", AS_OF),
+]
+
+
+def test_read_only_commands_log_in_with_the_primary_credentials(
+    tmp_path: Path, fresh_database: str
+) -> None:
+    """Status, export and dry runs read a PostgreSQL store with the credentials; without: exit 7."""
+    directory = created(tmp_path / "ws", fresh_database, fleet(1, 3))
+    given = [
+        finish(twinpurge(directory, *command, "--workspace", str(directory)))
+        for command in READ_ONLY_COMMANDS
+    ]
+    assert [0] * len(READ_ONLY_COMMANDS) == [code for code, _o, _e in given], given
+    environment = {k: v for k, v in os.environ.items() if k != PRIMARY_ENV}
+    missing = [
+        subprocess.run(
+            [installed_executable(), *command, "--workspace", str(directory)],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=False,
+            timeout=120,
+        )
+        for command in READ_ONLY_COMMANDS
+    ]
+    assert [(7, 1, True)] * len(READ_ONLY_COMMANDS) == [
+        (c.returncode, len(c.stderr.strip().splitlines()), PRIMARY_ENV in c.stderr) for c in missing
+    ]
+
+
 def test_the_api_creates_and_purges_a_postgresql_workspace(
     tmp_path: Path, fresh_database: str
 ) -> None:
@@ -258,7 +268,7 @@ def test_a_missing_database_exits_8(tmp_path: Path, fresh_database: str) -> None
     """A workspace whose database was dropped: one line, exit 8, nothing else."""
     directory = created(tmp_path / "ws", fresh_database, fleet(1, 3))
     config = directory / "twinpurge.toml"
-    gone = _with_database(store_url(fresh_database), "no_such_database")
+    gone = with_database(store_url(fresh_database), "no_such_database")
     text = config.read_text("utf-8").replace(store_url(fresh_database), gone)
     config.write_text(text, "utf-8")
     code, _out, err = finish(twinpurge(directory, "run-due", "--workspace", str(directory)))
