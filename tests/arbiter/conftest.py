@@ -8,8 +8,13 @@ reviewed script on it once, with every login role's password derived from a fres
 and a fresh backup key (rule 6 of ``arbiter.auth.credentials``), and yields the store URL, those
 secrets and the passwords. ``fresh_database`` gives a test a database of its own in that cluster,
 dropped afterwards. They live here, the narrowest place the store tests (``stores/``) and the
-crash-safety fault injection (``purge/test_fault_injection.py``) share, so that one session
-starts one cluster.
+crash-safety fault injection (``purge/test_fault_injection.py``, ``audit/test_crash_injection.py``)
+share, so that one session starts one cluster.
+
+A test that runs on both stores asks for ``workspace_admin_url``: it is parametrised by
+``store_kind`` (``"sqlite"``, ``"postgresql"``) and gives None for SQLite, or a fresh database's
+superuser URL for PostgreSQL, to create the workspace with (``Workspace.create(...,
+admin_url=...)``, as ``twinpurge init --store`` does).
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import itertools
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 import psycopg
@@ -31,33 +35,34 @@ from arbiter.auth.credentials import (
     reset_credential_domains_for_tests,
 )
 from arbiter.stores.postgres.schema import provision, role_passwords, set_role_passwords
-from tests.postgres import HOW_TO_PROVIDE, STARTED, URL_ENV, find_bindir, start_cluster
+from tests.postgres import (
+    HOW_TO_PROVIDE,
+    STARTED,
+    URL_ENV,
+    find_bindir,
+    start_cluster,
+    store_url,
+    with_database,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 __all__ = [
+    "STORE_KINDS",
     "Provisioned",
     "fresh_database",
     "postgres_admin_url",
     "postgres_roles",
+    "store_kind",
     "store_url",
     "with_database",
+    "workspace_admin_url",
 ]
 
+STORE_KINDS = ("sqlite", "postgresql")
+
 _NAMES = itertools.count()
-
-
-def store_url(admin_url: str) -> str:
-    """The admin URL without its user and password: what ``twinpurge.toml`` would hold."""
-    parts = urlsplit(admin_url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def with_database(url: str, database: str) -> str:
-    """``url`` naming the database ``database`` instead of its own."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 @attrs.frozen
@@ -146,3 +151,19 @@ def fresh_database(postgres_roles: Provisioned) -> Iterator[str]:
         with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
         reset_credential_domains_for_tests()
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The store a test's workspace keeps its rows in: each test runs once per kind."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def workspace_admin_url(store_kind: str, request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite; for PostgreSQL, the superuser URL of a database of the test's own."""
+    if store_kind == "sqlite":
+        return None
+    url: str = request.getfixturevalue("fresh_database")
+    return url

@@ -6,9 +6,9 @@ exactly the plan's; no blob file outlives its row; no temporary file is left; th
 and the other tenant are byte-identical; the audit log verifies; the archives hold everything
 deleted, and a manual plan's restore brings the whole store back.
 
-Every scenario runs on both stores (fixture ``store_kind``): a SQLite workspace, and a
-PostgreSQL workspace on a database of its own in the session's cluster (``fresh_database``,
-``tests/arbiter/conftest.py``), created as ``twinpurge init --store`` creates one. The snapshots
+Every scenario runs on both stores (fixture ``store_kind``, ``tests/arbiter/conftest.py``): a
+SQLite workspace, and a PostgreSQL workspace on a database of its own in the session's cluster,
+created as ``twinpurge init --store`` creates one. The snapshots
 are read through the store's port, so both stores are held to the same assertions. The number of
 crash points injected, per store, is printed at the end of the run (``tests/conftest.py``).
 """
@@ -100,23 +100,10 @@ MANUAL_POINTS = [
 ]
 
 
-STORES = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(params=STORES)
-def store_kind(request: pytest.FixtureRequest) -> str:
-    """The store a scenario's workspace keeps its rows in."""
-    kind: str = request.param
-    return kind
-
-
 @pytest.fixture
-def admin_url(store_kind: str, request: pytest.FixtureRequest) -> str | None:
-    """None for SQLite; for PostgreSQL, the superuser URL of a database of the scenario's own."""
-    if store_kind == "sqlite":
-        return None
-    url: str = request.getfixturevalue("fresh_database")
-    return url
+def admin_url(workspace_admin_url: str | None) -> str | None:
+    """None for SQLite; a database of the scenario's own for PostgreSQL (``store_kind``)."""
+    return workspace_admin_url
 
 
 def build(directory: Path, keys: Path | None = None, *, admin_url: str | None = None) -> None:
