@@ -20,11 +20,7 @@ import psycopg
 import pytest
 
 from arbiter import LimitsConfig, ObjectId, Workspace, WorkspaceConfig
-from arbiter.auth.credentials import (
-    PRIMARY_ENV,
-    generate_primary_credentials,
-    reset_credential_domains_for_tests,
-)
+from arbiter.auth.credentials import PRIMARY_ENV, generate_primary_credentials
 from arbiter.core.config import StoreConfig
 from arbiter.core.errors import CredentialError
 from arbiter.stores.postgres.locks import PostgresTenantLocks, lock_key
@@ -32,11 +28,11 @@ from arbiter.stores.postgres.store import PostgresStore
 from tests.arbiter.cli.test_cli import installed_executable
 from tests.arbiter.conftest import Provisioned, store_url, with_database
 from tests.builders import event, obj, tenant
-from tests.postgres import HOW_TO_PROVIDE, ThrowawayCluster, find_bindir, start_cluster
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
+
+    from tests.postgres import ThrowawayCluster
 
 AS_OF = "2026-03-01T00:00:00Z"
 
@@ -396,20 +392,6 @@ def test_another_workspaces_credentials_cannot_log_in(tmp_path: Path, fresh_data
     assert (7, 1) == (code, len(err.strip().splitlines())), err
     assert "twinpurge_purge" in err
     assert before == remaining(directory)
-
-
-@pytest.fixture
-def own_cluster() -> Iterator[ThrowawayCluster]:
-    """A cluster of this test's own, which it may stop and start (the session's stays up)."""
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip(HOW_TO_PROVIDE)
-    cluster = start_cluster(bindir, durable=True)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-        reset_credential_domains_for_tests()
 
 
 def test_a_server_that_goes_away_mid_purge_ends_it_with_exit_9_and_the_next_run_completes(
