@@ -173,6 +173,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for name, label in CRASH_POINTS:
         points = _passed_properties(terminalreporter, name)
         if points:
-            terminalreporter.write_line(
-                f"{label}: {len(points)} crash points killed with SIGKILL and recovered"
-            )
+            terminalreporter.write_line(f"{label}: {crash_point_summary(points)}")
+
+
+def crash_point_summary(points: set[str]) -> str:
+    """How many crash points were killed and recovered, and per store when a test names one.
+
+    A test records ``point`` or ``point @store`` (``tests/arbiter/purge/test_fault_injection.py``
+    runs each point on SQLite and on PostgreSQL); a point counts once however many stores ran it.
+    """
+    stores: dict[str, set[str]] = {}
+    for value in points:
+        point, _at, store = value.partition(" @")
+        if store:
+            stores.setdefault(store, set()).add(point)
+    distinct = {value.partition(" @")[0] for value in points}
+    line = f"{len(distinct)} crash points killed with SIGKILL and recovered"
+    if stores:
+        line += f" ({', '.join(f'{s}: {len(p)}' for s, p in sorted(stores.items()))})"
+    return line

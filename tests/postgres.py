@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
 import psycopg
@@ -44,6 +44,8 @@ __all__ = [
     "ThrowawayCluster",
     "find_bindir",
     "start_cluster",
+    "store_url",
+    "with_database",
 ]
 
 URL_ENV = "TWINPURGE_TEST_POSTGRES_URL"
@@ -70,6 +72,18 @@ _SERVER_SETTINGS = (
     "max_connections=40",
     "listen_addresses=127.0.0.1",
 )
+
+
+def store_url(admin_url: str) -> str:
+    """The admin URL without its user and password: what ``twinpurge.toml`` would hold."""
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` naming the database ``database`` instead of its own."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def _version_key(path: Path) -> tuple[int, ...]:

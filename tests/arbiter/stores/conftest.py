@@ -1,57 +1,35 @@
-"""PostgreSQL for the store tests: a throwaway cluster (or the given server), provisioned once.
+"""The store tests' fixtures: a fresh empty store of each kind, emptying PostgreSQL, a cluster.
 
-``postgres_admin_url`` yields a superuser URL of a test database for the whole session
-(``tests.postgres``): ``TWINPURGE_TEST_POSTGRES_URL`` if set, else a cluster started from the
-machine's binaries and removed afterwards; without binaries the test skips, saying how to provide
-a server (a skip fails under ``CI=true``, ``tests/conftest.py``). ``postgres_roles`` runs the
-reviewed script on it once, with every login role's password derived from a fresh primary secret
-and a fresh backup key (rule 6 of ``arbiter.auth.credentials``), and yields the store URL, those
-secrets and the passwords. Both live here, the narrowest place the PostgreSQL role tests and the
-store conformance suite (``test_conformance.py``) share. ``primary_store`` yields a fresh empty
-store of each kind with its credentials recorded; on PostgreSQL, ``empty_postgres`` empties every
-table as the administrator between the tests. ``fresh_database`` gives a test a new database of
-the session's cluster (the workspace and backup tests make a deployment in it; the roles are
-the cluster's, so their passwords are set back afterwards), and ``own_cluster`` a durable
-cluster of its own, which it may stop, or leave unprovisioned.
+The session's PostgreSQL (``postgres_admin_url``, ``postgres_roles``, ``fresh_database``) comes
+from ``tests/arbiter/conftest.py``, shared with the crash-safety fault injection; ``Provisioned``,
+``store_url`` and ``with_database`` are re-exported here for the store tests that import them.
+``primary_store`` yields a fresh empty store of each kind with its credentials recorded; on
+PostgreSQL, ``empty_postgres`` empties every table as the administrator between the tests.
+``own_cluster`` gives a test a durable cluster of its own, which it may stop, or leave
+unprovisioned.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 import psycopg
 import pytest
-from psycopg import sql
 
-from arbiter.auth.credentials import (
-    BackupCredentials,
-    PrimaryCredentials,
-    reset_credential_domains_for_tests,
-)
+from arbiter.auth.credentials import PrimaryCredentials, reset_credential_domains_for_tests
 from arbiter.stores.postgres.schema import (
     BACKUP_TABLES,
     BOOKKEEPING_TABLES,
     CREDENTIALS_TABLE,
     DATA_TABLES,
-    provision,
-    role_passwords,
-    set_role_passwords,
 )
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import SqliteStore
-from tests.postgres import (
-    HOW_TO_PROVIDE,
-    STARTED,
-    URL_ENV,
-    ThrowawayCluster,
-    find_bindir,
-    start_cluster,
-)
+from tests.arbiter.conftest import Provisioned, store_url, with_database
+from tests.postgres import HOW_TO_PROVIDE, ThrowawayCluster, find_bindir, start_cluster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -61,10 +39,7 @@ __all__ = [
     "OpenStore",
     "Provisioned",
     "empty_postgres",
-    "fresh_database",
     "own_cluster",
-    "postgres_admin_url",
-    "postgres_roles",
     "primary_store",
     "store_url",
     "with_database",
@@ -75,86 +50,6 @@ ALL_TABLES = (
     *(f"twinpurge.{t}" for t in (*DATA_TABLES, *BOOKKEEPING_TABLES, CREDENTIALS_TABLE)),
     *(f"twinpurge_backup.{t}" for t in BACKUP_TABLES),
 )
-
-
-def with_database(url: str, database: str) -> str:
-    """The URL with another database name."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-def store_url(admin_url: str) -> str:
-    """The admin URL without its user and password: what ``twinpurge.toml`` would hold."""
-    parts = urlsplit(admin_url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-@attrs.frozen
-class Provisioned:
-    """A test database the reviewed script ran on.
-
-    Attributes:
-        admin_url: its superuser URL (password included).
-        url: the store URL, without user or password.
-        primary_secret: the primary credentials' secret the primary roles' passwords come from.
-        backup_key: the backup credentials' key the backup roles' passwords come from.
-        passwords: every login role's password.
-    """
-
-    admin_url: str = attrs.field(repr=False)
-    url: str
-    primary_secret: bytes = attrs.field(repr=False)
-    backup_key: bytes = attrs.field(repr=False)
-    passwords: Mapping[str, str] = attrs.field(repr=False)
-
-    def primary(self) -> PrimaryCredentials:
-        """The primary credentials the primary roles log in with (this process holds primary)."""
-        return PrimaryCredentials(self.primary_secret, "tests: provisioned primary")
-
-    def password(self, role: str) -> str:
-        """A login role's password."""
-        return self.passwords[role]
-
-
-@pytest.fixture(scope="session")
-def postgres_admin_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A superuser URL of a test database, for the session; skips without a server."""
-    given = os.environ.get(URL_ENV)
-    if given:
-        yield given
-        return
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip(HOW_TO_PROVIDE)
-    cluster = start_cluster(bindir)
-    try:
-        request.config.stash[STARTED] = (
-            f"PostgreSQL test cluster: {bindir}, {cluster.started_in:.1f} s to start"
-            f"{f' (as {cluster.run_as})' if cluster.run_as else ''}"
-        )
-        yield cluster.admin_url
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_roles(postgres_admin_url: str) -> Provisioned:
-    """The test database with the reviewed script run on it, and the roles' fresh passwords.
-
-    The passwords are derived from a fresh secret per domain, as a store's are; each domain is
-    held only while its passwords are computed, so the tests start holding none.
-    """
-    primary_secret, backup_key = os.urandom(32), os.urandom(32)
-    try:
-        passwords = role_passwords(PrimaryCredentials(primary_secret, "tests"))
-        reset_credential_domains_for_tests()
-        passwords |= role_passwords(BackupCredentials(backup_key, "tests"))
-    finally:
-        reset_credential_domains_for_tests()
-    provision(postgres_admin_url, passwords)
-    return Provisioned(
-        postgres_admin_url, store_url(postgres_admin_url), primary_secret, backup_key, passwords
-    )
 
 
 def empty_postgres(admin_url: str) -> None:
@@ -217,25 +112,6 @@ def primary_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Op
             each.close()
         if provisioned is not None:
             empty_postgres(provisioned.admin_url)
-
-
-_NAMES = itertools.count()
-
-
-@pytest.fixture
-def fresh_database(postgres_roles: Provisioned) -> Iterator[str]:
-    """The superuser URL of a new, empty database; dropped afterwards."""
-    name = f"tw_{os.getpid()}_{next(_NAMES)}"
-    with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(postgres_roles.admin_url, name)
-    finally:
-        # The roles are the cluster's: give them back the passwords the other tests log in with.
-        set_role_passwords(postgres_roles.admin_url, postgres_roles.passwords)
-        with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-        reset_credential_domains_for_tests()
 
 
 @pytest.fixture
