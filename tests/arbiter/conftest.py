@@ -9,7 +9,8 @@ and a fresh backup key (rule 6 of ``arbiter.auth.credentials``), and yields the 
 secrets and the passwords. ``fresh_database`` gives a test a database of its own in that cluster,
 dropped afterwards. They live here, the narrowest place the store tests (``stores/``) and the
 crash-safety fault injection (``purge/test_fault_injection.py``, ``audit/test_crash_injection.py``)
-share, so that one session starts one cluster.
+and concurrency tests (``cli/test_cli_safemode.py``, ``manual/test_manual.py``,
+``purge/test_safemode.py``, ``audit/test_audit.py``) share, so that one session starts one cluster.
 
 A test that runs on both stores asks for ``workspace_admin_url``: it is parametrised by
 ``store_kind`` (``"sqlite"``, ``"postgresql"``) and gives None for SQLite, or a fresh database's
