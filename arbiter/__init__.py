@@ -23,7 +23,15 @@ from arbiter.auth.credentials import (
     load_backup_credentials,
     load_primary_credentials,
 )
-from arbiter.backup.primary_access import PrimaryReader, PrimaryRestorer
+from arbiter.backup.postgres_access import PostgresPrimaryReader, PostgresPrimaryRestorer
+from arbiter.backup.primary_access import (
+    PrimaryInserting,
+    PrimaryReader,
+    PrimaryReading,
+    PrimaryRestorer,
+    open_primary_reader,
+    open_primary_restorer,
+)
 from arbiter.backup.purge import (
     BackupOutcome,
     BackupPurger,
@@ -42,6 +50,7 @@ from arbiter.backup.restore import (
     restore_backup,
     write_restore_request,
 )
+from arbiter.backup.roles import init_backup_roles
 from arbiter.backup.site_access import init_site, open_site
 from arbiter.backup.snapshot import SnapshotReport, list_backups, snapshot
 from arbiter.backup.store import BackupSite, Generation, GenerationInfo
@@ -217,9 +226,13 @@ __all__ = [
     "PlannedSlice",
     "Planner",
     "PlannerFailure",
+    "PostgresPrimaryReader",
+    "PostgresPrimaryRestorer",
     "PostgresStore",
     "PrimaryCredentials",
+    "PrimaryInserting",
     "PrimaryReader",
+    "PrimaryReading",
     "PrimaryRestorer",
     "PurgeOutcome",
     "PurgeTarget",
@@ -268,6 +281,7 @@ __all__ = [
     "generate_backup_credentials",
     "generate_key",
     "generate_primary_credentials",
+    "init_backup_roles",
     "init_site",
     "list_backups",
     "load_backup_credentials",
@@ -275,6 +289,8 @@ __all__ = [
     "load_inventory",
     "load_policy",
     "load_primary_credentials",
+    "open_primary_reader",
+    "open_primary_restorer",
     "open_site",
     "parse_inventory_json",
     "parse_policy_toml",

@@ -5,6 +5,7 @@ Run (from the repository root, after ``pip install -e .``)::
     python benchmarks/bench_purge.py                    # N = 100,000 and 1,000,000
     python benchmarks/bench_purge.py --sizes 100000     # one size
     python benchmarks/bench_purge.py --ten-million      # adds N = 10,000,000 (hours, GiBs)
+    python benchmarks/bench_purge.py --store postgresql # the same on PostgreSQL (see below)
 
 The store, per N: a due tenant ``t`` of N objects — a tenth of them blob files of 64 bytes, 1%
 carrying one ref to another object of ``t`` — and N objects of an active tenant ``u`` around it.
@@ -17,14 +18,26 @@ in its own process, so peak RSS (``ru_maxrss``) is its own. The phases of (b) ar
 timestamps of its audit records. Planner throughput is measured separately, each planner alone
 on the tenant's slice read from the store.
 
+With ``--store postgresql`` the primary store is a PostgreSQL database instead of SQLite: the
+server ``--postgres-admin-url`` names (a superuser URL of a database the benchmark may create
+databases next to), or else a throwaway cluster started from the machine's binaries with the
+server's durable defaults (``fsync``, ``synchronous_commit`` and ``full_page_writes`` on, unlike
+the test clusters) and ``shared_buffers=256MB``. The workspace is provisioned as ``twinpurge init
+--store`` does; the copies are ``CREATE DATABASE ... TEMPLATE`` of the built one (and copies of the
+workspace directory pointing at them). (a) is the same bare ``DELETE FROM twinpurge.objects WHERE
+tenant = 't'``, run as the administrator, then the unlinks.
+
 Prints a Markdown table per N; docs/performance.md records the results.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
+import os
+import re
 import resource
 import shutil
 import sqlite3
@@ -34,7 +47,10 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 CANCELLED = "2026-01-01T00:00:00Z"
@@ -76,16 +92,22 @@ def inventory(size: int) -> tuple[dict[str, Any], dict[Any, bytes]]:
     return {"tenants": tenants, "objects": objects}, payloads
 
 
-def build(directory: Path, size: int) -> float:
-    """Create the workspace and import the store; the import's seconds."""
-    from arbiter import LimitsConfig, Workspace, WorkspaceConfig  # noqa: PLC0415
+def build(directory: Path, size: int, admin_url: str | None = None) -> float:
+    """Create the workspace and import the store; the import's seconds.
 
+    With ``admin_url`` (a superuser URL of an empty database) the store is that PostgreSQL
+    database, provisioned as ``twinpurge init --store`` does.
+    """
+    from arbiter import LimitsConfig, StoreConfig, Workspace, WorkspaceConfig  # noqa: PLC0415
+
+    store = StoreConfig() if admin_url is None else StoreConfig(url=_without_login(admin_url))
     config = WorkspaceConfig(
         policy={"timezone": "UTC"},
+        store=store,
         limits=LimitsConfig(max_objects_per_purge=10 * size, max_store_fraction=1.0),
     )
     data, payloads = inventory(size)
-    with Workspace.create(directory, config) as ws:
+    with Workspace.create(directory, config, admin_url=admin_url) as ws:
         started = time.perf_counter()
         ws.import_inventory(data, payloads)
         return time.perf_counter() - started
@@ -93,15 +115,25 @@ def build(directory: Path, size: int) -> float:
 
 def unguarded(directory: Path) -> dict[str, Any]:
     """(a): the bare delete of ``t`` and its files."""
+    admin_url = os.environ.get(_ADMIN_ENV)
     started = time.perf_counter()
-    db = sqlite3.connect(directory / "primary.sqlite3")
-    db.execute("PRAGMA foreign_keys = ON")  # its refs go by ON DELETE CASCADE, as in the store
-    with db:
-        blobs = db.execute(
-            "SELECT store, key FROM objects WHERE tenant = 't' AND store = 'blob'"
-        ).fetchall()
-        deleted = db.execute("DELETE FROM objects WHERE tenant = 't'").rowcount
-    db.close()
+    if admin_url is None:
+        db = sqlite3.connect(directory / "primary.sqlite3")
+        db.execute("PRAGMA foreign_keys = ON")  # its refs go by ON DELETE CASCADE, as in the store
+        with db:
+            blobs = db.execute(
+                "SELECT store, key FROM objects WHERE tenant = 't' AND store = 'blob'"
+            ).fetchall()
+            deleted = db.execute("DELETE FROM objects WHERE tenant = 't'").rowcount
+        db.close()
+    else:
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(admin_url) as pg, pg.transaction():
+            blobs = pg.execute(
+                "SELECT store, key FROM twinpurge.objects WHERE tenant = 't' AND store = 'blob'"
+            ).fetchall()
+            deleted = pg.execute("DELETE FROM twinpurge.objects WHERE tenant = 't'").rowcount
     root = directory / "blobs"
     for store, key in blobs:
         (root / store / key).unlink()
@@ -139,8 +171,11 @@ def planners(directory: Path) -> dict[str, Any]:
     import deleter_a  # noqa: PLC0415
     import deleter_b  # noqa: PLC0415
     from arbiter import Workspace  # noqa: PLC0415
+    from arbiter.auth.credentials import load_primary_credentials  # noqa: PLC0415
 
-    with Workspace.open(directory) as ws:
+    # On PostgreSQL even reading needs the primary credentials.
+    credentials = load_primary_credentials(directory / "credentials" / "primary.toml")
+    with Workspace.open(directory, credentials=credentials) as ws:
         inventory, policy = ws.store.read_slice("t"), ws.config.policy
     count = sum(1 for o in inventory["objects"] if o["tenant"] == "t")
     result: dict[str, Any] = {}
@@ -161,19 +196,130 @@ def _peak_rss_mib() -> float:
 
 
 MEASURES = {"unguarded": unguarded, "guarded": guarded, "planners": planners}
+# The administrator's URL of the copy (a) deletes from, for the measuring process.
+_ADMIN_ENV = "TWINPURGE_BENCH_ADMIN_URL"
 
 
-def measure(kind: str, directory: Path) -> dict[str, Any]:
+def measure(kind: str, directory: Path, admin_url: str | None = None) -> dict[str, Any]:
     """Run one measurement in a fresh process; its result and peak RSS (MiB)."""
+    env = dict(os.environ)
+    env.pop(_ADMIN_ENV, None)
+    if admin_url is not None:
+        env[_ADMIN_ENV] = admin_url
     completed = subprocess.run(  # noqa: S603 -- this very script, in a child process
         [sys.executable, __file__, "--measure", kind, str(directory)],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if completed.returncode != 0:
         raise SystemExit(f"measuring {kind} failed:\n{completed.stderr}")
     return dict(json.loads(completed.stdout.splitlines()[-1]))
+
+
+def _without_login(url: str) -> str:
+    """The URL without user and password: what ``twinpurge.toml`` holds."""
+    from urllib.parse import urlsplit, urlunsplit  # noqa: PLC0415
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _with_database(url: str, database: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit  # noqa: PLC0415
+
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@contextlib.contextmanager
+def postgres_server(admin_url: str | None) -> Iterator[str]:
+    """A superuser URL: the one given, or a throwaway durable cluster's (stopped afterwards)."""
+    if admin_url is not None:
+        yield admin_url
+        return
+    sys.path.insert(0, str(ROOT))
+    from tests.postgres import find_bindir, start_cluster  # noqa: PLC0415
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("no PostgreSQL binaries found: pass --postgres-admin-url")
+    cluster = start_cluster(bindir, settings=_DURABLE_SETTINGS)
+    try:
+        yield cluster.admin_url
+    finally:
+        cluster.stop()
+
+
+# The server's durable defaults (fsync, synchronous_commit, full_page_writes all on), with
+# enough shared buffers for a million-row table; the test clusters turn durability off.
+_DURABLE_SETTINGS = ("shared_buffers=256MB", "max_connections=40", "listen_addresses=127.0.0.1")
+
+
+class _Databases:
+    """Databases next to the admin URL's one: created from a template, dropped at the end."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.names: list[str] = []
+
+    def _admin(self, statement: str) -> None:
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(self.admin_url, autocommit=True) as db:
+            db.execute(statement.encode())
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """Create database ``name`` (a copy of ``template``); its superuser URL."""
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError(name)
+        suffix = f" TEMPLATE {template}" if template else ""
+        self._admin(f"CREATE DATABASE {name}{suffix}")
+        self.names.append(name)
+        return _with_database(self.admin_url, name)
+
+    def drop_all(self) -> None:
+        for name in reversed(self.names):
+            self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.names.clear()
+
+
+def _point_at(directory: Path, url: str) -> None:
+    """Make the copied workspace's ``twinpurge.toml`` name database ``url`` (no login)."""
+    config = directory / "twinpurge.toml"
+    text = config.read_text(encoding="utf-8")
+    replaced, count = re.subn(
+        r'^url = ".*"$', f'url = "{_without_login(url)}"', text, flags=re.MULTILINE
+    )
+    if count != 1:
+        raise SystemExit(f"{config}: expected one store url line, found {count}")
+    config.write_text(replaced, encoding="utf-8")
+
+
+def run_size(size: int, work: Path, admin_url: str | None) -> dict[str, Any]:
+    """Build one size, copy it three times, measure (a), (b) and the planners."""
+    databases = _Databases(admin_url) if admin_url is not None else None
+    try:
+        started = time.perf_counter()
+        built_url = databases.create(f"bench_built_{size}") if databases else None
+        imported = build(work / "built", size, built_url)
+        print(f"N = {size:,}: built in {time.perf_counter() - started:.1f} s", flush=True)
+        urls: dict[str, str | None] = {}
+        for name in ("a", "b", "p"):
+            shutil.copytree(work / "built", work / name, symlinks=True)
+            urls[name] = None
+            if databases is not None:
+                urls[name] = databases.create(f"bench_{name}_{size}", f"bench_built_{size}")
+                _point_at(work / name, urls[name] or "")
+        return {
+            "imported": imported,
+            "a": measure("unguarded", work / "a", urls["a"]),
+            "b": measure("guarded", work / "b"),
+            "p": measure("planners", work / "p"),
+        }
+    finally:
+        if databases is not None:
+            databases.drop_all()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--ten-million", action="store_true")
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--postgres-admin-url", default=None)
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
@@ -192,32 +340,32 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.ten_million:
         sizes.append(10_000_000)
-    print(
-        "| N | (a) unguarded | (b) guarded | (b)/(a) | (b) peak RSS | A objects/s"
-        " | B objects/s | import |\n|---:|---:|---:|---:|---:|---:|---:|---:|",
-        flush=True,
-    )
-    for size in sizes:
-        work = Path(tempfile.mkdtemp(prefix=f"twinpurge-bench-{size}-"))
-        try:
-            started = time.perf_counter()
-            imported = build(work / "built", size)
-            print(f"N = {size:,}: built in {time.perf_counter() - started:.1f} s", flush=True)
-            for name in ("a", "b", "p"):
-                shutil.copytree(work / "built", work / name, symlinks=True)
-            a = measure("unguarded", work / "a")
-            b = measure("guarded", work / "b")
-            p = measure("planners", work / "p")
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        admin_url = None
+        if args.store == "postgresql":
+            admin_url = stack.enter_context(postgres_server(args.postgres_admin_url))
         print(
-            f"| {size:,} | {a['seconds']:.1f} s | {b['seconds']:.1f} s ({b['status']},"
-            f" {b['purged']:,}) | {b['seconds'] / a['seconds']:.1f}x | {b['peak_rss_mib']:,.0f} MiB"
-            f" | {p['A']['per_second']:,.0f} | {p['B']['per_second']:,.0f}"
-            f" | {2 * size / imported:,.0f} objects/s ({imported:.0f} s) |"
+            f"store: {args.store}\n"
+            "| N | (a) unguarded | (b) guarded | (b)/(a) | (b) peak RSS | A objects/s"
+            " | B objects/s | import |\n|---:|---:|---:|---:|---:|---:|---:|---:|",
+            flush=True,
         )
-        print("  phases of (b): " + ", ".join(f"{k} {v:.1f} s" for k, v in b["phases"].items()))
-        print(f"  unguarded peak RSS {a['peak_rss_mib']:,.0f} MiB", flush=True)
+        for size in sizes:
+            work = Path(tempfile.mkdtemp(prefix=f"twinpurge-bench-{size}-"))
+            try:
+                result = run_size(size, work, admin_url)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            a, b, p, imported = result["a"], result["b"], result["p"], result["imported"]
+            print(
+                f"| {size:,} | {a['seconds']:.1f} s | {b['seconds']:.1f} s ({b['status']},"
+                f" {b['purged']:,}) | {b['seconds'] / a['seconds']:.1f}x"
+                f" | {b['peak_rss_mib']:,.0f} MiB"
+                f" | {p['A']['per_second']:,.0f} | {p['B']['per_second']:,.0f}"
+                f" | {2 * size / imported:,.0f} objects/s ({imported:.0f} s) |"
+            )
+            print("  phases of (b): " + ", ".join(f"{k} {v:.1f} s" for k, v in b["phases"].items()))
+            print(f"  unguarded peak RSS {a['peak_rss_mib']:,.0f} MiB", flush=True)
     return 0
 
 

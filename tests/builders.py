@@ -8,10 +8,12 @@ from arbiter import (
     AlertsConfig,
     LimitsConfig,
     SqliteStore,
+    StoreConfig,
     WebhookConfig,
     Workspace,
     WorkspaceConfig,
 )
+from tests.postgres import store_url
 
 __all__ = ["call", "event", "obj", "sqlite_of", "tenant", "workspace"]
 
@@ -69,8 +71,12 @@ def workspace(  # noqa: PLR0913 -- each knob of a test workspace
     planners: Any = None,
     payloads: dict[Any, bytes] | None = None,
     clock: Any = None,
+    admin_url: str | None = None,
 ) -> Any:
-    """A fresh workspace in ``directory`` holding ``inventory``; the caller closes it."""
+    """A fresh workspace in ``directory`` holding ``inventory``; the caller closes it.
+
+    On SQLite, or on the PostgreSQL database ``admin_url`` (a superuser URL) names.
+    """
     hooks = (
         (WebhookConfig(webhook_url, timeout_seconds=2.0, retries=1, backoff_seconds=0.0),)
         if webhook_url
@@ -80,8 +86,9 @@ def workspace(  # noqa: PLR0913 -- each knob of a test workspace
         policy=policy or {"timezone": "UTC"},
         limits=limits or LimitsConfig(batch_size=2),
         alerts=AlertsConfig(webhooks=hooks),
+        store=StoreConfig() if admin_url is None else StoreConfig(url=store_url(admin_url)),
     )
-    with Workspace.create(directory, config) as created:
+    with Workspace.create(directory, config, admin_url=admin_url) as created:
         credentials = created.credentials
     opened = Workspace.open(
         directory,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -144,6 +144,19 @@ CRASH_POINTS = (
 )
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under xdist, a worker hands its tally to the controller, which prints the sum."""
+    output: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["tally"] = dict(tally.COUNTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Add a finished xdist worker's tally to the controller's."""
+    tally.COUNTS.update(getattr(node, "workeroutput", {}).get("tally", {}))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Report the differential examples, the crash points and PostgreSQL's refusals (xdist-safe)."""
     if tally.COUNTS:
@@ -160,6 +173,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for name, label in CRASH_POINTS:
         points = _passed_properties(terminalreporter, name)
         if points:
-            terminalreporter.write_line(
-                f"{label}: {len(points)} crash points killed with SIGKILL and recovered"
-            )
+            terminalreporter.write_line(f"{label}: {crash_point_summary(points)}")
+
+
+def crash_point_summary(points: set[str]) -> str:
+    """How many crash points were killed and recovered, and per store when a test names one.
+
+    A test records ``point`` or ``point @store`` (``tests/arbiter/purge/test_fault_injection.py``
+    runs each point on SQLite and on PostgreSQL); a point counts once however many stores ran it.
+    """
+    stores: dict[str, set[str]] = {}
+    for value in points:
+        point, _at, store = value.partition(" @")
+        if store:
+            stores.setdefault(store, set()).add(point)
+    distinct = {value.partition(" @")[0] for value in points}
+    line = f"{len(distinct)} crash points killed with SIGKILL and recovered"
+    if stores:
+        line += f" ({', '.join(f'{s}: {len(p)}' for s, p in sorted(stores.items()))})"
+    return line

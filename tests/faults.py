@@ -1,8 +1,19 @@
 """Fault injection with real processes: run ``twinpurge`` killed at a crash point, then rerun.
 
 The crash points are the one shared seam ``arbiter.durable.crash``: ``TWINPURGE_CRASH_AT`` makes
-the process kill itself with SIGKILL there. This module builds small workspaces, runs the
-installed executable, and takes the whole-state snapshots the fault tests compare.
+the process kill itself with SIGKILL there. This module runs the installed executable and takes
+the whole-state snapshots the fault tests compare, on a workspace of either store (SQLite or
+PostgreSQL), opened as ``Workspace.open`` opens it, with the workspace's primary credentials (a
+PostgreSQL store cannot even read without them; the test process holds the primary credential
+domain once it has looked).
+
+- ``state`` reads every row of every data table, each store with its own reader (``sqlite3`` on
+  the database file; the purge role's session, ``PostgresStore.open_connection``, on a server),
+  into one store-neutral form: (table, column values as text). It reads the tables themselves,
+  not the port's exports, because the port shows only what hangs off a live row: a ref whose
+  object is gone (a broken cascade) or an event or ref at another position would pass unseen.
+- Everything else (``objects_of``, ``orphan_files``, ``archived``, ``journals``, ``receipts``)
+  reads through the workspace's ``PrimaryStore`` port (``arbiter.stores.ports``).
 """
 
 from __future__ import annotations
@@ -13,43 +24,45 @@ import signal
 import sqlite3
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from arbiter.auth.credentials import PRIMARY_ENV
+from psycopg import sql
+
+from arbiter.auth.credentials import PRIMARY_ENV, load_primary_credentials
 from arbiter.core.verdict import ObjectId
 from arbiter.durable.crash import CRASH_ENV
 from arbiter.durable.files import TEMPORARY_SUFFIX
 from arbiter.purge.archive import read_archive
+from arbiter.stores.postgres.schema import BOOKKEEPING_TABLES, COUNTER_TABLE, CREDENTIALS_TABLE
+from arbiter.stores.postgres.store import PostgresStore
+from arbiter.workspace.workspace import Workspace
 from tests.arbiter.cli.test_cli import installed_executable
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from arbiter.stores.ports import PrimaryStore
+
 __all__ = [
+    "Row",
     "State",
     "age_strays",
     "archived",
     "crashed",
+    "credentials_path",
+    "journals",
     "objects_of",
+    "opened",
+    "opened_store",
     "orphan_files",
+    "receipts",
     "state",
     "stray_files",
     "twinpurge",
     "without",
 ]
-
-# The bookkeeping tables: they change with every run, the data tables must not. The change
-# counters count the data's writes, the purge's own deletes included (ports rule 7).
-_BOOKKEEPING = (
-    'INSERT INTO "change_counters"',
-    'INSERT INTO "meta"',
-    'INSERT INTO "plans"',
-    'INSERT INTO "archives"',
-    'INSERT INTO "receipts"',
-    'INSERT INTO "journals"',
-    'INSERT INTO "journal_steps"',
-    'INSERT INTO "runs"',
-    'INSERT INTO "safe_mode_trips"',
-    'INSERT INTO "sqlite_sequence"',
-)
 
 
 def twinpurge(
@@ -82,33 +95,125 @@ def crashed(completed: subprocess.CompletedProcess[str]) -> bool:
     return completed.returncode == -signal.SIGKILL
 
 
-State = tuple[frozenset[str], dict[str, str]]
+# One row of a data table: its table's name, then its columns as text (``_text``). The data
+# tables are every table but the bookkeeping ones, which change with every run: a purge may change
+# the data tables only by deleting the plan's objects (and their refs).
+Row = tuple[str, ...]
+State = tuple[frozenset[Row], dict[str, str]]
+
+# The bookkeeping tables, as both stores name them, and SQLite's own sequence table. PostgreSQL
+# keeps the credentials' fingerprint in a table of its own (SQLite in a row of ``meta``). The
+# change counters count the data's writes, the purge's own deletes included (ports rule 7).
+_BOOKKEEPING = frozenset({*BOOKKEEPING_TABLES, CREDENTIALS_TABLE, COUNTER_TABLE, "sqlite_sequence"})
+
+
+def credentials_path(directory: Path) -> Path:
+    """Where the workspace keeps its primary credentials (as ``Workspace.create`` writes them)."""
+    return directory / "credentials" / "primary.toml"
+
+
+@contextmanager
+def opened(directory: Path) -> Iterator[Workspace]:
+    """The workspace (either store), opened with its primary credentials."""
+    credentials = load_primary_credentials(credentials_path(directory))
+    with Workspace.open(directory, credentials=credentials) as ws:
+        yield ws
+
+
+@contextmanager
+def opened_store(directory: Path) -> Iterator[PrimaryStore]:
+    """The workspace's primary store (either kind), opened with its primary credentials."""
+    with opened(directory) as ws:
+        yield ws.store
+
+
+def _text(value: object) -> str:
+    """A column's value as text, alike on both stores: a payload by its SHA-256."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"sha256:{hashlib.sha256(bytes(value)).hexdigest()}"
+    if isinstance(value, bool):  # PostgreSQL's booleans are SQLite's 0 and 1
+        return str(int(value))
+    return str(value)
+
+
+def _sqlite_rows(database: Path) -> set[Row]:
+    """Every row of every data table of a SQLite store."""
+    db = sqlite3.connect(database)
+    try:
+        with db:  # one read transaction: one state
+            db.execute("BEGIN")
+            tables = [
+                name
+                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                if name not in _BOOKKEEPING
+            ]
+            return {
+                (table, *(_text(v) for v in row))
+                for table in tables
+                for row in db.execute(f'SELECT * FROM "{table}"')  # noqa: S608 -- the store's own table names
+            }
+    finally:
+        db.close()
+
+
+def _postgres_rows(store: PostgresStore) -> set[Row]:
+    """Every row of every data table of a PostgreSQL store, read as the purge role."""
+    with store.open_connection() as db:
+        db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one state
+        tables = [
+            name
+            for (name,) in db.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'twinpurge'"
+            )
+            if name not in _BOOKKEEPING
+        ]
+        rows = {
+            (table, *(_text(v) for v in row))
+            for table in tables
+            for row in db.execute(
+                sql.SQL("SELECT * FROM twinpurge.{}").format(sql.Identifier(table))
+            )
+        }
+        db.execute("COMMIT")
+    return rows
+
+
+def _rows(directory: Path) -> tuple[frozenset[Row], dict[ObjectId, str]]:
+    """Every data row of the workspace's store; and each object's owner."""
+    with opened(directory) as ws:
+        if isinstance(ws.store, PostgresStore):
+            rows = _postgres_rows(ws.store)
+        else:
+            rows = _sqlite_rows(ws.config.path(ws.config.store.database))
+    owners = {ObjectId(r[1], r[2]): r[3] for r in rows if r[0] == "objects"}
+    return frozenset(rows), owners
+
+
+def _owner(row: Row, owners: dict[ObjectId, str]) -> str | None:
+    """The tenant a data row belongs to: its own, or its object's owner's."""
+    if row[0] in {"tenants", "events"}:
+        return row[1]
+    return owners.get(ObjectId(row[1], row[2]))
 
 
 def state(directory: Path, tenant: str | None = None) -> State:
     """The data tables row by row and every blob file's SHA-256; one tenant's or all.
+
+    Every column of every data table, from either store (see the module docstring); a payload
+    by its SHA-256.
 
     Args:
         directory: the workspace.
         tenant: only this tenant's rows (tenants, events, objects, their refs) and files.
 
     Returns:
-        (rows as SQL lines, {file: sha256}).
+        (rows, {file: sha256}).
     """
-    db = sqlite3.connect(directory / "primary.sqlite3")
-    try:
-        owners = {
-            (store, key): owner
-            for store, key, owner in db.execute("SELECT store, key, tenant FROM objects")
-        }
-        rows = frozenset(
-            line
-            for line in db.iterdump()
-            if line.startswith("INSERT") and not line.startswith(_BOOKKEEPING)
-            if tenant is None or _belongs(line, tenant, owners)
-        )
-    finally:
-        db.close()
+    rows, owners = _rows(directory)
+    if tenant is not None:
+        rows = frozenset(r for r in rows if _owner(r, owners) == tenant)
     root = directory / "blobs"
     files = {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -116,31 +221,15 @@ def state(directory: Path, tenant: str | None = None) -> State:
         if p.is_file() and not p.name.endswith(".tmp")
     }
     if tenant is not None:
-        files = {
-            k: v
-            for k, v in files.items()
-            if owners.get((k.split("/", 1)[0], k.split("/", 1)[-1])) == tenant
-        }
+        files = {k: v for k, v in files.items() if owners.get(ObjectId(*k.split("/", 1))) == tenant}
     return rows, files
-
-
-def _belongs(line: str, tenant: str, owners: dict[tuple[str, str], str]) -> bool:
-    """Whether an INSERT line is ``tenant``'s (by the owner of the object it names)."""
-    quoted = f"'{tenant}'"
-    if line.startswith(('INSERT INTO "tenants"', 'INSERT INTO "events"')):
-        return line.split("VALUES(", 1)[1].startswith(quoted)
-    values = line.split("VALUES(", 1)[1]
-    parts = [p.strip("'") for p in values.split(",")[:2]]
-    return owners.get((parts[0], parts[1])) == tenant
 
 
 def orphan_files(directory: Path) -> list[str]:
     """Blob files whose row is gone."""
-    db = sqlite3.connect(directory / "primary.sqlite3")
-    try:
-        ids = {ObjectId(s, k) for s, k in db.execute("SELECT store, key FROM objects")}
-    finally:
-        db.close()
+    with opened_store(directory) as store:
+        inventory = store.export_inventory()
+    ids = {ObjectId(o["store"], o["key"]) for o in inventory["objects"]}
     root = directory / "blobs"
     return sorted(
         str(p.relative_to(root))
@@ -158,41 +247,41 @@ def stray_files(directory: Path) -> list[str]:
 
 def objects_of(directory: Path, tenant: str) -> set[ObjectId]:
     """The identities of ``tenant``'s objects now."""
-    db = sqlite3.connect(directory / "primary.sqlite3")
-    try:
-        return {
-            ObjectId(s, k)
-            for s, k in db.execute("SELECT store, key FROM objects WHERE tenant = ?", (tenant,))
-        }
-    finally:
-        db.close()
+    with opened_store(directory) as store:
+        inventory = store.read_slice(tenant)
+    return {ObjectId(o["store"], o["key"]) for o in inventory["objects"] if o["tenant"] == tenant}
 
 
 def archived(directory: Path) -> set[ObjectId]:
     """Every object held by the workspace's restore archives."""
-    db = sqlite3.connect(directory / "primary.sqlite3")
-    try:
-        records: list[Any] = list(db.execute("SELECT path, sha256 FROM archives"))
-    finally:
-        db.close()
+    with opened_store(directory) as store:
+        records: list[dict[str, Any]] = store.archives()
     found: set[ObjectId] = set()
-    for path, sha in records:
-        content = read_archive(Path(path), sha)
+    for record in records:
+        content = read_archive(Path(record["path"]), record["sha256"])
         found.update(ObjectId(o["store"], o["key"]) for o in content.objects)
     return found
+
+
+def journals(directory: Path, *, unfinished: bool = False) -> list[dict[str, Any]]:
+    """The workspace's purge journals (only the unfinished ones when asked), oldest first."""
+    with opened_store(directory) as store:
+        return store.journals(unfinished=unfinished)
+
+
+def receipts(directory: Path, tenant: str) -> list[dict[str, Any]]:
+    """The primary-purge receipts of ``tenant``, oldest first."""
+    with opened_store(directory) as store:
+        return store.receipts(tenant)
 
 
 def without(snapshot: State, ids: set[ObjectId]) -> State:
     """``snapshot`` with the rows and files of ``ids`` taken out (what a purge of them leaves)."""
     rows, files = snapshot
-    prefixes = tuple(f"VALUES('{o.store}','{o.key}'," for o in ids)
     kept_rows = frozenset(
-        line
-        for line in rows
-        if not (
-            line.startswith(('INSERT INTO "objects"', 'INSERT INTO "refs"'))
-            and any(p in line for p in prefixes)
-        )
+        row
+        for row in rows
+        if not (row[0] in {"objects", "refs"} and ObjectId(row[1], row[2]) in ids)
     )
     names = {f"{o.store}/{o.key}" for o in ids}
     return kept_rows, {k: v for k, v in files.items() if k not in names}

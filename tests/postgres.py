@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
 import psycopg
@@ -44,6 +44,8 @@ __all__ = [
     "ThrowawayCluster",
     "find_bindir",
     "start_cluster",
+    "store_url",
+    "with_database",
 ]
 
 URL_ENV = "TWINPURGE_TEST_POSTGRES_URL"
@@ -70,6 +72,18 @@ _SERVER_SETTINGS = (
     "max_connections=40",
     "listen_addresses=127.0.0.1",
 )
+
+
+def store_url(admin_url: str) -> str:
+    """The admin URL without its user and password: what ``twinpurge.toml`` would hold."""
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` naming the database ``database`` instead of its own."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def _version_key(path: Path) -> tuple[int, ...]:
@@ -269,7 +283,13 @@ def _start(
     raise AssertionError(attempts)  # pragma: no cover -- the loop returns or raises
 
 
-def start_cluster(bindir: Path, *, attempts: int = 3, durable: bool = False) -> ThrowawayCluster:
+def start_cluster(
+    bindir: Path,
+    *,
+    attempts: int = 3,
+    durable: bool = False,
+    settings: tuple[str, ...] | None = None,
+) -> ThrowawayCluster:
     """Initialise and start a throwaway cluster, and create the test database (rules 2 and 3).
 
     Args:
@@ -277,6 +297,8 @@ def start_cluster(bindir: Path, *, attempts: int = 3, durable: bool = False) -> 
         attempts: how many free ports to try.
         durable: keep ``synchronous_commit`` on, for a test that stops the server at once: an
             acknowledged commit must survive it, as on a production server.
+        settings: the server's settings instead of the test cluster's (``-c`` options): the
+            benchmark runs a server with its durable defaults.
 
     Returns:
         The running cluster; the caller stops it.
@@ -288,10 +310,11 @@ def start_cluster(bindir: Path, *, attempts: int = 3, durable: bool = False) -> 
     as_root = os.geteuid() == 0
     run_as = "postgres" if as_root else None
     directory = Path(tempfile.mkdtemp(prefix="tp-pg-", dir=_base_directory(as_root=as_root)))
-    settings = tuple(
-        "synchronous_commit=on" if durable and s.startswith("synchronous_commit") else s
-        for s in _SERVER_SETTINGS
-    )
+    if settings is None:
+        settings = tuple(
+            "synchronous_commit=on" if durable and s.startswith("synchronous_commit") else s
+            for s in _SERVER_SETTINGS
+        )
     cluster = ThrowawayCluster("", directory, bindir, run_as, settings=settings)
     try:
         password = _initdb(bindir, directory, run_as)

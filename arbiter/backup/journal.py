@@ -1,6 +1,6 @@
 """The backup purge's journal: the site's own audit log, read for purges started and not closed.
 
-The backup domain cannot write to the primary store (it reads it through ``PrimaryReader``), so
+The backup domain cannot write to the primary store (it reads it through ``PrimaryReading``), so
 the primary purge's journal (``arbiter.purge.journal``, in the primary store) is not for it. Its
 journal is the backup site's audit log. Rules:
 

@@ -1,30 +1,41 @@
 """What the backup domain may do to the primary store: read it, and put missing data back.
 
 The backup domain's processes hold the backup key and never the primary credentials
-(``arbiter.auth.credentials``), so they reach the primary store only through these two types:
+(``arbiter.auth.credentials``), so they reach the primary store only through two capabilities,
+``PrimaryReading`` and ``PrimaryInserting``, each with one implementation per store:
 
 1. ``PrimaryReader`` opens the SQLite database read-only (``mode=ro`` and ``query_only``) and the
    blob directory for reading. It has no method that writes or deletes, and SQLite refuses a write
-   on its connection. ``backup snapshot`` and ``backup purge`` use it.
+   on its connection. ``backup snapshot`` and ``backup purge`` use it. On PostgreSQL,
+   ``PostgresPrimaryReader`` (``postgres_access``) reads as ``twinpurge_snapshot``.
 2. ``PrimaryRestorer`` (``backup restore``, two operators' approvals) only inserts: rows and blob
    files that are missing, the tenant if it is missing, and a record in the primary audit log.
-   Anything already present is left exactly as it is; it has no method that deletes.
+   Anything already present is left exactly as it is; it has no method that deletes. On
+   PostgreSQL, ``PostgresPrimaryRestorer`` inserts as ``twinpurge_restore``.
 3. Neither this module nor anything it imports can delete primary data: it does not import the
-   primary store, the purger, the manual purge or the blob directory (import-linter enforces it).
-   Blob paths are checked here, on their own: a key that could escape the blob root is refused.
+   primary stores, the purger, the manual purge or the blob directory (import-linter enforces
+   it). Blob paths are checked on their own (``blob_files``): a key that could escape the blob
+   root is refused.
+4. ``open_primary_reader`` and ``open_primary_restorer`` choose by the workspace's store
+   (``[store] url`` set: PostgreSQL) and take the backup credentials, which a PostgreSQL store
+   needs to log in (they derive the backup roles' passwords); SQLite needs none. The SQLite
+   types refuse a PostgreSQL workspace (``UsageError``) instead of looking for a file.
+5. ``consistent()``: every read inside the block sees one state of the store (one read
+   transaction); a snapshot reads all its tenants in one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from arbiter.audit.log import AuditHead, AuditLog
-from arbiter.core.errors import InputError
-from arbiter.durable.files import create
+from arbiter.auth.credentials import BackupCredentials, require_backup
+from arbiter.backup.blob_files import blob_paths, read_blobs, write_missing_blobs
+from arbiter.backup.postgres_access import PostgresPrimaryReader, PostgresPrimaryRestorer
+from arbiter.core.errors import InputError, UsageError
 from arbiter.stores.rows import (
     insert_object,
     insert_tenant,
@@ -36,33 +47,137 @@ from arbiter.stores.rows import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from contextlib import AbstractContextManager
     from pathlib import Path
 
     from arbiter.core.config import WorkspaceConfig
 
-__all__ = ["PrimaryReader", "PrimaryRestorer"]
+__all__ = [
+    "PrimaryInserting",
+    "PrimaryReader",
+    "PrimaryReading",
+    "PrimaryRestorer",
+    "open_primary_reader",
+    "open_primary_restorer",
+]
 
 _HEAD = "audit_head"  # the meta row the primary audit log's head lives in
 
 
-def _blob_path(root: Path, store: str, key: str) -> Path:
-    """Rule 3: the file of a blob object, only if it cannot leave the root."""
-    parts = [store, *key.split("/")]
-    bad = (
-        not store
-        or "/" in store
-        or any(p in {"", ".", ".."} for p in parts)
-        or any("\\" in p or "\x00" in p for p in parts)
-        or key.startswith("/")
-    )
-    path = (root / store / key).resolve()
-    if bad or not path.is_relative_to(root):
-        raise InputError(
-            source="inventory",
-            field="key",
-            message=f"blob {store}/{key} escapes the blob directory",
+class PrimaryReading(Protocol):
+    """Read-only access to the primary store and its blob files (rules 1 and 5)."""
+
+    def tenant_ids(self) -> list[str]:
+        """Every tenant id, sorted."""
+        ...
+
+    def read_slice(self, tenant: str) -> dict[str, Any]:
+        """The tenant's slice, as the primary store gives it, in one snapshot."""
+        ...
+
+    def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
+        """(legal_hold, [(kind, at), ...]) of the tenant as stored now, or None."""
+        ...
+
+    def receipts(self, tenant: str) -> list[dict[str, Any]]:
+        """The tenant's primary purge receipts, oldest first."""
+        ...
+
+    def tenant_content(self, tenant: str) -> dict[str, Any] | None:
+        """Everything of one tenant (record, full rows, blob bytes), or None."""
+        ...
+
+    def consistent(self) -> AbstractContextManager[None]:
+        """A block whose reads all see one state of the store."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Use as a context manager; closes on exit."""
+        ...
+
+    def __exit__(self, *_exc: object) -> None:
+        """Close the connection."""
+        ...
+
+
+class PrimaryInserting(Protocol):
+    """Insert-only access to the primary store, and its audit log (rule 2)."""
+
+    audit: AuditLog
+
+    def insert_missing(self, tenant: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+        """Insert what is missing (tenant, rows, blob files); ``store/key`` of each row inserted."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Use as a context manager; closes on exit."""
+        ...
+
+    def __exit__(self, *_exc: object) -> None:
+        """Close the connection."""
+        ...
+
+
+def _require_sqlite(config: WorkspaceConfig) -> None:
+    """Rule 4: the SQLite types never look for a file beside a PostgreSQL store."""
+    if config.store.url is not None:
+        raise UsageError(
+            f"the primary store of {config.directory} is PostgreSQL: the backup domain reaches"
+            " it with the backup key (open_primary_reader, open_primary_restorer)"
         )
-    return path
+
+
+def open_primary_reader(config: WorkspaceConfig, credentials: BackupCredentials) -> PrimaryReading:
+    """The read-only reader of the workspace's primary store, whichever it is (rule 4).
+
+    Args:
+        config: the workspace configuration.
+        credentials: the backup key (a PostgreSQL store's snapshot role logs in with it).
+
+    Returns:
+        ``PrimaryReader`` (SQLite) or ``PostgresPrimaryReader`` (PostgreSQL); the caller closes it.
+
+    Raises:
+        CredentialError: not backup credentials.
+        InputError: there is no SQLite primary store.
+        StoreConnectionError: the PostgreSQL login failed (``StoreLoginError``: exit 7).
+    """
+    credentials = require_backup(credentials, purpose="reading the primary store")
+    if config.store.url is not None:
+        return PostgresPrimaryReader.of(config, credentials)
+    return PrimaryReader.of(config)
+
+
+def open_primary_restorer(
+    config: WorkspaceConfig, credentials: BackupCredentials
+) -> PrimaryInserting:
+    """The insert-only restorer of the workspace's primary store, whichever it is (rule 4).
+
+    Args:
+        config: the workspace configuration.
+        credentials: the backup key (a PostgreSQL store's restore role logs in with it).
+
+    Returns:
+        ``PrimaryRestorer`` (SQLite) or ``PostgresPrimaryRestorer`` (PostgreSQL); the caller
+        closes it.
+
+    Raises:
+        CredentialError: not backup credentials.
+        InputError: there is no SQLite primary store.
+        StoreConnectionError: the PostgreSQL login failed (``StoreLoginError``: exit 7).
+    """
+    credentials = require_backup(credentials, purpose="restoring into the primary store")
+    if config.store.url is not None:
+        return PostgresPrimaryRestorer(config, credentials)
+    return PrimaryRestorer(config)
 
 
 def _connect_read_only(database: Path) -> sqlite3.Connection:
@@ -89,11 +204,18 @@ class PrimaryReader:
         self._db = _connect_read_only(database)
         self._blobs = blobs.resolve()
         self._blob_stores = frozenset(blob_stores)
+        self._held = False
         self.path = database
 
     @classmethod
     def of(cls, config: WorkspaceConfig) -> PrimaryReader:
-        """The reader of a workspace's primary store."""
+        """The reader of a SQLite workspace's primary store.
+
+        Raises:
+            UsageError: the workspace's store is PostgreSQL (``open_primary_reader``).
+            InputError: there is no primary store.
+        """
+        _require_sqlite(config)
         return cls(
             config.path(config.store.database),
             config.path(config.store.blobs),
@@ -113,7 +235,23 @@ class PrimaryReader:
         self.close()
 
     @contextmanager
+    def consistent(self) -> Iterator[None]:
+        """Every read inside the block sees one state of the store (rule 5)."""
+        if self._held:
+            yield
+            return
+        with self._snapshot():
+            self._held = True
+            try:
+                yield
+            finally:
+                self._held = False
+
+    @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        if self._held:  # inside ``consistent``: its transaction
+            yield self._db
+            return
         self._db.execute("BEGIN")
         try:
             yield self._db
@@ -168,11 +306,7 @@ class PrimaryReader:
                     (row["store"], row["key"]),
                 ).fetchone()
                 row["payload"] = payload[0] if payload else None
-        for row in rows:
-            row["blob"] = None
-            if row["store"] in self._blob_stores:
-                path = _blob_path(self._blobs, row["store"], row["key"])
-                row["blob"] = path.read_bytes() if path.is_file() else None
+        read_blobs(rows, self._blobs, self._blob_stores)
         return {"tenant": record, "objects": rows}
 
 
@@ -206,11 +340,13 @@ class PrimaryRestorer:
     """Insert-only access to the primary store, for restoring a backup generation (rule 2)."""
 
     def __init__(self, config: WorkspaceConfig) -> None:
-        """Open the workspace's primary store for inserting.
+        """Open a SQLite workspace's primary store for inserting.
 
         Raises:
+            UsageError: the workspace's store is PostgreSQL (``open_primary_restorer``).
             InputError: there is no primary store.
         """
+        _require_sqlite(config)
         database = config.path(config.store.database)
         if not database.is_file():
             raise InputError(
@@ -247,12 +383,7 @@ class PrimaryRestorer:
             ``store/key`` of each row inserted. Blob files of inserted rows are written after
             the transaction commits, never over an existing file.
         """
-        root = self._blobs.resolve()
-        files = {
-            (row["store"], row["key"]): _blob_path(root, row["store"], row["key"])
-            for row in rows
-            if row["store"] in self._blob_stores and row["blob"] is not None
-        }  # every path is checked before the first insert
+        files = blob_paths(rows, self._blobs, self._blob_stores)  # checked before any insert
         inserted: list[dict[str, Any]] = []
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -268,14 +399,5 @@ class PrimaryRestorer:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
-        for row in inserted:
-            path = files.get((row["store"], row["key"]))
-            if path is not None:
-                self._write_new_file(path, row["blob"])
+        write_missing_blobs(inserted, files)
         return [f"{row['store']}/{row['key']}" for row in inserted]
-
-    @staticmethod
-    def _write_new_file(path: Path, data: bytes) -> None:
-        # Insert-only: a file already there stays as it is (``create`` never replaces one).
-        with contextlib.suppress(FileExistsError):
-            create(path, data)

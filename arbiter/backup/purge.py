@@ -1,7 +1,8 @@
 """The backup purge (``twinpurge backup purge``): backups of purged data go once they are due.
 
 It takes ``BackupCredentials`` and never primary credentials, and reads the primary store only
-through ``PrimaryReader`` (read-only): nothing here can delete primary data.
+through a ``PrimaryReading`` (``open_primary_reader``: SQLite read-only, or PostgreSQL as
+``twinpurge_snapshot``): nothing here can delete primary data.
 
 The backup purge, per tenant with generations in the site, in this order:
 
@@ -78,7 +79,7 @@ from arbiter.backup.journal import (
     omissions,
     unfinished_purges,
 )
-from arbiter.backup.primary_access import PrimaryReader
+from arbiter.backup.primary_access import PrimaryReading, open_primary_reader
 from arbiter.backup.site_access import ACTOR, open_site
 from arbiter.backup.store import BackupSite, Generation
 from arbiter.core.arbitrate import Planner, arbitrate, fingerprint
@@ -172,7 +173,7 @@ class BackupPurger:
     """The backup purge of this module's docstring, over one site and one primary reader."""
 
     site: BackupSite
-    reader: PrimaryReader
+    reader: PrimaryReading
     policy: Mapping[str, Any]
     alerter: Alerter
     planners: tuple[Planner, Planner] | None = None
@@ -679,12 +680,14 @@ def purge_backups(  # noqa: PLR0913 -- the call, the clock and the test seams
     Raises:
         CredentialError: not backup credentials, or not the site's key (nothing read).
         InputError: there is no primary store.
+        StoreConnectionError: a PostgreSQL store refused the snapshot role's login or cannot
+            be reached (nothing deleted).
         BackupTamperedError: a tenant directory of the site fails authentication.
         AuditTamperedError: the site's audit log fails verification (nothing deleted).
     """
     credentials = require_backup(credentials, purpose="the backup purge")
     site = open_site(config, credentials, clock=clock)
-    with PrimaryReader.of(config) as reader:
+    with open_primary_reader(config, credentials) as reader:
         purger = BackupPurger(
             site=site,
             reader=reader,

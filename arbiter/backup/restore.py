@@ -11,9 +11,11 @@ Rules:
    expiry (``arbiter.auth.approvals``); too few is refused and recorded in the site's audit log.
 4. A request is carried out at most once, only while its generation is still in the site and
    unchanged since the request (else ``BackupTamperedError``).
-5. The restore inserts what is missing through ``PrimaryRestorer`` (insert-only): the tenant,
-   rows and blob files absent from the primary store; anything present stays as it is. Both
-   audit logs, the primary store's and the site's, record it.
+5. The restore inserts what is missing through ``open_primary_restorer`` (insert-only: SQLite,
+   or PostgreSQL as ``twinpurge_restore`` with the backup key's password): the tenant, rows and
+   blob files absent from the primary store; anything present stays as it is. Both audit logs,
+   the primary store's and the site's, record it (on PostgreSQL the primary log's head moves
+   only through the functions the restore role may run: ``postgres_access`` rule 4).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from arbiter.auth.approvals import (
     require_operator,
 )
 from arbiter.auth.credentials import BackupCredentials, require_backup
-from arbiter.backup.primary_access import PrimaryRestorer
+from arbiter.backup.primary_access import open_primary_restorer
 from arbiter.backup.site_access import open_site
 from arbiter.core.canonical import canonical_digest
 from arbiter.core.convert import strict_converter
@@ -226,6 +228,8 @@ def restore_backup(
         UsageError: unregistered operator, the request was carried out already, or the
             generation is gone.
         BackupTamperedError: the generation changed since the request, or fails authentication.
+        StoreConnectionError: a PostgreSQL store refused the restore role's login or cannot be
+            reached (nothing restored).
     """
     require_operator(config, operator)
     request = read_restore_request(path)
@@ -267,7 +271,7 @@ def restore_backup(
     if info.sha256() != body.generation_sha256:
         raise BackupTamperedError(str(info.path), "the file changed since the restore request")
     generation = site.read(info)
-    with PrimaryRestorer(config) as restorer:
+    with open_primary_restorer(config, credentials) as restorer:
         restored = restorer.insert_missing(generation.tenant_record, list(generation.objects))
         result = BackupRestoreResult(
             body.request_id, body.tenant, body.generation, len(restored), tuple(check.valid)

@@ -5,9 +5,9 @@ Rules:
 1. Every flow of the backup domain (``snapshot``, ``purge``, ``restore``) takes
    ``BackupCredentials`` and never primary credentials, and reaches its site through here: the
    site checks the backup key before anything is read.
-2. It reads the primary store only through ``PrimaryReader`` (read-only) and, for a restore,
-   writes through ``PrimaryRestorer`` (insert-only). Nothing in the backup domain can delete
-   primary data.
+2. It reads the primary store only through ``open_primary_reader`` (read-only) and, for a
+   restore, writes through ``open_primary_restorer`` (insert-only), on SQLite or PostgreSQL
+   (``primary_access``). Nothing in the backup domain can delete primary data.
 """
 
 from __future__ import annotations

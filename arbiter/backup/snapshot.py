@@ -2,9 +2,11 @@
 
 Rules:
 
-1. A snapshot reads the primary store read-only (``PrimaryReader``) and writes one new
-   generation per tenant, each under the configured retention lock, all with the same creation
-   time; the site's audit log records it.
+1. A snapshot reads the primary store read-only (``open_primary_reader``: SQLite read-only, or
+   PostgreSQL as ``twinpurge_snapshot`` with the backup key's password), every tenant in one
+   consistent state (one read transaction), and writes one new generation per tenant, each
+   under the configured retention lock, all with the same creation time; the site's audit log
+   records it. The site's key is checked before the primary store is opened.
 2. Listing authenticates every generation it lists: a tampered file is an error, never a row.
 """
 
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from arbiter.auth.credentials import BackupCredentials, require_backup
-from arbiter.backup.primary_access import PrimaryReader
+from arbiter.backup.primary_access import open_primary_reader
 from arbiter.backup.site_access import ACTOR, open_site
 from arbiter.backup.store import GenerationInfo
 from arbiter.core.instants import format_instant, utc_now
@@ -59,13 +61,16 @@ def snapshot(
     Raises:
         CredentialError: not backup credentials, or not the site's key (nothing read).
         InputError: there is no primary store.
+        StoreConnectionError: a PostgreSQL store refused the snapshot role's login
+            (``StoreLoginError``: the backup roles' passwords are not the backup key's) or
+            cannot be reached; nothing was written.
     """
     credentials = require_backup(credentials, purpose="a backup snapshot")
     site = open_site(config, credentials, clock=clock)
     moment = clock()
     written = []
     objects = 0
-    with PrimaryReader.of(config) as reader:
+    with open_primary_reader(config, credentials) as reader, reader.consistent():
         for tenant in reader.tenant_ids():
             content = reader.tenant_content(tenant)
             if content is None:  # removed since listed

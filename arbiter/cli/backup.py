@@ -1,10 +1,12 @@
 """The backup commands: ``twinpurge backup ...``, in the backup credential domain.
 
-A thin shell over ``arbiter.backup`` (``site_access``, ``snapshot``, ``purge``, ``restore``);
-registered on the main group by ``arbiter.cli``.
+A thin shell over ``arbiter.backup`` (``site_access``, ``snapshot``, ``purge``, ``restore``,
+``roles``); registered on the main group by ``arbiter.cli``.
 These commands load the backup credentials (``TWINPURGE_BACKUP_CREDENTIALS``) and never the
-primary ones: they read the primary store read-only and can delete nothing of it. This module
-imports none of the primary purge modules (import-linter enforces it).
+primary ones: they read the primary store read-only and can delete nothing of it (on
+PostgreSQL they log in as the backup domain's roles, whose passwords ``backup init-roles`` sets
+from the backup key). This module imports none of the primary purge modules (import-linter
+enforces it).
 
 Each command declares its exit codes (``arbiter.cli.exits``); errors are mapped and printed by
 ``arbiter.cli.output``: 4 when a backup file or the site's audit log fails verification, 5 when
@@ -31,6 +33,7 @@ from arbiter.backup.restore import (
     restore_backup,
     write_restore_request,
 )
+from arbiter.backup.roles import init_backup_roles
 from arbiter.backup.site_access import init_site, open_site
 from arbiter.backup.snapshot import list_backups, snapshot
 from arbiter.cli.exits import ExitCode
@@ -90,6 +93,46 @@ def init_command(workspace_dir: str, credentials_out: str | None, output_format:
         {"site": str(site.directory), "credentials": str(path)},
         f"backup site {site.directory} created; its key is in {path} (mode 600)\n"
         f"give it to the backup service only: export {BACKUP_ENV}={path.resolve()}",
+    )
+
+
+@backup.command(
+    "init-roles",
+    exits=(VERIFICATION, CREDENTIALS),
+    examples=(
+        (
+            "PGPASSWORD=... twinpurge backup init-roles --workspace ./tenants"
+            " --admin-url postgresql://postgres@db.internal:5432/tenants"
+        ),
+    ),
+)
+@WORKSPACE
+@click.option(
+    "--admin-url",
+    metavar="URL",
+    envvar="TWINPURGE_STORE_ADMIN_URL",
+    required=True,
+    help="A superuser URL of the PostgreSQL store's server; its password from PGPASSWORD or"
+    " ~/.pgpass. Used once, never written anywhere.  [env: TWINPURGE_STORE_ADMIN_URL]",
+)
+@FORMAT
+def init_roles_command(workspace_dir: str, admin_url: str, output_format: str) -> None:
+    """Give the backup domain's PostgreSQL roles their passwords, derived from the backup key.
+
+    A PostgreSQL workspace only: twinpurge init --store sets the primary roles' passwords and
+    never sees the backup key, so the snapshot and restore roles cannot log in until the backup
+    domain's operator runs this with the key (TWINPURGE_BACKUP_CREDENTIALS) and an
+    administrator's URL. The key must open the workspace's backup site (backup init first).
+    Running it again sets the same passwords.
+    """
+    config = load_config(workspace_dir)
+    credentials = load_backup_credentials()
+    roles = init_backup_roles(config, credentials, admin_url)
+    emit(
+        output_format,
+        {"roles": list(roles), "store": config.store.url},
+        f"passwords of {', '.join(roles)} set from the backup key ({credentials.source});"
+        " the backup commands log in with it",
     )
 
 

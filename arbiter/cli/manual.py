@@ -17,8 +17,8 @@ import attrs
 import click
 
 from arbiter.auth.approvals import generate_key
-from arbiter.auth.credentials import load_primary_credentials
 from arbiter.cli.exits import ExitCode
+from arbiter.cli.opening import open_workspace
 from arbiter.cli.output import FORMAT_OPTION as FORMAT
 from arbiter.cli.output import WORKSPACE_OPTION as WORKSPACE
 from arbiter.cli.output import Group, emit
@@ -26,10 +26,11 @@ from arbiter.core.errors import InputError, UsageError
 from arbiter.manual.execute import execute_plan, restore_plan
 from arbiter.manual.plans import approve_plan, create_plan, register_plan, summarize_plan
 from arbiter.manual.status import plan_status
-from arbiter.workspace.workspace import Workspace
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from arbiter.workspace.workspace import Workspace
 
 __all__ = ["operator", "purge"]
 
@@ -40,12 +41,6 @@ REFUSED, MISSING_APPROVALS, STALE, CREDENTIALS = (
     ExitCode.CREDENTIALS,
 )
 VERIFICATION = ExitCode.VERIFICATION  # the audit log is verified before deleting
-
-
-def _open(workspace_dir: str, *, deleting: bool = False) -> Workspace:
-    """Open a workspace; with ``deleting``, with the primary credentials from the environment."""
-    credentials = load_primary_credentials() if deleting else None
-    return Workspace.open(workspace_dir, credentials=credentials)
 
 
 OPERATOR = click.option("--operator", required=True, help="Your registered operator name.")
@@ -105,7 +100,7 @@ def plan_command(
     """Run both planners and write a plan file binding their agreed verdict."""
     if Path(out).exists():
         raise UsageError(f"{out} exists; refusing to overwrite a plan")
-    with _open(workspace_dir) as workspace:
+    with open_workspace(workspace_dir) as workspace:
         plan = create_plan(workspace, tenant, as_of, author=operator)
         register_plan(workspace, plan, Path(out))
         data = {**summarize_plan(workspace, plan), "file": out}
@@ -163,7 +158,7 @@ def approve_command(
 ) -> None:
     """Sign the plan's digest with your key: one of the two approvals a manual action needs."""
     action: Literal["execute", "restore"] = "restore" if restore else "execute"
-    with _open(workspace_dir) as workspace:
+    with open_workspace(workspace_dir) as workspace:
         plan = approve_plan(
             workspace, Path(plan_file), operator=operator, key_path=Path(key_path), action=action
         )
@@ -209,7 +204,7 @@ def execute_command(
 ) -> None:
     """Execute an approved plan: re-plan, rehearse, archive, delete under every guard."""
     with (
-        _open(workspace_dir, deleting=True) as workspace,
+        open_workspace(workspace_dir, deleting=True) as workspace,
         _progress(workspace, output_format),
     ):
         result = execute_plan(
@@ -240,7 +235,7 @@ def execute_command(
 @FORMAT
 def restore_command(plan: str, workspace_dir: str, operator: str, output_format: str) -> None:
     """Bring back what an executed plan deleted, from its archive (two restore approvals)."""
-    with _open(workspace_dir, deleting=True) as workspace:
+    with open_workspace(workspace_dir, deleting=True) as workspace:
         path = _plan_path(workspace, plan)
         with _progress(workspace, output_format):
             result = restore_plan(workspace, path, operator=operator)
@@ -272,7 +267,7 @@ def _plan_path(workspace: Workspace, plan: str) -> Path:
 @FORMAT
 def status_command(plan: str | None, workspace_dir: str, output_format: str) -> None:
     """Where a plan stands (approvals, expiry, executed, restored); without PLAN, every plan."""
-    with _open(workspace_dir) as workspace:
+    with open_workspace(workspace_dir) as workspace:
         if plan is None:
             records = workspace.store.plans()
             emit(

@@ -7,6 +7,8 @@
 3. Commands that can delete or overwrite primary data (``import``, ``run-due`` without
    ``--dry-run``, ``purge execute`` and ``purge restore``) load the primary credentials from the
    file ``TWINPURGE_PRIMARY_CREDENTIALS`` names; ``twinpurge backup ...`` loads the backup ones.
+   On a PostgreSQL workspace every primary command loads them, read-only ones included: each
+   opens its workspace through ``arbiter.cli.opening.open_workspace``.
 4. ``--workspace`` defaults to ``TWINPURGE_WORKSPACE``.
 """
 
@@ -22,11 +24,12 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 import click
 
-from arbiter.auth.credentials import BACKUP_ENV, PRIMARY_ENV, load_primary_credentials
+from arbiter.auth.credentials import BACKUP_ENV, PRIMARY_ENV
 from arbiter.cli.backup import backup
 from arbiter.cli.demo import BACKUP_CREDENTIALS, choose_replay, demo_config, demo_inventory
 from arbiter.cli.exits import STORE_EXITS, ExitCode, exit_codes_help
 from arbiter.cli.manual import operator, purge
+from arbiter.cli.opening import open_workspace
 from arbiter.cli.output import (
     FORMAT_OPTION,
     WORKSPACE_OPTION,
@@ -37,7 +40,7 @@ from arbiter.cli.output import (
 from arbiter.cli.recover import recover_command
 from arbiter.cli.safemode import safe_mode
 from arbiter.core.arbitrate import arbitrate_files, default_planners, run_planner
-from arbiter.core.config import LimitsConfig, StoreConfig, WorkspaceConfig, load_config
+from arbiter.core.config import LimitsConfig, StoreConfig, WorkspaceConfig
 from arbiter.core.errors import InputError, UsageError
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import load_inventory, load_policy
@@ -159,17 +162,6 @@ def plan(
         click.echo(_render_text(verdict, diagnosis=None if planner == "both" else planner))
 
 
-def _open(workspace_dir: str, *, deleting: bool = False) -> Workspace:
-    """Open a workspace; with ``deleting``, with the primary credentials from the environment.
-
-    A PostgreSQL store needs them even to read: the server wants a login, and the purge role's
-    password comes from the primary credentials (``arbiter.auth.credentials`` rule 6).
-    """
-    server = load_config(workspace_dir).store.url is not None
-    credentials = load_primary_credentials() if deleting or server else None
-    return Workspace.open(workspace_dir, credentials=credentials)
-
-
 @main.command(
     exits=(CREDENTIALS, *STORE_EXITS),
     examples=(
@@ -279,7 +271,7 @@ def import_command(
     workspace_dir: str, inventory_path: str, payloads: str | None, operator: str, output_format: str
 ) -> None:
     """Load a portable inventory into the workspace's store, validated as planning validates."""
-    with _open(workspace_dir, deleting=True) as workspace:
+    with open_workspace(workspace_dir, deleting=True) as workspace:
         inventory = load_inventory(inventory_path)
         data = _read_payloads(Path(payloads), inventory) if payloads else None
         count = workspace.import_inventory(inventory, data, actor=operator, file=inventory_path)
@@ -299,7 +291,7 @@ def import_command(
 )
 def export_command(workspace_dir: str, out: str | None) -> None:
     """Write the workspace's store as a portable inventory (JSON)."""
-    with _open(workspace_dir) as workspace:
+    with open_workspace(workspace_dir) as workspace:
         text = json.dumps(workspace.export_inventory(), indent=2, ensure_ascii=False)
     if out:
         Path(out).write_text(text + "\n", encoding="utf-8")
@@ -417,7 +409,7 @@ def run_due(
 ) -> None:
     """Purge every due tenant, each isolated; print a summary. Exit 3 if any tenant was refused."""
     shard = None if shard_text is None else parse_shard(shard_text, field="--shard")
-    with _open(workspace_dir, deleting=not dry_run) as workspace:
+    with open_workspace(workspace_dir, deleting=not dry_run) as workspace:
         report = _run_due(
             workspace, as_of, dry_run=dry_run, output_format=output_format, shard=shard
         )
@@ -537,7 +529,7 @@ def audit() -> None:
 @FORMAT_OPTION
 def audit_verify(workspace_dir: str, output_format: str) -> None:
     """Check the audit log's hash chain against the head kept in the store."""
-    with _open(workspace_dir) as workspace:
+    with open_workspace(workspace_dir) as workspace:
         records = workspace.verify_audit()
     emit(
         output_format,

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from arbiter.cli.exits import ExitCode
+from arbiter.cli.opening import open_workspace
 from arbiter.cli.output import FORMAT_OPTION as FORMAT
 from arbiter.cli.output import WORKSPACE_OPTION as WORKSPACE
 from arbiter.cli.output import Group, emit
@@ -21,7 +22,6 @@ from arbiter.workspace.safemode import (
     reset_safe_mode,
     safe_mode_status,
 )
-from arbiter.workspace.workspace import Workspace
 
 __all__ = ["safe_mode"]
 
@@ -45,7 +45,7 @@ def safe_mode() -> None:
 @FORMAT
 def status_command(workspace_dir: str, output_format: str) -> None:
     """Whether the fleet is in safe mode: the trip, its reason, the tenants involved."""
-    with Workspace.open(workspace_dir) as workspace:
+    with open_workspace(workspace_dir) as workspace:
         status = safe_mode_status(workspace)
     trip = status.active
     if trip is None:
@@ -81,7 +81,7 @@ def request_command(
     workspace_dir: str, operator: str, reason: str, out: str, output_format: str
 ) -> None:
     """Write a reset request bound to the active trip, for two operators to approve."""
-    with Workspace.open(workspace_dir) as workspace:
+    with open_workspace(workspace_dir) as workspace:
         request = request_safe_mode_reset(workspace, Path(out), operator=operator, reason=reason)
     body = request.body
     emit(
@@ -113,7 +113,7 @@ def approve_command(
     request_file: str, workspace_dir: str, operator: str, key_path: str, output_format: str
 ) -> None:
     """Sign the reset request with your key: one of the two approvals a reset needs."""
-    with Workspace.open(workspace_dir) as workspace:
+    with open_workspace(workspace_dir) as workspace:
         request = approve_safe_mode_reset(
             workspace, Path(request_file), operator=operator, key_path=Path(key_path)
         )
@@ -136,7 +136,7 @@ def approve_command(
 @FORMAT
 def reset_command(request_file: str, workspace_dir: str, operator: str, output_format: str) -> None:
     """Reset the trip the request names, with two registered operators' approvals."""
-    with Workspace.open(workspace_dir) as workspace:
+    with open_workspace(workspace_dir) as workspace:
         trip = reset_safe_mode(workspace, Path(request_file), operator=operator)
     emit(
         output_format,

@@ -1,4 +1,4 @@
-"""PostgreSQL for the arbiter's tests: a throwaway cluster (or the given server), provisioned once.
+"""PostgreSQL for the arbiter's tests: one throwaway cluster (or the given server) per session.
 
 ``postgres_admin_url`` yields a superuser URL of a test database for the whole session
 (``tests.postgres``): ``TWINPURGE_TEST_POSTGRES_URL`` if set, else a cluster started from the
@@ -6,11 +6,17 @@ machine's binaries and removed afterwards; without binaries the test skips, sayi
 a server (a skip fails under ``CI=true``, ``tests/conftest.py``). ``postgres_roles`` runs the
 reviewed script on it once, with every login role's password derived from a fresh primary secret
 and a fresh backup key (rule 6 of ``arbiter.auth.credentials``), and yields the store URL, those
-secrets and the passwords. ``fresh_database`` gives a test a new, empty database of its own in
-that cluster, for a workspace created as a new deployment would be (``Workspace.create`` with
-the administrator's URL). ``direct_writer`` writes the data tables beside a store, as a
-retention service would. They live here, the narrowest place the store tests
-(``tests/arbiter/stores``) and the purger's tests on PostgreSQL (``tests/arbiter/purge``) share.
+secrets and the passwords. ``fresh_database`` gives a test a database of its own in that cluster,
+dropped afterwards. They live here, the narrowest place the store tests (``stores/``) and the
+crash-safety fault injection (``purge/test_fault_injection.py``, ``audit/test_crash_injection.py``)
+and concurrency tests (``cli/test_cli_safemode.py``, ``manual/test_manual.py``,
+``purge/test_safemode.py``, ``audit/test_audit.py``) share, so that one session starts one cluster.
+
+A test that runs on both stores asks for ``workspace_admin_url``: it is parametrised by
+``store_kind`` (``"sqlite"``, ``"postgresql"``) and gives None for SQLite, or a fresh database's
+superuser URL for PostgreSQL, to create the workspace with (``Workspace.create(...,
+admin_url=...)``, as ``twinpurge init --store`` does). ``direct_writer`` writes a store's data
+tables beside it, as a retention service would (the change counter's and the staleness tests).
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 import psycopg
@@ -33,29 +38,36 @@ from arbiter.auth.credentials import (
     reset_credential_domains_for_tests,
 )
 from arbiter.stores.postgres.schema import provision, role_passwords, set_role_passwords
-from tests.postgres import HOW_TO_PROVIDE, STARTED, URL_ENV, find_bindir, start_cluster
+from tests.postgres import (
+    HOW_TO_PROVIDE,
+    STARTED,
+    URL_ENV,
+    find_bindir,
+    start_cluster,
+    store_url,
+    with_database,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 __all__ = [
+    "STORE_KINDS",
     "DirectWriter",
     "Provisioned",
     "direct_writer",
     "fresh_database",
     "postgres_admin_url",
     "postgres_roles",
+    "store_kind",
     "store_url",
     "with_database",
+    "workspace_admin_url",
 ]
 
+STORE_KINDS = ("sqlite", "postgresql")
+
 _NAMES = itertools.count()
-
-
-def store_url(admin_url: str) -> str:
-    """The admin URL without its user and password: what ``twinpurge.toml`` would hold."""
-    parts = urlsplit(admin_url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 @attrs.frozen
@@ -126,26 +138,40 @@ def postgres_roles(postgres_admin_url: str) -> Provisioned:
     )
 
 
-def with_database(url: str, database: str) -> str:
-    """``url`` naming another database of the same server."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
 @pytest.fixture
 def fresh_database(postgres_roles: Provisioned) -> Iterator[str]:
-    """The superuser URL of a new, empty database; dropped afterwards."""
+    """The superuser URL of a new, empty database in the session's cluster; dropped afterwards.
+
+    A workspace created on it (``Workspace.create(..., admin_url=...)``, ``twinpurge init
+    --store``) sets the cluster-wide login roles' passwords from its own credentials: they are
+    set back afterwards to the session's, which the other tests log in with.
+    """
     name = f"tw_{os.getpid()}_{next(_NAMES)}"
     with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield with_database(postgres_roles.admin_url, name)
     finally:
-        # The roles are the cluster's: give them back the passwords the other tests log in with.
         set_role_passwords(postgres_roles.admin_url, postgres_roles.passwords)
         with psycopg.connect(postgres_roles.admin_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
         reset_credential_domains_for_tests()
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The store a test's workspace keeps its rows in: each test runs once per kind."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def workspace_admin_url(store_kind: str, request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite; for PostgreSQL, the superuser URL of a database of the test's own."""
+    if store_kind == "sqlite":
+        return None
+    url: str = request.getfixturevalue("fresh_database")
+    return url
 
 
 # Runs one statement (``?`` placeholders, unqualified table names) and commits it.

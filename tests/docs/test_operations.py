@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
+import click
+
+from arbiter.cli.root import main, run_due
+from arbiter.purge.shard import Shard, parse_shard
 from tests.arbiter.cli.test_cli import installed_executable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,3 +55,23 @@ def test_operations_manual_runs_end_to_end(tmp_path: Path) -> None:
     after = (tmp_path / "ops-after.json").read_text(encoding="utf-8")
     assert 8 == after.count('"tenant": "wayne"')  # every wayne object is back
     assert 0o600 == (tmp_path / "keys" / "alice.key").stat().st_mode & 0o777
+
+
+def test_the_cronjob_covers_every_share_once(tmp_path: Path) -> None:
+    """Section 8's CronJob: its N indexed workers run ``run-due --shard K/N`` for K = 0..N-1."""
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    (manifest,) = re.findall(r"```yaml\n(.*?)\n```", text, flags=re.DOTALL)
+    completions = int(re.findall(r"^\s+completions: (\d+)$", manifest, flags=re.MULTILINE)[0])
+    parallelism = int(re.findall(r"^\s+parallelism: (\d+)$", manifest, flags=re.MULTILINE)[0])
+    (command,) = re.findall(r'command: \["sh", "-c", "(.*)"\]', manifest)
+    shares = []
+    for index in range(completions):
+        # The volume's mount point stands for a directory that exists here.
+        line = command.replace("$JOB_COMPLETION_INDEX", str(index))
+        argv = shlex.split(line.replace(" /workspace ", f" {tmp_path} "))
+        assert ["twinpurge", "run-due"] == argv[:2]
+        assert run_due is main.get_command(click.Context(main), "run-due")
+        parsed = run_due.make_context("run-due", argv[2:])
+        shares.append(parse_shard(parsed.params["shard_text"], field="--shard"))
+    assert completions == parallelism
+    assert [Shard(k, completions) for k in range(completions)] == shares

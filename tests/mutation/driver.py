@@ -698,6 +698,11 @@ def run_target(  # noqa: PLR0913 -- what a run of one target takes, keyword-only
         if n in equivalents and equivalents[n]["change"] == changed_lines(mutant_diff(directory, n))
     }
     to_run = sorted(set(names) - set(message) - shown)
+    if (keep or resume) and not mutants:
+        # mutmut reruns every mutant it is given by name, result or not: on going on, give it
+        # only those without a result (the mutants of changed functions have none again).
+        done = {r.name for r in read_results(directory, target) if r.status != "not checked"}
+        to_run = [n for n in to_run if n not in done]
     remaining = timeout - (time.monotonic() - started)
     finished = run_mutmut(directory, to_run, max_children=max_children, timeout=remaining)
     (directory / "mutmut-run.log").write_text(finished.stdout + finished.stderr, encoding="utf-8")

@@ -34,9 +34,14 @@ Rules:
      the counters. Nothing on ``twinpurge_backup``, not even its schema.
    - ``twinpurge_import`` (primary domain): reads and inserts the primary data, nothing else
      (imports inventories and restores archived rows, so the purge role never inserts data).
-   - ``twinpurge_snapshot`` (backup domain): reads the primary data, nothing else.
+   - ``twinpurge_snapshot`` (backup domain): reads the primary data and ``receipts`` (the
+     backup purge waits for the primary purge's receipt), nothing else.
    - ``twinpurge_restore`` (backup domain): inserts the primary data, nothing else (a restore
-     inserts what is missing with ``ON CONFLICT DO NOTHING``).
+     inserts what is missing with ``ON CONFLICT DO NOTHING``; it cannot even read a row), and
+     appends its record to the primary audit log through two ``SECURITY DEFINER`` functions
+     owned by the owner: ``twinpurge.audit_head()`` reads the head, and
+     ``twinpurge.advance_audit_head(seq, hash)`` moves it forward by one or two records, never
+     back (``insufficient_privilege`` otherwise). ``PUBLIC`` may execute neither.
    - ``twinpurge_backup`` (backup domain): reads and writes ``twinpurge_backup``; nothing on
      ``twinpurge``.
 
@@ -56,11 +61,11 @@ Rules:
    ends. One counter update per tenant and statement, never one per row: a transaction updating
    one row thousands of times slows down quadratically on PostgreSQL. The trigger functions are
    ``SECURITY DEFINER``, owned by ``twinpurge_owner``, with ``search_path`` fixed to
-   ``pg_catalog, pg_temp`` and every name qualified, so the purge and import roles count their
-   own writes without any privilege on the counters; nobody may execute ``count_changes``
-   itself. ``hold_change_counter(tenant)`` (``SECURITY DEFINER`` too, the purge role's only way
-   to it) returns the counter and locks its row until the transaction ends, changing no count.
-   ``TRUNCATE`` (owner and superusers only) bumps nothing.
+   ``pg_catalog, pg_temp`` and every name qualified, so the purge, import and restore roles
+   count their own writes without any privilege on the counters; nobody may execute
+   ``count_changes`` itself. ``hold_change_counter(tenant)`` (``SECURITY DEFINER`` too, the
+   purge role's only way to it) returns the counter and locks its row until the transaction
+   ends, changing no count. ``TRUNCATE`` (owner and superusers only) bumps nothing.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ import os
 from typing import TYPE_CHECKING
 
 import psycopg
+from psycopg import errors as pgerrors
 from psycopg import sql
 
 from arbiter.auth.credentials import BackupCredentials, PrimaryCredentials
@@ -88,6 +94,7 @@ __all__ = [
     "COUNTER_TABLE",
     "CREDENTIALS_TABLE",
     "DATA_TABLES",
+    "HEAD_FUNCTIONS",
     "LOGIN_ROLES",
     "OWNER",
     "ROLE_DOMAINS",
@@ -124,6 +131,8 @@ CREDENTIALS_TABLE = "primary_credentials"
 # The per-tenant change counters (rule 6): the server writes them; the purge role reads them.
 COUNTER_TABLE = "change_counters"
 BACKUP_TABLES = ("site_meta",)
+# What the restore role may execute: reading and advancing the primary audit log's head.
+HEAD_FUNCTIONS = ("twinpurge.audit_head()", "twinpurge.advance_audit_head(bigint, text)")
 
 # The reviewed script (rule 1): constant, and without any password.
 SCRIPT: LiteralString = """\
@@ -303,6 +312,37 @@ CREATE TABLE IF NOT EXISTS twinpurge.runs (
 );
 CREATE TABLE IF NOT EXISTS twinpurge_backup.site_meta (name text PRIMARY KEY, value text NOT NULL);
 
+-- The primary audit log's head (meta row audit_head), as a backup restore appends its record:
+-- it reads the head and moves it forward by one record, or two (a crashed append's record and
+-- its audit-recovered record), through these functions, which run as the owner. The restore
+-- role has no privilege on meta itself: it cannot move the head back or touch another row.
+CREATE OR REPLACE FUNCTION twinpurge.audit_head() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $fn$ SELECT value FROM twinpurge.meta WHERE name = 'audit_head' $fn$;
+CREATE OR REPLACE FUNCTION twinpurge.advance_audit_head(new_seq bigint, new_hash text)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $fn$
+DECLARE
+    old_seq bigint;
+BEGIN
+    IF new_seq IS NULL OR length(new_hash) IS DISTINCT FROM 64 OR new_hash ~ '[^0-9a-f]' THEN
+        RAISE EXCEPTION 'an audit head is a sequence number and a lowercase hex SHA-256'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT (value::json ->> 'seq')::bigint INTO old_seq
+        FROM twinpurge.meta WHERE name = 'audit_head' FOR UPDATE;
+    IF new_seq - coalesce(old_seq, -1) NOT IN (1, 2) THEN
+        RAISE EXCEPTION 'the audit head moves only forward, one or two records: % to % refused',
+            coalesce(old_seq::text, 'none'), new_seq
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    INSERT INTO twinpurge.meta (name, value)
+        VALUES ('audit_head', format('{"seq": %s, "hash": "%s"}', new_seq, new_hash))
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value;
+END
+$fn$;
+
 -- 4. The change counter's triggers: one per data table and kind of write, per statement (one
 -- counter update per tenant and statement, however many rows). Each changed row bumps the
 -- tenants whose verdict it can change: a tenant row or an event its tenant, an object its owner
@@ -430,14 +470,18 @@ GRANT USAGE ON SCHEMA twinpurge TO twinpurge_import;
 GRANT SELECT, INSERT ON twinpurge.tenants, twinpurge.events, twinpurge.objects, twinpurge.refs
     TO twinpurge_import;
 
--- Backup snapshots (backup domain): read the data, nothing else.
+-- Backup snapshots and the backup purge (backup domain): read the data, and the primary
+-- purges' receipts (the backups of a tenant wait for its primary purge), nothing else.
 GRANT USAGE ON SCHEMA twinpurge TO twinpurge_snapshot;
-GRANT SELECT ON twinpurge.tenants, twinpurge.events, twinpurge.objects, twinpurge.refs
-    TO twinpurge_snapshot;
+GRANT SELECT ON twinpurge.tenants, twinpurge.events, twinpurge.objects, twinpurge.refs,
+    twinpurge.receipts TO twinpurge_snapshot;
 
--- Backup restores (backup domain): insert the data, nothing else.
+-- Backup restores (backup domain): insert the data, and advance the primary audit log's head
+-- through its two functions, nothing else (not even read a row: inserts skip what exists).
 GRANT USAGE ON SCHEMA twinpurge TO twinpurge_restore;
 GRANT INSERT ON twinpurge.tenants, twinpurge.events, twinpurge.objects, twinpurge.refs
+    TO twinpurge_restore;
+GRANT EXECUTE ON FUNCTION twinpurge.audit_head(), twinpurge.advance_audit_head(bigint, text)
     TO twinpurge_restore;
 
 -- The backup site (backup domain): its own schema, nothing on twinpurge.
@@ -522,19 +566,29 @@ def set_role_passwords(admin_url: str, passwords: Mapping[str, str]) -> None:
         passwords: a password per login role (``role_passwords`` gives a domain's).
 
     Raises:
-        UsageError: a role is not a twinpurge login role, or a password is not printable ASCII;
-            nothing was changed (checked before connecting).
+        UsageError: a role is not a twinpurge login role, or a password is not printable ASCII
+            (checked before connecting); or the server refused: a role does not exist yet (run
+            ``provision``), or the administrator may not alter roles. Nothing was changed.
         StoreConnectionError: the database cannot be reached as the administrator.
-        psycopg.Error: the server refused (e.g. the roles do not exist yet: run ``provision``);
-            nothing was changed.
+        psycopg.Error: any other refusal of the server; nothing was changed.
     """
     statements = _password_statements(passwords)
-    with (
-        store_errors(admin_url, role="the administrator"),
-        psycopg.connect(admin_url, connect_timeout=10) as db,
-    ):
-        for statement in statements:
-            db.execute(statement)
+    try:
+        with (
+            store_errors(admin_url, role="the administrator"),
+            psycopg.connect(admin_url, connect_timeout=10) as db,
+        ):
+            for statement in statements:
+                db.execute(statement)
+    except pgerrors.UndefinedObject as exc:
+        raise UsageError(
+            f"{exc.diag.message_primary}: the store's roles are created by"
+            " twinpurge init --store (provision) first"
+        ) from exc
+    except pgerrors.InsufficientPrivilege as exc:
+        raise UsageError(
+            f"{exc.diag.message_primary}: setting role passwords needs a superuser's URL"
+        ) from exc
 
 
 def provision(admin_url: str, passwords: Mapping[str, str] | None = None) -> None:

@@ -24,8 +24,9 @@ return shapes, errors, ordering and instants-as-text; the conformance suite
    primary key. ``delete`` is one statement per batch whose predicate holds the ownership
    (``... AND o.tenant = %s``); it finds the batch's rows by key and deletes them by ``ctid``, so
    a batch costs its own size, not its tenant's; it returns its rowcount, objects only (refs go
-   by the foreign key's cascade). Slices and exports read their objects in
-   one query and their refs in another, ordered, through server-side (named) cursors.
+   by the foreign key's cascade). Slices and exports read their objects in one query and their
+   refs in another, ordered, through server-side (named) cursors: the read SQL is ``rows``',
+   which the backup domain's reader shares, so both read the same slice.
 5. Orders are SQLite's: text sorts by ``COLLATE "C"`` (code points, as SQLite's ``BINARY`` and
    Python's ``sorted``), whatever the database's collation.
 6. Deleting is a capability (rule 4 of ``arbiter.stores.ports``). The fingerprint of the primary
@@ -69,6 +70,14 @@ from arbiter.core.verdict import ObjectId
 from arbiter.stores.access import PurgeAccess, ReadAccess
 from arbiter.stores.ports import CountedSlice, ObjectState
 from arbiter.stores.postgres.connection import connect, redact, store_errors
+from arbiter.stores.postgres.rows import (
+    read_objects,
+    read_receipts,
+    read_slice,
+    read_tenant_ids,
+    read_tenants,
+    tenant_state,
+)
 from arbiter.stores.sqlite import CREDENTIALS_META
 
 if TYPE_CHECKING:
@@ -91,9 +100,6 @@ _LOCK_DATA: LiteralString = (
 )
 _LOCK_RUNS: LiteralString = "LOCK TABLE twinpurge.runs IN SHARE ROW EXCLUSIVE MODE"
 _LOCK_TRIPS: LiteralString = "LOCK TABLE twinpurge.safe_mode_trips IN SHARE ROW EXCLUSIVE MODE"
-
-# Rows fetched per round trip from a server-side cursor.
-_ITERSIZE = 2000
 
 _OBJECT_KEYS = ("store", "key", "tenant", "category", "created_at", "legal_hold")
 
@@ -128,15 +134,7 @@ class _Reads:
 
     def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
         """(legal_hold, [(kind, at), ...]) of the tenant, or None if it does not exist."""
-        row = self._db.execute(
-            "SELECT legal_hold FROM twinpurge.tenants WHERE id = %s", (tenant,)
-        ).fetchone()
-        if row is None:
-            return None
-        events = self._db.execute(
-            "SELECT kind, at FROM twinpurge.events WHERE tenant = %s ORDER BY pos", (tenant,)
-        ).fetchall()
-        return bool(row[0]), [(kind, at) for kind, at in events]
+        return tenant_state(self._db, tenant)
 
     def objects(self, ids: list[ObjectId]) -> dict[ObjectId, ObjectState]:
         """The state of each object that exists among ``ids``, in one statement."""
@@ -268,16 +266,6 @@ def _trip(record: dict[str, Any]) -> dict[str, Any]:
     record["tenants"] = json.loads(record["tenants"])
     record["counts"] = json.loads(record["counts"])
     record["reset_by"] = json.loads(record["reset_by"]) if record["reset_by"] else None
-    return record
-
-
-def _tenant_record(
-    tid: str, events: list[dict[str, str]], *, legal_hold: bool, has_field: bool
-) -> dict[str, Any]:
-    """A tenant in the inventory's spelling (``arbiter.stores.rows`` rule 2)."""
-    record: dict[str, Any] = {"id": tid, "events": events}
-    if has_field or legal_hold:
-        record["legal_hold"] = bool(legal_hold)
     return record
 
 
@@ -596,8 +584,7 @@ class PostgresStore:
     def tenant_ids(self) -> list[str]:
         """Every tenant id, sorted."""
         with self._session() as db:
-            rows = db.execute('SELECT id FROM twinpurge.tenants ORDER BY id COLLATE "C"')
-            return [row[0] for row in rows]
+            return read_tenant_ids(db)
 
     def total_objects(self) -> int:
         """How many objects the store holds."""
@@ -617,12 +604,9 @@ class PostgresStore:
     def export_inventory(self) -> dict[str, Any]:
         """The whole store as a portable inventory (spec §4.1), in one snapshot."""
         with self._read() as db:
-            ids = [
-                r[0] for r in db.execute('SELECT id FROM twinpurge.tenants ORDER BY id COLLATE "C"')
-            ]
             return {
-                "tenants": _read_tenants(db, ids),
-                "objects": _read_objects(db, "export", {}),
+                "tenants": read_tenants(db, read_tenant_ids(db)),
+                "objects": read_objects(db, "export", {}),
             }
 
     def read_slice(self, tenant: str) -> dict[str, Any]:
@@ -632,12 +616,12 @@ class PostgresStore:
         by identity), and those objects' tenants with the tenant, sorted.
         """
         with self._read() as db:
-            return _read_slice(db, tenant)
+            return read_slice(db, tenant)
 
     def read_counted_slice(self, tenant: str) -> CountedSlice:
         """The tenant's slice and its change counter, in one snapshot (rules 3 and 9)."""
         with self._read() as db:
-            return CountedSlice(_read_slice(db, tenant), _counter(db, tenant))
+            return CountedSlice(read_slice(db, tenant), _counter(db, tenant))
 
     def change_counter(self, tenant: str) -> int:
         """The tenant's change counter now (rule 9): one row read, 0 when it has none."""
@@ -694,13 +678,7 @@ class PostgresStore:
     def receipts(self, tenant: str) -> list[dict[str, Any]]:
         """The primary-purge receipts of a tenant, oldest first."""
         with self._session() as db:
-            cursor = db.execute(
-                "SELECT plan_digest, as_of, executed_at, purged, backup_due"
-                " FROM twinpurge.receipts WHERE tenant = %s"
-                ' ORDER BY executed_at COLLATE "C", plan_digest COLLATE "C"',
-                (tenant,),
-            )
-            return _records(cursor)
+            return read_receipts(db, tenant)
 
     # -- restore archives and manual plans -----------------------------------------------------
 
@@ -1011,96 +989,3 @@ def _insert_objects(
         tuple([ref[i] for ref in refs] for i in range(5)),
     )
     return inserted
-
-
-def _read_slice(db: _Db, tenant: str) -> dict[str, Any]:
-    """A tenant's slice, read in the caller's snapshot (``read_slice``)."""
-    found = db.execute("SELECT 1 FROM twinpurge.tenants WHERE id = %s", (tenant,))
-    if found.fetchone() is None:
-        return {"tenants": [], "objects": []}
-    objects = _read_objects(db, "slice", {"tenant": tenant})
-    owners = sorted({o["tenant"] for o in objects} | {tenant})
-    return {"tenants": _read_tenants(db, owners), "objects": objects}
-
-
-def _read_tenants(db: _Db, ids: list[str]) -> list[dict[str, Any]]:
-    """Tenant records with their events, in ``ids``' order: two statements."""
-    found = {
-        tid: (hold, has_field)
-        for tid, hold, has_field in db.execute(
-            "SELECT id, legal_hold, has_hold_field FROM twinpurge.tenants"
-            " WHERE id = ANY(%s::text[])",
-            (ids,),
-        )
-    }
-    events: dict[str, list[dict[str, str]]] = {tid: [] for tid in ids}
-    for tid, kind, at in db.execute(
-        "SELECT tenant, kind, at FROM twinpurge.events WHERE tenant = ANY(%s::text[])"
-        " ORDER BY tenant, pos",
-        (ids,),
-    ):
-        events[tid].append({"kind": kind, "at": at})
-    return [
-        _tenant_record(tid, events[tid], legal_hold=found[tid][0], has_field=found[tid][1])
-        for tid in ids
-        if tid in found
-    ]
-
-
-# The objects of an export (all) and of a slice (the tenant's, then the other tenants' objects
-# holding a ref to one of them), each part ordered by identity (rules 4 and 5). ``part`` keeps
-# the slice's two parts apart.
-_SELECTIONS: dict[str, LiteralString] = {
-    "export": "SELECT 0 AS part, o.* FROM twinpurge.objects o",
-    "slice": (
-        "SELECT 0 AS part, o.* FROM twinpurge.objects o WHERE o.tenant = %(tenant)s"
-        " UNION ALL"
-        " SELECT 1 AS part, o.* FROM twinpurge.objects o"
-        " WHERE o.tenant <> %(tenant)s AND EXISTS ("
-        "  SELECT 1 FROM twinpurge.refs r JOIN twinpurge.objects t"
-        "  ON t.store = r.to_store AND t.key = r.to_key"
-        "  WHERE r.from_store = o.store AND r.from_key = o.key AND t.tenant = %(tenant)s)"
-    ),
-}
-
-
-def _read_objects(db: _Db, selection: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The selected objects with their refs: one query each, through server-side cursors."""
-    chosen = sql.SQL(_SELECTIONS[selection])
-    objects: list[dict[str, Any]] = []
-    by_id: dict[tuple[str, str], dict[str, Any]] = {}
-    with db.cursor(name="twinpurge_objects") as cursor:
-        cursor.itersize = _ITERSIZE
-        cursor.execute(
-            sql.SQL(
-                "SELECT s.store, s.key, s.tenant, s.category, s.created_at, s.legal_hold"
-                ' FROM ({}) AS s ORDER BY s.part, s.store COLLATE "C", s.key COLLATE "C"'
-            ).format(chosen),
-            params,
-        )
-        for store, key, tenant, category, created_at, legal_hold in cursor:
-            record: dict[str, Any] = {
-                "store": store,
-                "key": key,
-                "tenant": tenant,
-                "category": category,
-                "created_at": created_at,
-                "legal_hold": bool(legal_hold),
-                "refs": [],
-            }
-            objects.append(record)
-            by_id[(store, key)] = record
-    with db.cursor(name="twinpurge_refs") as cursor:
-        cursor.itersize = _ITERSIZE
-        cursor.execute(
-            sql.SQL(
-                "SELECT r.from_store, r.from_key, r.to_store, r.to_key FROM twinpurge.refs r"
-                " JOIN (SELECT DISTINCT s.store, s.key FROM ({}) AS s) AS s"
-                " ON r.from_store = s.store AND r.from_key = s.key"
-                " ORDER BY r.from_store, r.from_key, r.pos"
-            ).format(chosen),
-            params,
-        )
-        for store, key, to_store, to_key in cursor:
-            by_id[(store, key)]["refs"].append([to_store, to_key])
-    return objects

@@ -1,4 +1,8 @@
-"""The audit log: a verifying hash chain, and every kind of tampering named at its first record."""
+"""The audit log: a verifying hash chain, and every kind of tampering named at its first record.
+
+Concurrent appends from several processes run with a head file, and through a workspace on
+both stores (``store_kind``), whose head lives in its primary store (``log`` rule 8).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,11 @@ from hypothesis import strategies as st
 
 from arbiter.audit.log import AuditHead, AuditLog, AuditRecord, FileHeadStore, verify_log
 from arbiter.core.errors import AuditError, AuditTamperedError
+from tests import faults
+from tests.builders import workspace
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from multiprocessing.synchronize import Event
 
 ZEROS = "0" * 64
@@ -584,12 +591,20 @@ def append_many(directory: str, worker: int, count: int, start: Event) -> None:
         log.append("batch", {"worker": worker, "i": i}, actor=f"worker-{worker}")
 
 
-def test_concurrent_appends_from_several_processes_form_one_chain(tmp_path: Path) -> None:
-    """4 processes x 50 appends give exactly 200 records that verify, each worker's in order."""
+def append_many_to_workspace(directory: str, worker: int, count: int, start: Event) -> None:
+    """``append_many`` through a workspace's own log, its head in the store (a child process)."""
+    with faults.opened(Path(directory)) as ws:
+        start.wait()
+        for i in range(count):
+            ws.audit.append("batch", {"worker": worker, "i": i}, actor=f"worker-{worker}")
+
+
+def run_appenders(target: Callable[[str, int, int, Event], None], directory: Path) -> None:
+    """Four processes append 50 records each to the log in ``directory``, all started at once."""
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     workers = [
-        context.Process(target=append_many, args=(str(tmp_path), worker, 50, start))
+        context.Process(target=target, args=(str(directory), worker, 50, start))
         for worker in range(4)
     ]
     for process in workers:
@@ -598,13 +613,42 @@ def test_concurrent_appends_from_several_processes_form_one_chain(tmp_path: Path
     for process in workers:
         process.join(timeout=60)
     assert [0, 0, 0, 0] == [process.exitcode for process in workers]
+
+
+def check_workers_chain(records: list[AuditRecord]) -> None:
+    """Each of the four workers' 50 records is in the log, once and in its order."""
+    mine = [r for r in records if r.actor.startswith("worker-")]
+    assert Counter({f"worker-{w}": 50 for w in range(4)}) == Counter(r.actor for r in mine)
+    for worker in range(4):
+        assert list(range(50)) == [r.data["i"] for r in mine if r.data["worker"] == worker]
+
+
+def test_concurrent_appends_from_several_processes_form_one_chain_with_a_head_file(
+    tmp_path: Path,
+) -> None:
+    """4 processes x 50 appends give exactly 200 records that verify, each worker's in order."""
+    run_appenders(append_many, tmp_path)
     log = AuditLog(tmp_path / "audit.jsonl", FileHeadStore(tmp_path / "head.json"))
     assert 200 == log.verify()
-    records = list(log.records())
-    assert Counter({f"worker-{w}": 50 for w in range(4)}) == Counter(r.actor for r in records)
-    for worker in range(4):
-        mine = [r.data["i"] for r in records if r.data["worker"] == worker]
-        assert list(range(50)) == mine
+    check_workers_chain(list(log.records()))
+
+
+def test_concurrent_appends_from_several_processes_form_one_chain(
+    tmp_path: Path, workspace_admin_url: str | None
+) -> None:
+    """4 workspace processes x 50 appends: 200 more records that verify, each worker's in order.
+
+    The head is where a workspace keeps it, in its primary store: on both stores
+    (``store_kind``), so on PostgreSQL every append writes the head to the server.
+    """
+    directory = tmp_path / "ws"
+    workspace(directory, {"tenants": [], "objects": []}, admin_url=workspace_admin_url).close()
+    with faults.opened(directory) as ws:
+        before = ws.audit.verify()
+    run_appenders(append_many_to_workspace, directory)
+    with faults.opened(directory) as ws:
+        assert before + 200 == ws.audit.verify()
+        check_workers_chain(list(ws.audit.records()))
 
 
 # Properties.

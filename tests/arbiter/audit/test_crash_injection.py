@@ -1,8 +1,10 @@
 """Real processes killed at each point of an append; a tampered log stops every deleting command.
 
 The crash points are the test seam of ``arbiter.audit.log`` (rule 14): ``TWINPURGE_CRASH_AT``
-makes the installed ``twinpurge`` kill itself with SIGKILL there. The number of crash points
-injected is printed at the end of the run (``tests/conftest.py``).
+makes the installed ``twinpurge`` kill itself with SIGKILL there. The audit log's head lives in
+the primary store, so the crash scenarios run on both stores (``store_kind``,
+``tests/arbiter/conftest.py``: a PostgreSQL workspace on a database of its own). The number of
+crash points injected, per store, is printed at the end of the run (``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from arbiter.audit.log import CRASH_ENV, RECOVERED_KIND
 from arbiter.auth.credentials import PRIMARY_ENV
 from arbiter.core.errors import AuditTamperedError
 from arbiter.workspace.workspace import Workspace
+from tests import faults
 from tests.arbiter.cli.test_cli import installed_executable
 from tests.builders import event, obj, tenant, workspace
 
@@ -52,21 +55,45 @@ SCENARIOS: dict[str, list[str]] = {
 }
 
 
-def opened_with_records(directory: Path, webhook_url: str | None = None) -> Workspace:
-    """A workspace of INVENTORY whose log holds a dry run's records besides the import."""
-    opened: Workspace = workspace(directory, INVENTORY, webhook_url=webhook_url)
+def opened_with_records(
+    directory: Path, webhook_url: str | None = None, admin_url: str | None = None
+) -> Workspace:
+    """A workspace of INVENTORY whose log holds a dry run's records besides the import.
+
+    On SQLite, or on the PostgreSQL database ``admin_url`` names.
+    """
+    opened: Workspace = workspace(
+        directory, INVENTORY, webhook_url=webhook_url, admin_url=admin_url
+    )
     opened.run_due(AS_OF, dry_run=True)
     return opened
 
 
-@pytest.fixture
-def ws(tmp_path: Path, webhook: Webhook, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A workspace of INVENTORY alerting to the test webhook; its credentials in the environment."""
-    directory = tmp_path / "ws"
-    opened_with_records(directory, webhook_url=webhook.url).close()
+def ready(
+    directory: Path, webhook: Webhook, monkeypatch: pytest.MonkeyPatch, admin_url: str | None
+) -> Path:
+    """``opened_with_records`` alerting to the test webhook; its credentials in the environment."""
+    opened_with_records(directory, webhook_url=webhook.url, admin_url=admin_url).close()
     monkeypatch.setenv(PRIMARY_ENV, str(directory / "credentials" / "primary.toml"))
     monkeypatch.delenv(CRASH_ENV, raising=False)
     return directory
+
+
+@pytest.fixture
+def ws(tmp_path: Path, webhook: Webhook, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A SQLite workspace of INVENTORY alerting to the test webhook; credentials in the env."""
+    return ready(tmp_path / "ws", webhook, monkeypatch, None)
+
+
+@pytest.fixture
+def any_ws(
+    tmp_path: Path,
+    webhook: Webhook,
+    monkeypatch: pytest.MonkeyPatch,
+    workspace_admin_url: str | None,
+) -> Path:
+    """``ws`` on each store (``store_kind``): SQLite, then a PostgreSQL database of its own."""
+    return ready(tmp_path / "ws", webhook, monkeypatch, workspace_admin_url)
 
 
 def twinpurge(*args: str, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -80,9 +107,9 @@ def twinpurge(*args: str, crash_at: str | None = None) -> subprocess.CompletedPr
 
 
 def keys(directory: Path) -> list[str]:
-    """The keys of the objects left in the workspace's store."""
-    with Workspace.open(directory) as opened:
-        return sorted(o["key"] for o in opened.export_inventory()["objects"])
+    """The keys of the objects left in the workspace's store (either kind)."""
+    with faults.opened_store(directory) as store:
+        return sorted(o["key"] for o in store.export_inventory()["objects"])
 
 
 def alert_kinds(directory: Path) -> list[str]:
@@ -95,23 +122,24 @@ def alert_kinds(directory: Path) -> list[str]:
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_a_killed_append_leaves_a_usable_workspace(
-    ws: Path, scenario: str, record_property: Callable[[str, object], None]
+    any_ws: Path, store_kind: str, scenario: str, record_property: Callable[[str, object], None]
 ) -> None:
     """Killed at any point of an append or a recovery: verify exits 0, the next run-due works."""
+    ws = any_ws
     workspace_dir = str(ws)
     for stage, point in enumerate(SCENARIOS[scenario]):
         args = ("run-due", "--as-of", AS_OF) if stage == 0 else ("audit", "verify")
         killed = twinpurge(*args, "--workspace", workspace_dir, crash_at=point)
         assert -signal.SIGKILL == killed.returncode, killed.stderr
-    record_property("audit_crash_point", scenario)
+    record_property("audit_crash_point", f"{scenario} @{store_kind}")
     verified = twinpurge("audit", "verify", "--workspace", workspace_dir)
     assert (0, "") == (verified.returncode, verified.stderr)
     run = twinpurge("run-due", "--as-of", AS_OF, "--workspace", workspace_dir)
     assert 0 == run.returncode, run.stderr
     assert ["a", "b"] == keys(ws)
     assert 0 == twinpurge("audit", "verify", "--workspace", workspace_dir).returncode
-    with Workspace.open(ws) as opened:
-        kinds = [r.kind for r in opened.audit.records()]
+    with faults.opened(ws) as reopened:
+        kinds = [r.kind for r in reopened.audit.records()]
     # The line reached the file in every scenario but these two: one record to adopt.
     recovered = scenario not in {"audit-before-line", "audit-after-head"}
     # Killed right after the recovery's head write, the process never sent its alert; the
@@ -123,12 +151,13 @@ def test_a_killed_append_leaves_a_usable_workspace(
     )
 
 
-def test_the_recovery_is_on_the_record(ws: Path) -> None:
+def test_the_recovery_is_on_the_record(any_ws: Path) -> None:
     """After a crash past the fsync, the log holds the adopted record and an audit-recovered one."""
+    ws = any_ws
     twinpurge("run-due", "--as-of", AS_OF, "--workspace", str(ws), crash_at="audit-after-fsync:2")
     assert 0 == twinpurge("audit", "verify", "--workspace", str(ws)).returncode
-    with Workspace.open(ws) as opened:
-        records = list(opened.audit.records())
+    with faults.opened(ws) as reopened:
+        records = list(reopened.audit.records())
     adopted, recovered = records[-2:]
     assert (RECOVERED_KIND, adopted.seq, adopted.hash) == (
         recovered.kind,

@@ -3,6 +3,11 @@
 A real deployment runs the primary purge and the backup service in different processes. Tests
 run both in one, so every step here starts with ``new_process()``: the process forgets the
 credential domain it held, as a fresh process would, before it loads the one it needs.
+
+``site(..., admin_url=...)`` makes the same workspace on a PostgreSQL store (the superuser URL of
+an empty database, e.g. ``fresh_database`` in ``tests/arbiter/stores``): ``Workspace.create``
+provisions it with the primary roles' passwords, then the backup domain sets its own roles'
+passwords from its key (``init_backup_roles``) unless told not to.
 """
 
 from __future__ import annotations
@@ -26,24 +31,28 @@ from arbiter import (
     OperatorConfig,
     Planner,
     PrimaryCredentials,
-    PrimaryReader,
+    SafeModeConfig,
     SnapshotReport,
+    StoreConfig,
     UnfinishedBackupPurge,
     WebhookConfig,
     Workspace,
     WorkspaceConfig,
     generate_backup_credentials,
     generate_key,
+    init_backup_roles,
     init_site,
     load_backup_credentials,
     load_config,
     load_primary_credentials,
+    open_primary_reader,
     open_site,
     purge_backups,
     snapshot,
 )
 from arbiter.alerts.configured import alerter_for
 from arbiter.auth.credentials import reset_credential_domains_for_tests
+from tests.arbiter.stores.conftest import store_url
 from tests.builders import event, obj, tenant
 
 __all__ = [
@@ -170,9 +179,10 @@ class Site:
 
     def unfinished(self) -> tuple[UnfinishedBackupPurge, ...]:
         """The backup purges started and not closed, as the backup service lists them."""
-        with PrimaryReader.of(self.config) as reader:
+        key = self.backup()
+        with open_primary_reader(self.config, key) as reader:
             purger = BackupPurger(
-                open_site(self.config, self.backup()),
+                open_site(self.config, key),
                 reader,
                 self.config.policy,
                 alerter_for(self.config),
@@ -198,11 +208,15 @@ def site(  # noqa: PLR0913 -- each knob of a test site
     lock_days: int = 3,
     lag_days: int = 14,
     limits: LimitsConfig | None = None,
+    admin_url: str | None = None,
+    backup_roles: bool = True,
 ) -> Site:
     """A workspace (primary domain) with a backup site (backup domain), operators alice and bob.
 
     The primary credentials live in ``tmp_path/primary-domain``, the backup key in
-    ``tmp_path/backup-domain``: separate files, as on separate hosts.
+    ``tmp_path/backup-domain``: separate files, as on separate hosts. With ``admin_url`` the
+    primary store is PostgreSQL (that database, provisioned); ``backup_roles`` then says whether
+    the backup domain sets its roles' passwords from its key.
     """
     keys = {name: tmp_path / "keys" / f"{name}.key" for name in ("alice", "bob", "carol")}
     public = {name: generate_key(path) for name, path in keys.items()}
@@ -217,15 +231,26 @@ def site(  # noqa: PLR0913 -- each knob of a test site
         alerts=AlertsConfig(webhooks=hooks),
         operators={name: OperatorConfig(key) for name, key in public.items()},
         backup=BackupConfig(retention_lock_days=lock_days),
+        store=StoreConfig() if admin_url is None else StoreConfig(url=store_url(admin_url)),
+        # A server has a clock of its own, today's, which safe mode compares with the runner's:
+        # these tests replay past dates with an injected clock, so the skew allowed spans them.
+        safe_mode=SafeModeConfig()
+        if admin_url is None
+        else SafeModeConfig(clock_tolerance_hours=1e5),
     )
     directory = tmp_path / "ws"
     primary_file = tmp_path / "primary-domain" / "primary.toml"
     backup_file = tmp_path / "backup-domain" / "backup.toml"
     new_process()
-    with Workspace.create(directory, config, credentials_path=primary_file) as ws:
+    with Workspace.create(
+        directory, config, credentials_path=primary_file, admin_url=admin_url
+    ) as ws:
         ws.import_inventory(
             inventory or INVENTORY, PAYLOADS if inventory is None else payloads or {}
         )
     new_process()
-    init_site(load_config(directory), generate_backup_credentials(backup_file))
+    key = generate_backup_credentials(backup_file)
+    init_site(load_config(directory), key)
+    if admin_url is not None and backup_roles:
+        init_backup_roles(load_config(directory), key, admin_url)
     return Site(directory, primary_file, backup_file, keys, Clock(at("2026-01-15T00:00:00Z")))

@@ -4,9 +4,11 @@ Each scenario runs ``twinpurge backup purge`` in a real process of the backup do
 ``TWINPURGE_CRASH_AT`` (``arbiter.durable.crash``), expects it killed by SIGKILL, and runs it
 again. Afterwards exactly the planned generations are gone, every other file of the site is
 byte-identical, no temporary file is left, the site's audit log verifies, recovery is on the
-record, and a third run finds nothing unfinished. The in-process tests show the omission check
+record, and a third run finds nothing unfinished. Each crash point is killed on both primary
+stores (``store_kind``, ``tests/arbiter/conftest.py``): the backup domain reads a PostgreSQL
+store's receipts and journals as its own role. The in-process tests show the omission check
 (a stray temporary file) and that recovery re-checks the guards. The number of crash points
-injected is printed at the end of the run (``tests/conftest.py``).
+injected, per store, is printed at the end of the run (``tests/conftest.py``).
 
 The subprocesses run the installed ``twinpurge`` console script (``installed_executable``) with
 ``PYTHONPATH`` set to the checkout these tests import ``arbiter`` from, so that they run the code
@@ -70,13 +72,15 @@ def backup_purge(
     )
 
 
-def three_due(tmp_path: Path) -> tuple[Site, list[str]]:
+def three_due(tmp_path: Path, admin_url: str | None = None) -> tuple[Site, list[str]]:
     """Three generations of t written before its primary purge (due), one after (kept).
+
+    On SQLite, or on the PostgreSQL database ``admin_url`` names.
 
     Returns:
         The site and t's due generation ids.
     """
-    s = site(tmp_path)
+    s = site(tmp_path, admin_url=admin_url)
     due = [
         next(g.generation for g in s.snapshot(moment).generations if g.tenant == "t")
         for moment in ("2026-01-29T00:00:00Z", "2026-01-30T00:00:00Z", "2026-01-31T00:00:00Z")
@@ -112,10 +116,14 @@ def strays(s: Site) -> list[Path]:
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_backup_purge_killed_at_a_crash_point_ends_as_planned_when_run_again(
-    tmp_path: Path, point: str, record_property: Callable[[str, object], None]
+    tmp_path: Path,
+    point: str,
+    workspace_admin_url: str | None,
+    store_kind: str,
+    record_property: Callable[[str, object], None],
 ) -> None:
     """Killed at the point, run again: exactly the planned generations gone, recovery recorded."""
-    s, due = three_due(tmp_path)
+    s, due = three_due(tmp_path, workspace_admin_url)
     before = s.files()
     first = backup_purge(s, crash_at=point)
     assert crashed(first), (first.returncode, first.stdout, first.stderr)
@@ -133,7 +141,7 @@ def test_backup_purge_killed_at_a_crash_point_ends_as_planned_when_run_again(
     third = backup_purge(s, "--format", "json")
     assert (0, []) == (third.returncode, json.loads(third.stdout)["recovered"]), third.stderr
     assert without(before, due) == s.files()
-    record_property("backup_crash_point", point)
+    record_property("backup_crash_point", f"{point} @{store_kind}")
 
 
 def test_recovery_is_printed_and_its_deletions_are_recorded(tmp_path: Path) -> None:

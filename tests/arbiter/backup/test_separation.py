@@ -46,6 +46,7 @@ PRIMARY_PURGE = (
     "arbiter.workspace",
     "arbiter.stores.sqlite",
     "arbiter.stores.blobs",
+    "arbiter.stores.postgres.store",
     "arbiter.cli.manual",
 )
 BACKUP_SITE = ("arbiter.backup", "arbiter.cli.backup")
@@ -180,6 +181,9 @@ def test_the_import_graph_is_walked() -> None:
     assert graph.chain_exists("arbiter.workspace.workspace", "arbiter.purge.purger")
     assert graph.chain_exists("arbiter.cli.backup", "arbiter.backup.store")
     assert graph.chain_exists("arbiter.manual.execute", "arbiter.stores.sqlite")
+    # The backup domain does reach the server, through the connection and the shared read SQL.
+    assert graph.chain_exists("arbiter.backup.snapshot", "arbiter.stores.postgres.rows")
+    assert graph.chain_exists("arbiter.workspace.workspace", "arbiter.stores.postgres.store")
 
 
 def test_import_linter_keeps_the_separation_contracts() -> None:
@@ -195,9 +199,12 @@ def test_import_linter_keeps_the_separation_contracts() -> None:
     )
     assert {"arbiter.backup", "arbiter.cli.backup"} <= set(primary["forbidden_modules"])
     assert {"arbiter.backup", "arbiter.cli.backup"} <= set(backup["source_modules"])
-    assert {"arbiter.purge.purger", "arbiter.manual", "arbiter.workspace"} <= set(
-        backup["forbidden_modules"]
-    )
+    assert {
+        "arbiter.purge.purger",
+        "arbiter.manual",
+        "arbiter.workspace",
+        "arbiter.stores.postgres.store",
+    } <= set(backup["forbidden_modules"])
     layers = [c for c in contracts.values() if c["type"] == "layers"]
     assert ["arbiter"] == [name for c in layers for name in c["containers"]]
 

@@ -1,4 +1,8 @@
-"""The safe-mode commands and one runner per tenant, through the installed executable."""
+"""The safe-mode commands and one runner per tenant, through the installed executable.
+
+Two runners at once run on both stores (``store_kind``, ``tests/arbiter/conftest.py``): on
+SQLite a tenant's lock is a lock file, on PostgreSQL a server advisory lock.
+"""
 
 from __future__ import annotations
 
@@ -82,9 +86,12 @@ def test_run_due_in_safe_mode_exits_3_deleting_nothing(tmp_path: Path) -> None:
         assert 12 == len(ws.export_inventory()["objects"])
 
 
-def big_workspace(directory: Path, size: int) -> Workspace:
-    """One due tenant with ``size`` objects, small batches: a purge that takes a while."""
-    created = create(directory)
+def big_workspace(directory: Path, size: int, admin_url: str | None = None) -> Workspace:
+    """One due tenant with ``size`` objects, small batches: a purge that takes a while.
+
+    On SQLite, or on the PostgreSQL database ``admin_url`` (a superuser URL) names.
+    """
+    created = create(directory, admin_url=admin_url)
     with reopen(created) as ws:
         ws.import_inventory(
             {
@@ -95,9 +102,11 @@ def big_workspace(directory: Path, size: int) -> Workspace:
     return created
 
 
-def test_two_concurrent_runners_purge_each_object_once(tmp_path: Path) -> None:
+def test_two_concurrent_runners_purge_each_object_once(
+    tmp_path: Path, workspace_admin_url: str | None
+) -> None:
     """Two run-due processes at once: every object deleted once, one archive, no false alert."""
-    created = big_workspace(tmp_path / "ws", 3000)
+    created = big_workspace(tmp_path / "ws", 3000, workspace_admin_url)
     directory = created.config.directory
     config = directory / "twinpurge.toml"
     config.write_text(

@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 from arbiter import KeptObject, ObjectId, Verdict, verdict_from_planner
-from arbiter.core.compare import VerdictDifferences, compare_verdicts
+from arbiter.core.compare import FieldDifference, VerdictDifferences, compare_verdicts
 
 
 def verdict(**changes: Any) -> Verdict:
@@ -116,3 +116,16 @@ def test_malformed_verdicts_are_refused_at_the_boundary(raw_change: dict[str, An
     raw.update(raw_change)
     with pytest.raises(Exception):  # noqa: B017, PT011 -- any structuring error is the point
         verdict_from_planner(raw)
+
+
+def test_unequal_verdicts_that_no_key_tells_apart_still_diverge() -> None:
+    """Rule 1's last resort: verdicts unequal in a way no key of §7.5 shows are a divergence.
+
+    Valid verdicts cannot get there (their lists are sorted and unique); these are built past
+    the validators, with the kept list in another order, to reach the guard.
+    """
+    with attrs.validators.disabled():
+        a = verdict()
+        b = verdict(kept=tuple(reversed(verdict().kept)))
+    expected = VerdictDifferences(fields=(FieldDifference("verdict", repr(a), repr(b)),))
+    assert expected == compare_verdicts(a, b)

@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 import arbiter
 from arbiter import ObjectId, PrimaryCredentials, Workspace
 from arbiter.auth.approvals import generate_key, load_private_key, sign_approval
-from arbiter.core.config import OperatorConfig
+from arbiter.core.config import OperatorConfig, StoreConfig
 from arbiter.manual.execute import ExecuteResult, execute_plan, restore_plan
 from arbiter.manual.plans import approve_plan, create_plan, read_plan, register_plan, write_plan
 from arbiter.manual.status import plan_status
 from tests.builders import event, obj, sqlite_of, tenant
 from tests.conftest import examples
+from tests.faults import state
+from tests.postgres import store_url
 
 # Tenant t: cancelled 2026-01-01, primary due 2026-02-01, backup due 2026-02-15 (UTC).
 NOW = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
@@ -65,11 +67,14 @@ class Setup:
         return Workspace.open(self.directory, clock=self.clock, credentials=self.credentials)
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Setup:
-    """Operators alice, bob and carol registered; mallory has a key but is not registered."""
+def make_setup(directory: Path, admin_url: str | None = None) -> Setup:
+    """Operators alice, bob and carol registered; mallory has a key but is not registered.
+
+    The workspace is ``directory / "ws"``: on SQLite, or on the PostgreSQL database
+    ``admin_url`` (a superuser URL) names.
+    """
     keys = {
-        name: tmp_path / "keys" / f"{name}.key" for name in ("alice", "bob", "carol", "mallory")
+        name: directory / "keys" / f"{name}.key" for name in ("alice", "bob", "carol", "mallory")
     }
     public = {name: generate_key(path) for name, path in keys.items()}
     config = arbiter.WorkspaceConfig(
@@ -77,11 +82,24 @@ def setup(tmp_path: Path) -> Setup:
         limits=arbiter.LimitsConfig(batch_size=2),
         operators={name: OperatorConfig(public[name]) for name in ("alice", "bob", "carol")},
         manual=arbiter.ManualConfig(rehearsal_required_above=2),
+        store=StoreConfig() if admin_url is None else StoreConfig(url=store_url(admin_url)),
     )
     clock = Clock()
-    with Workspace.create(tmp_path / "ws", config) as ws:
+    with Workspace.create(directory / "ws", config, admin_url=admin_url) as ws:
         ws.import_inventory(INVENTORY, PAYLOADS)
-    return Setup(tmp_path / "ws", keys, clock, ws.credentials)
+    return Setup(directory / "ws", keys, clock, ws.credentials)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Setup:
+    """``make_setup`` on SQLite."""
+    return make_setup(tmp_path)
+
+
+@pytest.fixture
+def setup_on_both(tmp_path: Path, workspace_admin_url: str | None) -> Setup:
+    """``make_setup`` on each store in turn (``store_kind``, ``tests/arbiter/conftest.py``)."""
+    return make_setup(tmp_path, workspace_admin_url)
 
 
 def new_plan(setup: Setup, author: str = "alice") -> Path:
@@ -635,14 +653,19 @@ def test_safe_mode_stops_a_manual_purge(setup: Setup) -> None:
     assert before == snapshot(setup)
 
 
-def test_a_manual_purge_waits_for_the_runner_holding_the_tenant(setup: Setup) -> None:
-    """While another runner holds the tenant's lock, execution is refused and deletes nothing."""
+def test_a_manual_purge_waits_for_the_runner_holding_the_tenant(setup_on_both: Setup) -> None:
+    """While another runner holds the tenant's lock, execution is refused and deletes nothing.
+
+    On both stores: the lock is a lock file on SQLite, a server advisory lock on PostgreSQL
+    (held here by another session); the whole data is read by each store's own reader.
+    """
+    setup = setup_on_both
     path = new_plan(setup)
     approve(setup, path, "alice", "bob")
-    before = snapshot(setup)
+    before = state(setup.directory)
     with setup.open() as ws, ws.locks.hold("t") as held:
         assert held
         with pytest.raises(arbiter.UsageError, match="another runner"):
             execute(setup, path)
-        assert before == snapshot(setup)
+        assert before == state(setup.directory)
     assert 3 == execute(setup, path).purged

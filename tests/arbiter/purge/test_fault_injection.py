@@ -4,32 +4,43 @@ Each scenario runs the installed ``twinpurge`` with ``TWINPURGE_CRASH_AT`` (``te
 expects it killed by SIGKILL, and runs it again. Afterwards: the tenant's deleted objects are
 exactly the plan's; no blob file outlives its row; no temporary file is left; the kept object
 and the other tenant are byte-identical; the audit log verifies; the archives hold everything
-deleted, and a manual plan's restore brings the whole store back. The number of crash points
-injected is printed at the end of the run (``tests/conftest.py``).
+deleted, and a manual plan's restore brings the whole store back.
+
+Every scenario runs on both stores (fixture ``store_kind``, ``tests/arbiter/conftest.py``): a
+SQLite workspace, and a PostgreSQL workspace on a database of its own in the session's cluster,
+created as ``twinpurge init --store`` creates one. The snapshots
+are read through the store's port, so both stores are held to the same assertions. The number of
+crash points injected, per store, is printed at the end of the run (``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import psycopg
 import pytest
 
 from arbiter.auth.approvals import generate_key
-from arbiter.core.config import LimitsConfig, OperatorConfig, WorkspaceConfig
+from arbiter.core.config import LimitsConfig, OperatorConfig, StoreConfig, WorkspaceConfig
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.verdict import ObjectId
 from arbiter.manual.plans import approve_plan, create_plan, register_plan, write_plan
 from arbiter.workspace.workspace import Workspace
+from tests.arbiter.conftest import store_url
 from tests.builders import event, obj, tenant
 from tests.faults import (
     State,
     archived,
     crashed,
+    journals,
     objects_of,
+    opened,
     orphan_files,
+    receipts,
     state,
     stray_files,
     twinpurge,
@@ -89,16 +100,30 @@ MANUAL_POINTS = [
 ]
 
 
-def build(directory: Path, keys: Path | None = None) -> None:
-    """The workspace of INVENTORY, batches of 3; with alice and bob when ``keys`` is given."""
+@pytest.fixture
+def admin_url(workspace_admin_url: str | None) -> str | None:
+    """None for SQLite; a database of the scenario's own for PostgreSQL (``store_kind``)."""
+    return workspace_admin_url
+
+
+def build(directory: Path, keys: Path | None = None, *, admin_url: str | None = None) -> None:
+    """The workspace of INVENTORY, batches of 3; with alice and bob when ``keys`` is given.
+
+    On SQLite without ``admin_url``; on PostgreSQL, in the database ``admin_url`` names (the
+    reviewed script run there as ``twinpurge init --store`` runs it).
+    """
     operators = {}
     if keys is not None:
         for name in ("alice", "bob"):
             operators[name] = OperatorConfig(generate_key(keys / f"{name}.key"))
+    store = StoreConfig() if admin_url is None else StoreConfig(url=store_url(admin_url))
     config = WorkspaceConfig(
-        policy={"timezone": "UTC"}, limits=LimitsConfig(batch_size=3), operators=operators
+        policy={"timezone": "UTC"},
+        store=store,
+        limits=LimitsConfig(batch_size=3),
+        operators=operators,
     )
-    with Workspace.create(directory, config) as created:
+    with Workspace.create(directory, config, admin_url=admin_url) as created:
         created.import_inventory(INVENTORY, PAYLOADS)
 
 
@@ -110,22 +135,21 @@ def check_purged(directory: Path, before: State) -> None:
     assert PLANNED <= archived(directory)
     verified = twinpurge(directory, "audit", "verify", "--workspace", str(directory))
     assert 0 == verified.returncode, verified.stderr
-    db = sqlite3.connect(directory / "primary.sqlite3")
-    try:
-        unfinished = db.execute("SELECT COUNT(*) FROM journals WHERE finished_at IS NULL")
-        receipts = db.execute("SELECT COUNT(*) FROM receipts WHERE tenant = 't'")
-        assert (0, True) == (unfinished.fetchone()[0], receipts.fetchone()[0] >= 1)
-    finally:
-        db.close()
+    unfinished = journals(directory, unfinished=True)
+    assert (0, True) == (len(unfinished), len(receipts(directory, "t")) >= 1)
 
 
 @pytest.mark.parametrize("point", RUN_DUE_POINTS)
 def test_run_due_killed_at_a_crash_point_ends_as_planned_when_run_again(
-    tmp_path: Path, point: str, record_property: Callable[[str, object], None]
+    tmp_path: Path,
+    point: str,
+    admin_url: str | None,
+    store_kind: str,
+    record_property: Callable[[str, object], None],
 ) -> None:
     """run-due killed at the point, then run again: exactly the plan deleted, nothing left."""
     directory = tmp_path / "ws"
-    build(directory)
+    build(directory, admin_url=admin_url)
     before = state(directory)
     run_due = ("run-due", "--workspace", str(directory))
     first = twinpurge(directory, *run_due, crash_at=point)
@@ -135,22 +159,24 @@ def test_run_due_killed_at_a_crash_point_ends_as_planned_when_run_again(
     recovered = [j["status"] for j in json.loads(again.stdout)["recovered"]]
     assert recovered in (["completed"], ["abandoned"]), recovered
     check_purged(directory, before)
-    record_property("journal_crash_point", f"run-due:{point}")
+    record_property("journal_crash_point", f"run-due:{point} @{store_kind}")
 
 
 @pytest.mark.parametrize(("execute_point", "restore_point"), MANUAL_POINTS)
-def test_manual_plan_killed_then_resumed_and_restore_killed_then_completed(
+def test_manual_plan_killed_then_resumed_and_restore_killed_then_completed(  # noqa: PLR0913, PLR0917 -- the two points and the fixtures
     tmp_path: Path,
     execute_point: str,
     restore_point: str,
+    admin_url: str | None,
+    store_kind: str,
     record_property: Callable[[str, object], None],
 ) -> None:
     """Purge execute killed, executed again; purge restore killed, run again: all comes back."""
     directory = tmp_path / "ws"
-    build(directory, tmp_path)
+    build(directory, tmp_path, admin_url=admin_url)
     before = state(directory)
     path = tmp_path / "t.plan.json"
-    with Workspace.open(directory) as ws:
+    with opened(directory) as ws:
         plan = create_plan(ws, "t", None, author="alice")
         write_plan(path, plan)
         register_plan(ws, plan, path)
@@ -166,7 +192,7 @@ def test_manual_plan_killed_then_resumed_and_restore_killed_then_completed(
     again = twinpurge(directory, *execute)
     assert 0 == again.returncode, again.stdout + again.stderr
     check_purged(directory, before)
-    with Workspace.open(directory) as ws:
+    with opened(directory) as ws:
         for name in ("alice", "bob"):
             approve_plan(
                 ws, path, operator=name, key_path=tmp_path / f"{name}.key", action="restore"
@@ -179,19 +205,22 @@ def test_manual_plan_killed_then_resumed_and_restore_killed_then_completed(
     assert json.loads(restored.stdout)["restored"] > 0
     assert before == state(directory)
     assert [] == stray_files(directory)
-    record_property("journal_crash_point", f"execute:{execute_point}")
-    record_property("journal_crash_point", f"restore:{restore_point}")
+    record_property("journal_crash_point", f"execute:{execute_point} @{store_kind}")
+    record_property("journal_crash_point", f"restore:{restore_point} @{store_kind}")
 
 
 def test_an_interrupted_plan_is_shown_interrupted_and_restores_whole(
-    tmp_path: Path, record_property: Callable[[str, object], None]
+    tmp_path: Path,
+    admin_url: str | None,
+    store_kind: str,
+    record_property: Callable[[str, object], None],
 ) -> None:
     """Killed after batch 2: status says interrupted with its archive; restore brings all back."""
     directory = tmp_path / "ws"
-    build(directory, tmp_path)
+    build(directory, tmp_path, admin_url=admin_url)
     before = state(directory)
     path = tmp_path / "t.plan.json"
-    with Workspace.open(directory) as ws:
+    with opened(directory) as ws:
         plan = create_plan(ws, "t", None, author="alice")
         write_plan(path, plan)
         register_plan(ws, plan, path)
@@ -219,4 +248,53 @@ def test_an_interrupted_plan_is_shown_interrupted_and_restores_whole(
     run_due = twinpurge(directory, "recover", "--workspace", str(directory), "--format", "json")
     assert ([], 0) == (json.loads(run_due.stdout)["journals"], run_due.returncode)
     assert before == state(directory)
-    record_property("journal_crash_point", "partial-restore:journal-after-batch:2")
+    record_property("journal_crash_point", f"partial-restore:journal-after-batch:2 @{store_kind}")
+
+
+# Changes to each data table, then to a bookkeeping table, as (SQL with %s parameters and {t}
+# before each table's name, parameters): each data change must show in the snapshot.
+DATA_CHANGES = [
+    ("UPDATE {t}objects SET payload = %s WHERE key = %s", (b"another row", KEPT.key)),
+    ("UPDATE {t}objects SET category = %s WHERE key = %s", ("other", "u1")),
+    ("UPDATE {t}refs SET pos = %s WHERE from_key = %s", (5, "u2")),
+    ("UPDATE {t}events SET at = %s WHERE tenant = %s", ("2020-01-01T00:00:00Z", "t")),
+    ("UPDATE {t}tenants SET legal_hold = %s WHERE id = %s", (True, "u")),
+    # A ref whose object is gone (a broken cascade): no read of the port would show it.
+    ("INSERT INTO {t}refs VALUES (%s, %s, %s, %s, %s)", ("db", "gone", 0, "db", "u1")),
+]
+BOOKKEEPING_CHANGE = ("INSERT INTO {t}meta VALUES (%s, %s)", ("unrelated", "value"))
+
+
+def change(
+    directory: Path, admin_url: str | None, statement: str, params: tuple[object, ...]
+) -> None:
+    """Change the store behind the workspace's back, as its administrator (no foreign keys)."""
+    if admin_url is None:
+        db = sqlite3.connect(directory / "primary.sqlite3")  # foreign keys are off by default
+        try:
+            with db:
+                db.execute(statement.format(t="").replace("%s", "?"), params)
+        finally:
+            db.close()
+        return
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute("SET session_replication_role = replica")  # foreign keys off
+        admin.execute(statement.format(t="twinpurge.").encode(), params)
+
+
+def test_the_snapshot_sees_every_data_table_on_both_stores(
+    tmp_path: Path, admin_url: str | None
+) -> None:
+    """Each change to a data row changes the snapshot, an orphaned ref too; bookkeeping does not."""
+    directory = tmp_path / "ws"
+    build(directory, admin_url=admin_url)
+    seen = [state(directory)]
+    for statement, params in DATA_CHANGES:
+        change(directory, admin_url, statement, params)
+        seen.append(state(directory))
+    change(directory, admin_url, *BOOKKEEPING_CHANGE)
+    assert seen[-1] == state(directory)
+    assert len(DATA_CHANGES) + 1 == len({rows for rows, _files in seen})
+    assert [1] * len(DATA_CHANGES) == [
+        len(after[0] - before[0]) for before, after in itertools.pairwise(seen)
+    ]

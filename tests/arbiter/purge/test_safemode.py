@@ -1,4 +1,8 @@
-"""Fleet safe mode on the real SQLite store: trips, refusals on every runner, clocks, resets."""
+"""Fleet safe mode on the real SQLite store: trips, refusals on every runner, clocks, resets.
+
+A trip is fleet-wide because it lives in the store: the test of another runner refusing while
+tripped runs on both stores (``store_kind``, ``tests/arbiter/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from arbiter import (
     SafeMode,
     SafeModeConfig,
     SafeModeError,
+    StoreConfig,
     UsageError,
     Workspace,
     WorkspaceConfig,
@@ -28,6 +33,7 @@ from arbiter import (
 from arbiter.core.instants import format_instant
 from arbiter.purge.safemode import FleetTally
 from tests.builders import event, obj, tenant
+from tests.postgres import store_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -61,8 +67,11 @@ def keys_of(directory: Path) -> dict[str, Path]:
     return {name: directory.parent / "keys" / f"{name}.key" for name in ("alice", "bob")}
 
 
-def create(directory: Path, **safe_mode: Any) -> Workspace:
-    """A workspace holding ``inventory()``, operators alice and bob registered."""
+def create(directory: Path, *, admin_url: str | None = None, **safe_mode: Any) -> Workspace:
+    """A workspace holding ``inventory()``, operators alice and bob registered.
+
+    On SQLite, or on the PostgreSQL database ``admin_url`` (a superuser URL) names.
+    """
     keys = keys_of(directory)
     keys["alice"].parent.mkdir(parents=True)
     public = {name: generate_key(path) for name, path in keys.items()}
@@ -71,8 +80,9 @@ def create(directory: Path, **safe_mode: Any) -> Workspace:
         limits=LimitsConfig(max_store_fraction=1.0),
         operators={name: OperatorConfig(key) for name, key in public.items()},
         safe_mode=SafeModeConfig(**safe_mode),
+        store=StoreConfig() if admin_url is None else StoreConfig(url=store_url(admin_url)),
     )
-    with Workspace.create(directory, config) as created:
+    with Workspace.create(directory, config, admin_url=admin_url) as created:
         created.import_inventory(inventory())
         return created
 
@@ -109,9 +119,12 @@ def alerts(ws: Workspace) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def trip_by_divergence(tmp_path: Path) -> Workspace:
-    """A workspace whose run with diverging planners tripped safe mode (closed)."""
-    created = create(tmp_path / "ws")
+def trip_by_divergence(tmp_path: Path, admin_url: str | None = None) -> Workspace:
+    """A workspace whose run with diverging planners tripped safe mode (closed).
+
+    On SQLite, or on the PostgreSQL database ``admin_url`` names.
+    """
+    created = create(tmp_path / "ws", admin_url=admin_url)
     with reopen(created, planners=DIVERGING) as ws:
         report = ws.run_due(AS_OF)
     assert report.safe_mode is not None
@@ -138,9 +151,11 @@ def test_divergences_trip_safe_mode_and_later_tenants_are_untouched(tmp_path: Pa
         assert [["t0", "t1", "t2"]] == [a["details"]["tenants"] for a in trip_alerts]
 
 
-def test_another_runner_refuses_while_tripped(tmp_path: Path) -> None:
+def test_another_runner_refuses_while_tripped(
+    tmp_path: Path, workspace_admin_url: str | None
+) -> None:
     """A second runner with good planners refuses run_due and purge_tenant; nothing deleted."""
-    created = trip_by_divergence(tmp_path)
+    created = trip_by_divergence(tmp_path, workspace_admin_url)
     with reopen(created) as ws:
         with pytest.raises(SafeModeError) as run:
             ws.run_due(AS_OF)

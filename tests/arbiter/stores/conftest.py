@@ -1,11 +1,13 @@
-"""The store tests' fixtures: a fresh empty store of each kind, on SQLite and on PostgreSQL.
+"""The store tests' fixtures: a fresh empty store of each kind, emptying PostgreSQL, a cluster.
 
-The PostgreSQL server itself (``postgres_admin_url``, ``postgres_roles``, ``fresh_database``)
-comes from ``tests/arbiter/conftest.py``, shared with the purger's tests; ``Provisioned`` and
-``store_url`` are re-exported here for the modules that import them from this one.
+The session's PostgreSQL (``postgres_admin_url``, ``postgres_roles``, ``fresh_database``) comes
+from ``tests/arbiter/conftest.py``, shared with the crash-safety fault injection; ``Provisioned``,
+``store_url`` and ``with_database`` are re-exported here for the store tests that import them.
 ``primary_store`` yields a fresh empty store of each kind with its credentials recorded; on
 PostgreSQL, ``empty_postgres`` empties every table as the administrator between the tests.
 ``direct_writer`` (re-exported too) writes the data tables the way a retention service would.
+``own_cluster`` gives a test a durable cluster of its own, which it may stop, or leave
+unprovisioned.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import attrs
 import psycopg
 import pytest
 
-from arbiter.auth.credentials import PrimaryCredentials
+from arbiter.auth.credentials import PrimaryCredentials, reset_credential_domains_for_tests
 from arbiter.stores.postgres.schema import (
     BACKUP_TABLES,
     BOOKKEEPING_TABLES,
@@ -28,7 +30,14 @@ from arbiter.stores.postgres.schema import (
 )
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import SqliteStore
-from tests.arbiter.conftest import DirectWriter, Provisioned, direct_writer, store_url
+from tests.arbiter.conftest import (
+    DirectWriter,
+    Provisioned,
+    direct_writer,
+    store_url,
+    with_database,
+)
+from tests.postgres import HOW_TO_PROVIDE, ThrowawayCluster, find_bindir, start_cluster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,8 +49,10 @@ __all__ = [
     "Provisioned",
     "direct_writer",
     "empty_postgres",
+    "own_cluster",
     "primary_store",
     "store_url",
+    "with_database",
 ]
 
 # Every table the store writes, emptied between the conformance suite's tests.
@@ -120,3 +131,17 @@ def primary_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Op
             each.close()
         if provisioned is not None:
             empty_postgres(provisioned.admin_url)
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[ThrowawayCluster]:
+    """A cluster of this test's own, which it may stop and start (the session's stays up)."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip(HOW_TO_PROVIDE)
+    cluster = start_cluster(bindir, durable=True)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        reset_credential_domains_for_tests()

@@ -39,6 +39,7 @@ from arbiter.stores.postgres.schema import (
     COUNTER_TABLE,
     CREDENTIALS_TABLE,
     DATA_TABLES,
+    HEAD_FUNCTIONS,
     LOGIN_ROLES,
     ROLE_DOMAINS,
     provision,
@@ -46,7 +47,7 @@ from arbiter.stores.postgres.schema import (
     scram_verifier,
     set_role_passwords,
 )
-from tests.postgres import find_bindir
+from tests.postgres import ThrowawayCluster, find_bindir
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -64,7 +65,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     | {(f"twinpurge.{CREDENTIALS_TABLE}", p) for p in ("SELECT", "INSERT")}
     | {(f"twinpurge.{COUNTER_TABLE}", "SELECT")},
     "twinpurge_import": {(f"twinpurge.{t}", p) for t in DATA_TABLES for p in ("SELECT", "INSERT")},
-    "twinpurge_snapshot": {(f"twinpurge.{t}", "SELECT") for t in DATA_TABLES},
+    "twinpurge_snapshot": {(f"twinpurge.{t}", "SELECT") for t in (*DATA_TABLES, "receipts")},
     "twinpurge_restore": {(f"twinpurge.{t}", "INSERT") for t in DATA_TABLES},
     "twinpurge_backup": {
         (f"twinpurge_backup.{t}", p)
@@ -73,11 +74,18 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     },
 }
 
-# Who may execute which function of the schema: the purge role its counter's hold, nobody else
-# anything (the counting trigger functions run when their triggers fire, for everyone).
-EXPECTED_ROUTINE_GRANTS = {("twinpurge_purge", "hold_change_counter")}
+# Who may execute which function of the schema: the purge role its counter's hold, the restore
+# role the audit head's two, nobody else anything (the counting trigger functions run when their
+# triggers fire, for everyone).
+EXPECTED_ROUTINE_GRANTS = {
+    ("twinpurge_purge", "hold_change_counter"),
+    ("twinpurge_restore", "audit_head"),
+    ("twinpurge_restore", "advance_audit_head"),
+}
 # Every function of the schema, with whether it runs as its owner (SECURITY DEFINER).
 EXPECTED_FUNCTIONS = {
+    ("advance_audit_head", True),
+    ("audit_head", True),
     ("count_changes", False),
     ("count_events_changes", True),
     ("count_objects_changes", True),
@@ -122,6 +130,11 @@ REFUSED: list[tuple[str, str, str]] = [
     ("twinpurge_purge", "DELETE FROM twinpurge.events", "permission denied for table events"),
     ("twinpurge_purge", "DELETE FROM twinpurge.journals", "permission denied for table journals"),
     ("twinpurge_purge", "DELETE FROM twinpurge.meta", "permission denied for table meta"),
+    (
+        "twinpurge_purge",
+        "SELECT twinpurge.advance_audit_head(1, repeat('a', 64))",
+        "permission denied for function advance_audit_head",
+    ),
     (
         "twinpurge_purge",
         "UPDATE twinpurge.primary_credentials SET value = 'another'",
@@ -238,6 +251,21 @@ REFUSED: list[tuple[str, str, str]] = [
         "SELECT * FROM twinpurge_backup.site_meta",
         "permission denied for schema twinpurge_backup",
     ),
+    (
+        "twinpurge_snapshot",
+        "UPDATE twinpurge.receipts SET purged = 0",
+        "permission denied for table receipts",
+    ),
+    (
+        "twinpurge_snapshot",
+        "DELETE FROM twinpurge.receipts",
+        "permission denied for table receipts",
+    ),
+    (
+        "twinpurge_snapshot",
+        "SELECT twinpurge.advance_audit_head(1, repeat('a', 64))",
+        "permission denied for function advance_audit_head",
+    ),
     *[("twinpurge_snapshot", statement, message) for statement, message in DDL],
     ("twinpurge_restore", "DELETE FROM twinpurge.objects", "permission denied for table objects"),
     (
@@ -250,6 +278,25 @@ REFUSED: list[tuple[str, str, str]] = [
         "twinpurge_restore",
         "INSERT INTO twinpurge.journals (purge_id) VALUES ('x')",
         "permission denied for table journals",
+    ),
+    ("twinpurge_restore", "DELETE FROM twinpurge.tenants", "permission denied for table tenants"),
+    ("twinpurge_restore", "DELETE FROM twinpurge.refs", "permission denied for table refs"),
+    ("twinpurge_restore", "SELECT * FROM twinpurge.meta", "permission denied for table meta"),
+    (
+        "twinpurge_restore",
+        "UPDATE twinpurge.meta SET value = 'rewound' WHERE name = 'audit_head'",
+        "permission denied for table meta",
+    ),
+    ("twinpurge_restore", "DELETE FROM twinpurge.meta", "permission denied for table meta"),
+    (
+        "twinpurge_restore",
+        "INSERT INTO twinpurge.meta VALUES ('audit_head', 'forged')",
+        "permission denied for table meta",
+    ),
+    (
+        "twinpurge_restore",
+        "SELECT * FROM twinpurge.receipts",
+        "permission denied for table receipts",
     ),
     *[("twinpurge_restore", statement, message) for statement, message in DDL],
     ("twinpurge_backup", "DELETE FROM twinpurge.objects", "permission denied for schema twinpurge"),
@@ -385,6 +432,87 @@ def assert_function_privileges(provisioned: Provisioned) -> None:
         (owner, tuple(config)) for _, _, owner, config in functions
     }
     assert EXPECTED_ROUTINE_GRANTS == set(executable)
+
+
+def test_only_the_restore_role_executes_the_audit_head_functions(
+    postgres_roles: Provisioned,
+) -> None:
+    """Both head functions run as the owner (SECURITY DEFINER); only twinpurge_restore runs them."""
+    with psycopg.connect(postgres_roles.admin_url) as admin:
+        definers = admin.execute(
+            "SELECT p.oid::regprocedure::text, r.rolname, p.prosecdef, p.proconfig"
+            " FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
+            " WHERE p.pronamespace IN ('twinpurge'::regnamespace, 'twinpurge_backup'::regnamespace)"
+            " AND p.proname IN ('audit_head', 'advance_audit_head') ORDER BY 1"
+        ).fetchall()
+        runs = {
+            (role, function)
+            for role in (*LOGIN_ROLES, "public")
+            for function in HEAD_FUNCTIONS
+            if admin.execute(
+                "SELECT has_function_privilege(%s, %s, 'EXECUTE')", (role, function)
+            ).fetchone()
+            == (True,)
+        }
+    settings = ["search_path=pg_catalog, pg_temp"]
+    assert [
+        ("twinpurge.advance_audit_head(bigint,text)", "twinpurge_owner", True, settings),
+        ("twinpurge.audit_head()", "twinpurge_owner", True, settings),
+    ] == definers
+    assert {("twinpurge_restore", function) for function in HEAD_FUNCTIONS} == runs
+
+
+@pytest.fixture
+def audit_head(postgres_roles: Provisioned) -> Iterator[None]:
+    """The primary audit log's head at record 4 (the meta row ``audit_head``), removed afterwards."""
+    with psycopg.connect(postgres_roles.admin_url) as admin:
+        admin.execute(
+            "INSERT INTO twinpurge.meta VALUES ('audit_head', %s)",
+            (f'{{"seq": 4, "hash": "{"4" * 64}"}}',),
+        )
+    yield
+    with psycopg.connect(postgres_roles.admin_url) as admin:
+        admin.execute("DELETE FROM twinpurge.meta WHERE name = 'audit_head'")
+
+
+def head(provisioned: Provisioned) -> str | None:
+    """The primary audit log's head as stored, read as the administrator."""
+    with psycopg.connect(provisioned.admin_url) as admin:
+        row = admin.execute("SELECT value FROM twinpurge.meta WHERE name = 'audit_head'").fetchone()
+    return None if row is None else str(row[0])
+
+
+@pytest.mark.usefixtures("audit_head")
+def test_the_restore_role_only_advances_the_audit_head(
+    postgres_roles: Provisioned, record_property: Record
+) -> None:
+    """As twinpurge_restore: the head reads and moves on by one or two; back, or further, refused."""
+    advance = "SELECT twinpurge.advance_audit_head(%s, %s)"
+    refusals = []
+    with as_role(postgres_roles, "twinpurge_restore") as db:
+        db.autocommit = True
+        seen = db.execute("SELECT twinpurge.audit_head()").fetchone()
+        for seq in (4, 3, 7, -1):
+            with pytest.raises(pgerrors.InsufficientPrivilege) as refused:
+                db.execute(advance, (seq, "5" * 64))
+            refusals.append(refused.value.diag.message_primary)
+        with pytest.raises(pgerrors.InvalidParameterValue):
+            db.execute(advance, (5, "not a hash"))
+        db.execute(advance, (5, "5" * 64))
+        after_one = head(postgres_roles)
+        db.execute(advance, (7, "7" * 64))
+    assert (f'{{"seq": 4, "hash": "{"4" * 64}"}}',) == seen
+    assert [
+        f"the audit head moves only forward, one or two records: 4 to {seq} refused"
+        for seq in (4, 3, 7, -1)
+    ] == refusals
+    assert (f'{{"seq": 5, "hash": "{"5" * 64}"}}', f'{{"seq": 7, "hash": "{"7" * 64}"}}') == (
+        after_one,
+        head(postgres_roles),
+    )
+    record_property(
+        "postgres_refusal", f"twinpurge_restore: advance_audit_head(4) -> {refusals[0]}"
+    )
 
 
 @pytest.mark.usefixtures("tenant_rows")
@@ -662,6 +790,16 @@ def test_set_role_passwords_changes_only_the_given_roles(postgres_roles: Provisi
     changed = {role for role in before if before[role] != after[role]}
     assert {"twinpurge_snapshot"} == changed
     assert str(after["twinpurge_snapshot"]).startswith("SCRAM-SHA-256$4096:")
+
+
+def test_a_role_not_created_yet_is_a_usage_error_naming_it(own_cluster: ThrowawayCluster) -> None:
+    """A server never provisioned: setting a role's password names the role and init --store."""
+    with pytest.raises(UsageError) as refused:
+        set_role_passwords(own_cluster.admin_url, {"twinpurge_snapshot": "a-password"})
+    assert (
+        'role "twinpurge_snapshot" does not exist: the store\'s roles are created by'
+        " twinpurge init --store (provision) first"
+    ) == str(refused.value)
 
 
 def test_an_unknown_role_is_a_usage_error_before_anything_is_sent() -> None:

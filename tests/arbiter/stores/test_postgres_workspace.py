@@ -1,6 +1,6 @@
 """Workspaces on the PostgreSQL store: init, purges, one-line connection errors, many workers.
 
-Each test gets a database of its own in the session's cluster (``fresh_database``, in
+Each test gets a database of its own in the session's cluster (``fresh_database``,
 ``tests/arbiter/conftest.py``), created by ``twinpurge init --store`` as a new deployment would
 be. Login roles are cluster-wide, so the session's role passwords (``postgres_roles``) are set
 back afterwards for the other tests.
@@ -20,25 +20,19 @@ import psycopg
 import pytest
 
 from arbiter import LimitsConfig, ObjectId, Workspace, WorkspaceConfig
-from arbiter.auth.credentials import (
-    PRIMARY_ENV,
-    generate_primary_credentials,
-    reset_credential_domains_for_tests,
-)
+from arbiter.auth.credentials import PRIMARY_ENV, generate_primary_credentials
 from arbiter.core.config import StoreConfig
 from arbiter.core.errors import CredentialError
 from arbiter.stores.postgres.locks import PostgresTenantLocks, lock_key
 from arbiter.stores.postgres.store import PostgresStore
 from tests.arbiter.cli.test_cli import installed_executable
-from tests.arbiter.conftest import store_url, with_database
+from tests.arbiter.conftest import Provisioned, store_url, with_database
 from tests.builders import event, obj, tenant
-from tests.postgres import HOW_TO_PROVIDE, ThrowawayCluster, find_bindir, start_cluster
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
-    from tests.arbiter.conftest import Provisioned
+    from tests.postgres import ThrowawayCluster
 
 AS_OF = "2026-03-01T00:00:00Z"
 
@@ -187,6 +181,41 @@ def test_a_postgresql_workspace_reads_only_with_the_primary_credentials(
     store = PostgresStore(store_url(fresh_database), None)
     with pytest.raises(CredentialError):
         store.tenant_ids()
+
+
+READ_ONLY_COMMANDS = [
+    ("purge", "status"),
+    ("safe-mode", "status"),
+    ("export",),
+    ("run-due", "--dry-run", "--as-of", AS_OF),
+]
+
+
+def test_read_only_commands_log_in_with_the_primary_credentials(
+    tmp_path: Path, fresh_database: str
+) -> None:
+    """Status, export and dry runs read a PostgreSQL store with the credentials; without: exit 7."""
+    directory = created(tmp_path / "ws", fresh_database, fleet(1, 3))
+    given = [
+        finish(twinpurge(directory, *command, "--workspace", str(directory)))
+        for command in READ_ONLY_COMMANDS
+    ]
+    assert [0] * len(READ_ONLY_COMMANDS) == [code for code, _o, _e in given], given
+    environment = {k: v for k, v in os.environ.items() if k != PRIMARY_ENV}
+    missing = [
+        subprocess.run(
+            [installed_executable(), *command, "--workspace", str(directory)],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=False,
+            timeout=120,
+        )
+        for command in READ_ONLY_COMMANDS
+    ]
+    assert [(7, 1, True)] * len(READ_ONLY_COMMANDS) == [
+        (c.returncode, len(c.stderr.strip().splitlines()), PRIMARY_ENV in c.stderr) for c in missing
+    ]
 
 
 def test_the_api_creates_and_purges_a_postgresql_workspace(
@@ -363,20 +392,6 @@ def test_another_workspaces_credentials_cannot_log_in(tmp_path: Path, fresh_data
     assert (7, 1) == (code, len(err.strip().splitlines())), err
     assert "twinpurge_purge" in err
     assert before == remaining(directory)
-
-
-@pytest.fixture
-def own_cluster() -> Iterator[ThrowawayCluster]:
-    """A cluster of this test's own, which it may stop and start (the session's stays up)."""
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip(HOW_TO_PROVIDE)
-    cluster = start_cluster(bindir, durable=True)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-        reset_credential_domains_for_tests()
 
 
 def test_a_server_that_goes_away_mid_purge_ends_it_with_exit_9_and_the_next_run_completes(
