@@ -110,11 +110,13 @@ class Opened:
         return Workspace.open(self.directory, planners=planners, credentials=self.credentials)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def opened(request: pytest.FixtureRequest, tmp_path: Path, webhook: Webhook) -> Opened:
+@pytest.fixture
+def opened(
+    store_kind: str, workspace_admin_url: str | None, tmp_path: Path, webhook: Webhook
+) -> Opened:
     """INVENTORY in a new workspace on each store, batches of two, alerting to the webhook."""
     directory = tmp_path / "ws"
-    admin_url = None if request.param == "sqlite" else request.getfixturevalue("fresh_database")
+    admin_url = workspace_admin_url
     config = WorkspaceConfig(
         policy={"timezone": "UTC"},
         limits=LimitsConfig(batch_size=2),
@@ -125,7 +127,7 @@ def opened(request: pytest.FixtureRequest, tmp_path: Path, webhook: Webhook) -> 
         ws.import_inventory(INVENTORY)
         credentials = ws.require_credentials("the staleness tests")
     where = str(directory / "primary.sqlite3") if admin_url is None else admin_url
-    return Opened(request.param, directory, credentials, direct_writer(request.param, where))
+    return Opened(store_kind, directory, credentials, direct_writer(store_kind, where))
 
 
 class _WritingPlanner:
