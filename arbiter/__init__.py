@@ -129,13 +129,21 @@ from arbiter.manual.plans import (
 )
 from arbiter.manual.status import PlanStatus, plan_status
 from arbiter.purge.archive import ArchiveContent, read_archive
-from arbiter.purge.purger import Execution, FleetReport, PurgeOutcome, Purger, plan_digest
+from arbiter.purge.purger import (
+    Execution,
+    FleetReport,
+    PlannedSlice,
+    PurgeOutcome,
+    Purger,
+    plan_digest,
+)
 from arbiter.purge.recovery import JournalRecovery, RecoveryReport
 from arbiter.purge.safemode import ResetRequest, ResetRequestBody, SafeMode, SafeModeTrip
 from arbiter.purge.shard import Shard, parse_shard
 from arbiter.stores.blobs import BlobDirectory
 from arbiter.stores.ports import (
     BlobTarget,
+    CountedSlice,
     InventoryReader,
     ObjectState,
     PurgeTarget,
@@ -185,6 +193,7 @@ __all__ = [
     "BackupTamperedError",
     "BlobDirectory",
     "BlobTarget",
+    "CountedSlice",
     "CredentialDomainError",
     "CredentialError",
     "DivergenceReport",
@@ -214,6 +223,7 @@ __all__ = [
     "PlanBody",
     "PlanRestoreResult",
     "PlanStatus",
+    "PlannedSlice",
     "Planner",
     "PlannerFailure",
     "PostgresPrimaryReader",

@@ -35,7 +35,7 @@ from arbiter.core.verdict import ObjectId
 from arbiter.durable.crash import CRASH_ENV
 from arbiter.durable.files import TEMPORARY_SUFFIX
 from arbiter.purge.archive import read_archive
-from arbiter.stores.postgres.schema import BOOKKEEPING_TABLES, CREDENTIALS_TABLE
+from arbiter.stores.postgres.schema import BOOKKEEPING_TABLES, COUNTER_TABLE, CREDENTIALS_TABLE
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.workspace.workspace import Workspace
 from tests.arbiter.cli.test_cli import installed_executable
@@ -102,8 +102,9 @@ Row = tuple[str, ...]
 State = tuple[frozenset[Row], dict[str, str]]
 
 # The bookkeeping tables, as both stores name them, and SQLite's own sequence table. PostgreSQL
-# keeps the credentials' fingerprint in a table of its own (SQLite in a row of ``meta``).
-_BOOKKEEPING = frozenset({*BOOKKEEPING_TABLES, CREDENTIALS_TABLE, "sqlite_sequence"})
+# keeps the credentials' fingerprint in a table of its own (SQLite in a row of ``meta``). The
+# change counters count the data's writes, the purge's own deletes included (ports rule 7).
+_BOOKKEEPING = frozenset({*BOOKKEEPING_TABLES, CREDENTIALS_TABLE, COUNTER_TABLE, "sqlite_sequence"})
 
 
 def credentials_path(directory: Path) -> Path:

@@ -32,8 +32,10 @@ from hypothesis import strategies as st
 __all__ = [
     "BAD_INSTANTS",
     "KINDS",
+    "STORE_WRITES",
     "ZONES",
     "Scenario",
+    "StoreWrite",
     "bad_scenarios",
     "chain_scenarios",
     "config_field_paths",
@@ -41,6 +43,7 @@ __all__ = [
     "instants",
     "render_instant",
     "scenarios",
+    "store_writes",
     "workspace_configs",
 ]
 
@@ -1000,3 +1003,48 @@ def _policy_paths(policy: dict[str, Any]) -> set[str]:
     for category in policy.get("categories", {}).values():
         paths |= {f"policy.categories.*.{key}" for key in category}
     return paths
+
+
+# -- writes to a primary store, for its change counter (``arbiter.stores.ports`` rule 7) ---------
+
+# What a write does: an event, a tenant's or an object's hold, an object moved to another tenant,
+# a ref added (to an object or dangling) or dropped, an event dropped, a new tenant imported
+# (its object refs an existing one or not), some objects deleted by a purge, or only reads.
+STORE_WRITES = (
+    "event",
+    "tenant-hold",
+    "object-hold",
+    "move",
+    "add-ref",
+    "drop-ref",
+    "drop-events",
+    "import",
+    "purge",
+    "read",
+)
+
+
+@attrs.frozen
+class StoreWrite:
+    """One abstract write; ``first`` and ``second`` pick rows of the state it is applied to.
+
+    The test resolves them against its model of the store (modulo the number of candidates), so
+    that every drawn sequence is valid whatever the writes before it did.
+    """
+
+    kind: str
+    first: int
+    second: int
+    flag: bool
+
+
+def store_writes(*, max_size: int = 12) -> st.SearchStrategy[list[StoreWrite]]:
+    """Sequences of writes of every kind, reads among them."""
+    write = st.builds(
+        StoreWrite,
+        kind=st.sampled_from(STORE_WRITES),
+        first=st.integers(0, 50),
+        second=st.integers(0, 50),
+        flag=st.booleans(),
+    )
+    return st.lists(write, min_size=1, max_size=max_size)

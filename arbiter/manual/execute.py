@@ -221,7 +221,7 @@ def execute_plan(
         workspace.config.limits, max_objects_per_purge=workspace.config.manual.max_objects_per_purge
     )
     purger = attrs.evolve(workspace.purger, limits=limits)
-    agreement, slice_fingerprint = purger.agree(body.tenant, body.as_of, actor=operator)
+    agreement, planned = purger.agree(body.tenant, body.as_of, actor=operator)
     changes = compare_verdicts(approved, agreement.verdict)
     if not changes.agree:
         lines = _describe_changes(changes)
@@ -256,14 +256,12 @@ def execute_plan(
                     " nothing was done, execute the plan again when it has finished"
                 )
             if not skip_rehearsal:
-                rehearsed = purger.rehearse(
-                    body.tenant, approved, slice_fingerprint, actor=operator
-                )
+                rehearsed = purger.rehearse(body.tenant, approved, planned, actor=operator)
                 result = attrs.evolve(result, rehearsed=rehearsed)
             if rehearse_only:
                 return result
             execution = purger.execute_verdict(
-                body.tenant, approved, slice_fingerprint, actor=operator, plan_id=body.plan_id
+                body.tenant, approved, planned, actor=operator, plan_id=body.plan_id
             )
     except GuardError as exc:
         # Rule 5: refused like every other purge, through the one handler: audited, then alerted.

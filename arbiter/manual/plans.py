@@ -166,7 +166,7 @@ def create_plan(workspace: Workspace, tenant: str, as_of: str | None, *, author:
     as_of = as_of_or_now(as_of, workspace.clock)  # bad input before any work (InputError)
     require_operator(workspace, author)
     purger = workspace.planner
-    agreement, slice_fingerprint = purger.agree(tenant, as_of, actor=author)
+    agreement, planned = purger.agree(tenant, as_of, actor=author)
     verdict = agreement.verdict
     if not verdict.eligible or not verdict.purge:
         why = verdict.reason or "nothing to purge"
@@ -177,7 +177,7 @@ def create_plan(workspace: Workspace, tenant: str, as_of: str | None, *, author:
         as_of=verdict.as_of,
         verdict=verdict_to_json(verdict),
         verdict_digest=plan_digest(verdict),
-        slice_fingerprint=slice_fingerprint,
+        slice_fingerprint=planned.fingerprint,
         policy_fingerprint=fingerprint(dict(workspace.config.policy)),
         planner_versions=dict(agreement.versions),
         author=author,

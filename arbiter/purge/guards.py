@@ -174,16 +174,19 @@ def check_scope(tenant: str, purge: tuple[ObjectId, ...], own: frozenset[ObjectI
         )
 
 
-def check_unchanged(tenant: str, planned: str, current: str) -> None:
-    """Guard ``stale``: the slice read now must be the one the plan was computed from.
+def check_unchanged(tenant: str, planned: int, current: int) -> None:
+    """Guard ``stale``: nothing that can change the verdict was written since planning.
+
+    The tenant's change counter (rule 7 of ``arbiter.stores.ports``) read now must be the one
+    expected: read with the planning slice, or after the purge's own previous batch.
 
     Args:
         tenant: the tenant.
-        planned: the fingerprint of the slice at planning.
-        current: the fingerprint of the slice read now.
+        planned: the counter expected.
+        current: the counter read now.
 
     Raises:
-        GuardError: the fingerprints differ.
+        GuardError: the counters differ.
     """
     if planned != current:
         raise GuardError("stale", tenant, "the tenant's data changed since planning", {})

@@ -12,9 +12,26 @@ The planners are trusted for nothing. Rules, in the order they are applied:
    Blast radius, before anything is deleted: the purge set may not exceed
    ``max_objects_per_purge``, nor ``max_store_fraction`` of all objects in the store once it is
    larger than ``fraction_floor`` objects.
-3. Scope: every object of the purge set must be one of the tenant's objects in the slice.
-4. Staleness: the slice is read again just before deleting; if it changed since planning, the
-   plan is stale and refused (the next run plans afresh).
+3. Scope: every object of the purge set must be one of the tenant's objects in the slice the
+   planners saw.
+4. Staleness, without reading the slice again: the planners' slice is read together with the
+   tenant's change counter, in one snapshot (``read_counted_slice``; rule 7 of
+   ``arbiter.stores.ports``: the database bumps it on every write that can change the
+   tenant's verdict). A plan is stale, and refused with guard ``stale`` (the next run plans
+   afresh), when the counter read before deleting differs from the one it was planned with.
+   It is compared in the pre-flight transaction (rule 5), and again in every batch's write
+   transaction, which holds the counter from its first read to its commit: no other writer's
+   change to the tenant commits in between. The purge's own deletes bump it too, and by how
+   much is the store's own (its refs' cascade, one per row or per statement), so it is never
+   predicted: each batch reads the counter again at its end, after its delete, still holding
+   it, and the next batch compares with that. A write by anyone else, between planning and the
+   first batch or between two batches, therefore refuses the next batch, and the purge's own
+   earlier batches never do. Two one-row reads per batch. In a batch the guards of rule 6 run
+   before the comparison, so that a hold or a reactivation is refused under its own name. The
+   slice's fingerprint still goes into the audit log (``plan`` and ``agreement``) as evidence
+   of what was planned; it is not compared. A purge resumed from its journal
+   (``arbiter.purge.recovery``) has no planning counter and compares none: its rule 5 re-checks
+   every object against the batch guards instead.
 5. Pre-flight: the checks of rule 6 run once over the whole purge set before the first batch, so
    a plan that any of them refuses deletes nothing at all.
 6. In each batch's write transaction, before deleting, the store is re-read and the batch is
@@ -89,7 +106,7 @@ if TYPE_CHECKING:
 
 # ``format_instant`` and ``utc_now`` are re-exported for older importers; they live in
 # ``arbiter.core.instants``.
-__all__ = ["Execution", "FleetReport", "PurgeOutcome", "Purger", "plan_digest"]
+__all__ = ["Execution", "FleetReport", "PlannedSlice", "PurgeOutcome", "Purger", "plan_digest"]
 
 Status = Literal["executed", "dry-run", "not-eligible", "refused", "failed", "skipped"]
 
@@ -101,6 +118,21 @@ class _Rollback(Exception):  # noqa: N818 -- a control-flow signal, not an error
 def plan_digest(verdict: Verdict) -> str:
     """SHA-256 of the verdict's canonical JSON: what an approval or a receipt refers to."""
     return canonical_digest(verdict_to_json(verdict))
+
+
+@attrs.frozen
+class PlannedSlice:
+    """What a plan was computed from, kept to check before deleting (rules 3 and 4).
+
+    Attributes:
+        fingerprint: SHA-256 of the slice's canonical JSON: evidence in the audit log.
+        counter: the tenant's change counter, read in the slice's snapshot.
+        own: the tenant's objects in the slice.
+    """
+
+    fingerprint: str
+    counter: int
+    own: frozenset[ObjectId] = attrs.field(repr=lambda own: f"<{len(own)} objects>")
 
 
 @attrs.frozen
@@ -266,7 +298,7 @@ class Purger:
 
     def agree(
         self, tenant: str, as_of: str, *, actor: str = "retention-service"
-    ) -> tuple[Agreement, str]:
+    ) -> tuple[Agreement, PlannedSlice]:
         """Read the tenant's slice and have both planners agree on it (rule 1).
 
         Args:
@@ -275,17 +307,27 @@ class Purger:
             actor: who asked, for the audit log.
 
         Returns:
-            The agreement and the fingerprint of the slice it was computed from.
+            The agreement, and what it was computed from: the slice's fingerprint, the tenant's
+            change counter in the same snapshot, and the tenant's objects (rules 3 and 4).
 
         Raises:
             InputError: both planners rejected the input.
             RefusedError: the planners diverged or one failed.
         """
-        inventory = self.reader.read_slice(tenant)
-        slice_fingerprint = fingerprint(inventory)
-        self._audit("plan", {"tenant": tenant, "as_of": as_of, "slice": slice_fingerprint}, actor)
+        counted = self.reader.read_counted_slice(tenant)
+        inventory = counted.inventory
+        planned = PlannedSlice(
+            fingerprint(inventory),
+            counted.counter,
+            frozenset(
+                ObjectId(o["store"], o["key"])
+                for o in inventory["objects"]
+                if o["tenant"] == tenant
+            ),
+        )
+        self._audit("plan", {"tenant": tenant, "as_of": as_of, "slice": planned.fingerprint}, actor)
         agreement = arbitrate(inventory, self.policy, tenant, as_of, planners=self.planners)
-        return agreement, slice_fingerprint
+        return agreement, planned
 
     def purge_tenant(
         self,
@@ -370,7 +412,7 @@ class Purger:
                 " omissions); nothing more is deleted until `twinpurge recover` finishes it",
                 {},
             )
-        agreement, slice_fingerprint = self.agree(tenant, as_of, actor=actor)
+        agreement, planned = self.agree(tenant, as_of, actor=actor)
         verdict = agreement.verdict
         digest = plan_digest(verdict)
         kept: dict[str, int] = {}
@@ -399,7 +441,7 @@ class Purger:
                 "purge": len(verdict.purge),
                 "kept": kept,
                 "versions": agreement.versions,
-                "slice": slice_fingerprint,
+                "slice": planned.fingerprint,
             },
             actor,
         )
@@ -407,7 +449,7 @@ class Purger:
             return base
         try:
             if dry_run:
-                self._check_before(tenant, verdict, slice_fingerprint, look_ahead=True)
+                self._check_before(tenant, verdict, planned, look_ahead=True)
                 return attrs.evolve(
                     base,
                     status="dry-run",
@@ -415,7 +457,7 @@ class Purger:
                     purged=len(verdict.purge),
                 )
             # execute_verdict runs the pre-flight checks (rules 2 to 5) itself, once.
-            execution = self.execute_verdict(tenant, verdict, slice_fingerprint, actor=actor)
+            execution = self.execute_verdict(tenant, verdict, planned, actor=actor)
         except GuardError as exc:
             refusal = self._refusals.refuse(
                 exc, tenant=tenant, as_of=as_of, actor=actor, context={"plan_digest": digest}
@@ -496,21 +538,17 @@ class Purger:
         self.journal.close_journal(purge_id, "done", format_instant(self.clock()))
 
     def _check_before(
-        self, tenant: str, verdict: Verdict, slice_fingerprint: str, *, look_ahead: bool
+        self, tenant: str, verdict: Verdict, planned: PlannedSlice, *, look_ahead: bool
     ) -> None:
-        """Rules 2 to 5."""
+        """Rules 2 to 5: the staleness check is a counter read, not the slice again (rule 4)."""
         now = self.clock()
         guards.check_not_ahead(tenant, verdict.as_of, now, look_ahead=look_ahead, details={})
         guards.check_blast_radius(
             tenant, len(verdict.purge), self.target.total_objects(), self.limits
         )
-        current = self.reader.read_slice(tenant)
-        own = frozenset(
-            ObjectId(o["store"], o["key"]) for o in current["objects"] if o["tenant"] == tenant
-        )
-        guards.check_scope(tenant, verdict.purge, own)
-        guards.check_unchanged(tenant, slice_fingerprint, fingerprint(current))
+        guards.check_scope(tenant, verdict.purge, planned.own)
         with self.target.transaction() as tx:
+            guards.check_unchanged(tenant, planned.counter, tx.change_counter(tenant))
             self._check_batch(
                 tx, tenant, list(verdict.purge), verdict.purge_ids, self._kept_categories
             )
@@ -523,7 +561,7 @@ class Purger:
         self,
         tenant: str,
         verdict: Verdict,
-        slice_fingerprint: str,
+        planned: PlannedSlice,
         *,
         actor: str,
         plan_id: str | None = None,
@@ -533,7 +571,7 @@ class Purger:
         Args:
             tenant: the tenant.
             verdict: the agreed, eligible verdict.
-            slice_fingerprint: the fingerprint of the slice the verdict was computed from.
+            planned: what the verdict was computed from (``agree``): rules 3 and 4.
             actor: who executes, for the audit log.
             plan_id: the manual plan being executed, if any.
 
@@ -548,11 +586,11 @@ class Purger:
             CredentialError: no valid primary credentials; nothing is read.
         """
         self.require_credentials("executing a verdict")
-        self._check_before(tenant, verdict, slice_fingerprint, look_ahead=False)
+        self._check_before(tenant, verdict, planned, look_ahead=False)
         purge_id = self._open_journal(tenant, verdict, actor, plan_id)
         archive_id = self._archive(tenant, verdict, actor, plan_id, purge_id)
         try:
-            purged, batches = self._execute(tenant, verdict, actor, purge_id)
+            purged, batches = self._execute(tenant, verdict, planned, actor, purge_id)
         except GuardError:
             if purge_id is not None and self.journal is not None:
                 self.journal.close_journal(purge_id, "refused", format_instant(self.clock()))
@@ -651,10 +689,17 @@ class Purger:
         archive = state.archive
         return (Path(record["plan_path"]).name, *(() if archive is None else (archive[0],)))
 
-    def rehearse(self, tenant: str, verdict: Verdict, slice_fingerprint: str, *, actor: str) -> int:
+    def rehearse(self, tenant: str, verdict: Verdict, planned: PlannedSlice, *, actor: str) -> int:
         """Rehearse: delete the whole purge set in one transaction and roll it back.
 
-        Every guard runs and the deleted count is checked; the store is left exactly as it was.
+        Every guard runs and the deleted count is checked; the store is left exactly as it was
+        (its change counter included: the rollback takes the deletes' bumps back).
+
+        Args:
+            tenant: the tenant.
+            verdict: the agreed, eligible verdict.
+            planned: what the verdict was computed from (``agree``).
+            actor: who rehearses, for the audit log.
 
         Returns:
             The number of rows the rehearsal deleted (and restored by rolling back).
@@ -664,7 +709,7 @@ class Purger:
             CredentialError: no valid primary credentials; nothing is read.
         """
         self.require_credentials("rehearsing a purge")
-        self._check_before(tenant, verdict, slice_fingerprint, look_ahead=False)
+        self._check_before(tenant, verdict, planned, look_ahead=False)
         ids = list(verdict.purge)
         deleted = 0
         try:
@@ -735,11 +780,17 @@ class Purger:
                 yield row, blob
 
     def _execute(
-        self, tenant: str, verdict: Verdict, actor: str, purge_id: str | None
+        self, tenant: str, verdict: Verdict, planned: PlannedSlice, actor: str, purge_id: str | None
     ) -> tuple[int, int]:
-        """Rules 6 to 9 and 13: the guarded, journalled batches."""
+        """Rules 4, 6 to 9 and 13: the guarded, journalled batches."""
         return self.delete_batches(
-            tenant, list(verdict.purge), verdict.purge_ids, actor, purge_id, done=(0, 0)
+            tenant,
+            list(verdict.purge),
+            verdict.purge_ids,
+            actor,
+            purge_id,
+            done=(0, 0),
+            counter=planned.counter,
         )
 
     def delete_batches(  # noqa: PLR0913 -- what a run of batches needs
@@ -751,6 +802,7 @@ class Purger:
         purge_id: str | None,
         *,
         done: tuple[int, int],
+        counter: int | None = None,
     ) -> tuple[int, int]:
         """Delete ``objects`` in guarded batches, each journalled with its delete (rule 13).
 
@@ -761,12 +813,16 @@ class Purger:
             actor: who acts, for the audit log.
             purge_id: the journal, or None.
             done: (objects, batches) committed before (a resumed purge counts on from them).
+            counter: the tenant's change counter the plan was made with; each batch compares
+                the counter with it, then with what the batch before read after its own
+                deletes (rule 4). None compares nothing (a purge resumed from its journal).
 
         Returns:
             (objects purged, batches committed), counting ``done``.
 
         Raises:
-            GuardError: a guard refused a batch (rule 9); ``purged_before`` counts from ``done``.
+            GuardError: a guard refused a batch (rule 9), ``stale`` among them (rule 4);
+                ``purged_before`` counts from ``done``.
             CredentialError: no valid primary credentials; nothing is read.
         """
         self.require_credentials("deleting batches")
@@ -775,7 +831,12 @@ class Purger:
         for batch in _chunks(objects, self.limits.batch_size):
             try:
                 with self.target.transaction() as tx:
+                    # Read first: from here to the commit the transaction holds the counter, so
+                    # the guards' reads stay true until the delete commits (rule 4).
+                    current = tx.change_counter(tenant)
                     self._check_batch(tx, tenant, batch, purge_set, keep_categories)
+                    if counter is not None:
+                        guards.check_unchanged(tenant, counter, current)
                     deleted = tx.delete(tenant, batch)
                     # Raising inside the transaction rolls the batch back.
                     guards.check_count(
@@ -792,6 +853,9 @@ class Purger:
                             "batch",
                             {"index": batches + 1, "objects": [[o.store, o.key] for o in batch]},
                         )
+                    if counter is not None:
+                        # Still held: only this batch's own deletes moved it (rule 4).
+                        counter = tx.change_counter(tenant)
             except GuardError as exc:
                 # Rule 9: the batches before this one stay deleted; the refusal says how many.
                 raise exc.after(purged) from exc

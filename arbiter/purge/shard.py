@@ -27,7 +27,7 @@ import attrs
 from arbiter.core.errors import InputError
 
 if TYPE_CHECKING:
-    from arbiter.stores.ports import InventoryReader
+    from arbiter.stores.ports import CountedSlice, InventoryReader
 
 __all__ = ["Shard", "ShardedReader", "parse_shard"]
 
@@ -107,3 +107,11 @@ class ShardedReader:
     def read_slice(self, tenant: str) -> dict[str, Any]:
         """The tenant's slice, as the store gives it."""
         return self._reader.read_slice(tenant)
+
+    def read_counted_slice(self, tenant: str) -> CountedSlice:
+        """The tenant's slice and change counter, as the store gives them."""
+        return self._reader.read_counted_slice(tenant)
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter, as the store gives it."""
+        return self._reader.change_counter(tenant)

@@ -25,6 +25,23 @@ Rules an implementation must keep:
    (``arbiter.stores.sqlite``) and the PostgreSQL store (``arbiter.stores.postgres.store``)
    implement it alike; the conformance suite (``tests/arbiter/stores/test_conformance.py``)
    runs the same tests against both, so no behaviour exists on one store only.
+7. A primary store keeps a per-tenant **change counter**, maintained by the database itself
+   (triggers), so that no code path, ours or a service's writing the tables directly, can
+   forget it. It strictly increases with every committed insert, update or delete of the
+   tenant's row, of its events, of its objects (an object moved between tenants counts for
+   both), and of every ref whose source or target object is the tenant's (a ref from another
+   tenant into it counts for it). Those are every write that can change the tenant's verdict:
+   other tenants' rows in its slice cannot (spec §7.3: their objects are in ``L`` whatever their
+   state), so writes to them leave it alone. Reads never change it. A tenant without a counter
+   row reads 0 (a store created before the counter existed: its first counted write makes it
+   1 or more). By how much a write increases it is the store's own (SQLite: one per row;
+   PostgreSQL: one per statement); only equality means anything: an equal counter means no
+   write since that could change the verdict. ``InventoryReader.read_counted_slice`` reads it
+   in the slice's snapshot (rule 1) and ``change_counter`` reads it alone, cheaply (one row by
+   its key). ``PurgeReads.change_counter`` reads it in a transaction; in a delete-capable write
+   transaction it also *holds* it until the transaction ends (SQLite: ``BEGIN IMMEDIATE``'s
+   write lock; PostgreSQL: the counter row's lock), so that nothing but that transaction's own
+   writes changes it before the commit.
 """
 
 from __future__ import annotations
@@ -44,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Archiver",
     "BlobTarget",
+    "CountedSlice",
     "InventoryReader",
     "JournalStore",
     "ObjectState",
@@ -65,6 +83,19 @@ class ObjectState:
     legal_hold: bool
 
 
+@attrs.frozen
+class CountedSlice:
+    """A tenant's slice and its change counter, read in one snapshot (rules 1 and 7).
+
+    Attributes:
+        inventory: the slice, as ``InventoryReader.read_slice`` gives it.
+        counter: the tenant's change counter in the same snapshot.
+    """
+
+    inventory: dict[str, Any]
+    counter: int
+
+
 class InventoryReader(Protocol):
     """Reads what the planners need."""
 
@@ -79,6 +110,14 @@ class InventoryReader(Protocol):
         holding a ref to one of them, and those objects' tenants. The planners' verdict on the
         slice equals their verdict on the whole inventory.
         """
+        ...
+
+    def read_counted_slice(self, tenant: str) -> CountedSlice:
+        """``read_slice`` and the tenant's change counter, in one snapshot (rules 1 and 7)."""
+        ...
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter now (rule 7): one row read; 0 when it has none."""
         ...
 
 
@@ -102,6 +141,14 @@ class PurgeReads(Protocol):
 
         Each row: ``store``, ``key``, ``tenant``, ``category``, ``created_at``, ``legal_hold``,
         ``payload`` (bytes or None) and ``refs`` (the object's outgoing refs, in order).
+        """
+        ...
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter in this transaction (rule 7); 0 when it has none.
+
+        In a delete-capable write transaction the counter is also held until the transaction
+        ends: no other writer's change to the tenant commits before this transaction does.
         """
         ...
 

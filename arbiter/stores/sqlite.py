@@ -20,6 +20,17 @@ Rules:
    raises ``CredentialError``), imports nothing (``add_inventory`` inserts only, and
    ``Workspace.import_inventory`` asks for the credentials) and keeps its bookkeeping (plans,
    archive records, receipts, the audit head), none of which deletes a row.
+7. The per-tenant change counter (rule 7 of ``arbiter.stores.ports``) is table
+   ``change_counters``, kept by row triggers on ``tenants``, ``events``, ``objects`` and
+   ``refs`` (``count_*``): every inserted, updated or deleted row adds one to each tenant it
+   concerns (a tenant row or an event its tenant; an object its owner, old and new; a ref the
+   owners of both its ends, of those that exist: a source the cascade deletes was counted by
+   its own deletion). ``SCHEMA`` creates them ``IF NOT EXISTS``, so a workspace created before
+   the counter gets it when it is next opened; its tenants have no row yet and read 0. A write
+   transaction holds the counter by ``BEGIN IMMEDIATE`` (rule 2).
+8. Identity lists are looked up, never scanned for: a batch's reads and its delete join the
+   identities (``VALUES`` rows, a chunk at a time) to the table's index with the identities as
+   the outer loop (``_joined``), so a batch costs its own size whatever the store's.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ from arbiter.auth.credentials import PrimaryCredentials, require_primary, verify
 from arbiter.core.errors import CredentialError, InputError, UsageError
 from arbiter.core.verdict import ObjectId
 from arbiter.stores.access import PurgeAccess, ReadAccess
-from arbiter.stores.ports import ObjectState
+from arbiter.stores.ports import CountedSlice, ObjectState
 from arbiter.stores.rows import (
     insert_object,
     insert_tenant,
@@ -88,6 +99,63 @@ CREATE TABLE IF NOT EXISTS refs (
     FOREIGN KEY (from_store, from_key) REFERENCES objects(store, key) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS refs_by_target ON refs(to_store, to_key);
+CREATE TABLE IF NOT EXISTS change_counters (tenant TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS count_tenant_inserts AFTER INSERT ON tenants BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (NEW.id, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_tenant_updates AFTER UPDATE ON tenants BEGIN
+    INSERT INTO change_counters (tenant, n) SELECT id, 1 FROM (SELECT OLD.id AS id UNION
+        SELECT NEW.id) WHERE true ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_tenant_deletes AFTER DELETE ON tenants BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (OLD.id, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_event_inserts AFTER INSERT ON events BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (NEW.tenant, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_event_updates AFTER UPDATE ON events BEGIN
+    INSERT INTO change_counters (tenant, n) SELECT tenant, 1 FROM (SELECT OLD.tenant AS tenant
+        UNION SELECT NEW.tenant) WHERE true ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_event_deletes AFTER DELETE ON events BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (OLD.tenant, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_object_inserts AFTER INSERT ON objects BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (NEW.tenant, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_object_updates AFTER UPDATE ON objects BEGIN
+    INSERT INTO change_counters (tenant, n) SELECT tenant, 1 FROM (SELECT OLD.tenant AS tenant
+        UNION SELECT NEW.tenant) WHERE true ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_object_deletes AFTER DELETE ON objects BEGIN
+    INSERT INTO change_counters (tenant, n) VALUES (OLD.tenant, 1)
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_ref_inserts AFTER INSERT ON refs BEGIN
+    INSERT INTO change_counters (tenant, n)
+        SELECT tenant, 1 FROM objects WHERE store = NEW.from_store AND key = NEW.from_key
+        UNION SELECT tenant, 1 FROM objects WHERE store = NEW.to_store AND key = NEW.to_key
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_ref_updates AFTER UPDATE ON refs BEGIN
+    INSERT INTO change_counters (tenant, n)
+        SELECT tenant, 1 FROM objects WHERE store = OLD.from_store AND key = OLD.from_key
+        UNION SELECT tenant, 1 FROM objects WHERE store = OLD.to_store AND key = OLD.to_key
+        UNION SELECT tenant, 1 FROM objects WHERE store = NEW.from_store AND key = NEW.from_key
+        UNION SELECT tenant, 1 FROM objects WHERE store = NEW.to_store AND key = NEW.to_key
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_ref_deletes AFTER DELETE ON refs BEGIN
+    INSERT INTO change_counters (tenant, n)
+        SELECT tenant, 1 FROM objects WHERE store = OLD.from_store AND key = OLD.from_key
+        UNION SELECT tenant, 1 FROM objects WHERE store = OLD.to_store AND key = OLD.to_key
+        ON CONFLICT (tenant) DO UPDATE SET n = n + 1;
+END;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS archives (
     archive_id TEXT PRIMARY KEY,
@@ -172,11 +240,21 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+def _counter(db: sqlite3.Connection, tenant: str) -> int:
+    """The tenant's change counter (rule 7): one row by its key, 0 when there is none."""
+    row = db.execute("SELECT n FROM change_counters WHERE tenant = ?", (tenant,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 class _Reads:
     """The primitive reads of a transaction on one connection (``PurgeReads``)."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter in this transaction (held by a write transaction)."""
+        return _counter(self._db, tenant)
 
     def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
         row = self._db.execute("SELECT legal_hold FROM tenants WHERE id = ?", (tenant,)).fetchone()
@@ -190,8 +268,8 @@ class _Reads:
     def objects(self, ids: list[ObjectId]) -> dict[ObjectId, ObjectState]:
         found: dict[ObjectId, ObjectState] = {}
         for chunk, values in _identity_chunks(ids):
-            sql = f"SELECT store, key, tenant, category, legal_hold FROM objects WHERE (store, key) IN ({values})"  # noqa: E501, S608 -- placeholders only
-            rows = self._db.execute(sql, chunk)
+            columns = "o.store, o.key, o.tenant, o.category, o.legal_hold"
+            rows = self._db.execute(f"SELECT {columns} {_in_objects(values)}", chunk)
             for store, key, owner, category, hold in rows:
                 found[ObjectId(store, key)] = ObjectState(owner, category, bool(hold))
         return found
@@ -199,29 +277,28 @@ class _Reads:
     def referrers(self, ids: list[ObjectId]) -> set[ObjectId]:
         found: set[ObjectId] = set()
         for chunk, values in _identity_chunks(ids):
-            rows = self._db.execute(
-                f"SELECT from_store, from_key FROM refs WHERE (to_store, to_key) IN ({values})",  # noqa: S608 -- placeholders only
-                chunk,
-            )
+            joined = _joined(values, "refs r", "r.to_store", "r.to_key")
+            rows = self._db.execute(f"SELECT r.from_store, r.from_key {joined}", chunk)
             found.update(ObjectId(s, k) for s, k in rows)
         return found
 
     def rows(self, ids: list[ObjectId]) -> list[dict[str, Any]]:
         keys = ("store", "key", "tenant", "category", "created_at", "legal_hold", "payload")
         by_id: dict[tuple[str, str], dict[str, Any]] = {}
+        refs: dict[tuple[str, str], dict[int, list[str]]] = {}
         for chunk, values in _identity_chunks(ids):
-            for row in self._db.execute(
-                f"SELECT {', '.join(keys)} FROM objects"  # noqa: S608 -- constant columns
-                f" WHERE (store, key) IN ({values})",
-                chunk,
-            ):
+            columns = ", ".join(f"o.{k}" for k in keys)
+            for row in self._db.execute(f"SELECT {columns} {_in_objects(values)}", chunk):
                 record = dict(zip(keys, row, strict=True))
                 record["legal_hold"] = bool(record["legal_hold"])
-                record["refs"] = []
                 by_id[(record["store"], record["key"])] = record
-            sql = f"SELECT from_store, from_key, to_store, to_key FROM refs WHERE (from_store, from_key) IN ({values}) ORDER BY from_store, from_key, pos"  # noqa: E501, S608 -- placeholders only
-            for store, key, to_store, to_key in self._db.execute(sql, chunk):
-                by_id[(store, key)]["refs"].append([to_store, to_key])
+            joined = _joined(values, "refs r", "r.from_store", "r.from_key")
+            sql = f"SELECT r.from_store, r.from_key, r.pos, r.to_store, r.to_key {joined}"
+            for store, key, pos, to_store, to_key in self._db.execute(sql, chunk):
+                refs.setdefault((store, key), {})[pos] = [to_store, to_key]
+        for identity, record in by_id.items():
+            found = refs.get(identity, {})
+            record["refs"] = [found[pos] for pos in sorted(found)]
         # In the order asked for, without the identities that are gone.
         return [by_id[i] for i in ((o.store, o.key) for o in ids) if i in by_id]
 
@@ -245,6 +322,20 @@ def _identity_chunks(ids: list[ObjectId], size: int = _CHUNK) -> Iterator[tuple[
 @functools.lru_cache(maxsize=64)
 def _values(count: int) -> str:
     return "VALUES " + ",".join(["(?, ?)"] * count)
+
+
+def _joined(values: str, table: str, store: str, key: str) -> str:
+    """``FROM`` the identities of ``values`` looked up in ``table`` by its index (rule 8).
+
+    ``CROSS JOIN`` makes the identities the outer loop: each is one index search, so a batch
+    costs its own size, never the table's (``(store, key) IN (VALUES ...)`` scans the table).
+    """
+    return f"FROM ({values}) AS i CROSS JOIN {table} ON {store} = i.column1 AND {key} = i.column2"
+
+
+def _in_objects(values: str) -> str:
+    """``FROM`` the identities of ``values`` found in ``objects`` (as ``o``), by its key."""
+    return _joined(values, "objects o", "o.store", "o.key")
 
 
 class _Snapshot(_Reads):
@@ -288,7 +379,7 @@ class _Transaction(_Reads):
         deleted = 0
         for chunk, values in _identity_chunks(ids):
             cursor = self._db.execute(
-                f"DELETE FROM objects WHERE tenant = ? AND (store, key) IN ({values})",  # noqa: S608 -- placeholders only
+                f"DELETE FROM objects WHERE tenant = ? AND rowid IN (SELECT o.rowid {_in_objects(values)})",  # noqa: E501, S608 -- placeholders only
                 [tenant, *chunk],
             )
             deleted += cursor.rowcount
@@ -443,7 +534,7 @@ class SqliteStore:
         with self._read() as db:
             ids = [ObjectId(store, key) for store, key in objects]
             for chunk, values in _identity_chunks(ids):
-                sql = f"SELECT store, key FROM objects WHERE (store, key) IN ({values})"  # noqa: S608 -- placeholders only
+                sql = f"SELECT o.store, o.key {_in_objects(values)}"
                 found_objects.update((s, k) for s, k in db.execute(sql, chunk))
             names = list(tenants)
             for start in range(0, len(names), _CHUNK):
@@ -484,6 +575,15 @@ class SqliteStore:
         """The tenant's slice (``InventoryReader.read_slice``), in one snapshot."""
         with self._read() as db:
             return read_slice(db, tenant)
+
+    def read_counted_slice(self, tenant: str) -> CountedSlice:
+        """The tenant's slice and its change counter, in one snapshot (rule 7)."""
+        with self._read() as db:
+            return CountedSlice(read_slice(db, tenant), _counter(db, tenant))
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter now (rule 7): one row read, 0 when it has none."""
+        return _counter(self._db, tenant)
 
     # -- purging -------------------------------------------------------------------------------
 

@@ -15,15 +15,17 @@ and concurrency tests (``cli/test_cli_safemode.py``, ``manual/test_manual.py``,
 A test that runs on both stores asks for ``workspace_admin_url``: it is parametrised by
 ``store_kind`` (``"sqlite"``, ``"postgresql"``) and gives None for SQLite, or a fresh database's
 superuser URL for PostgreSQL, to create the workspace with (``Workspace.create(...,
-admin_url=...)``, as ``twinpurge init --store`` does).
+admin_url=...)``, as ``twinpurge init --store`` does). ``direct_writer`` writes a store's data
+tables beside it, as a retention service would (the change counter's and the staleness tests).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 import psycopg
@@ -51,7 +53,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STORE_KINDS",
+    "DirectWriter",
     "Provisioned",
+    "direct_writer",
     "fresh_database",
     "postgres_admin_url",
     "postgres_roles",
@@ -168,3 +172,36 @@ def workspace_admin_url(store_kind: str, request: pytest.FixtureRequest) -> str 
         return None
     url: str = request.getfixturevalue("fresh_database")
     return url
+
+
+# Runs one statement (``?`` placeholders, unqualified table names) and commits it.
+DirectWriter: TypeAlias = Callable[[str, Sequence[object]], None]
+
+
+def direct_writer(kind: str, where: str) -> DirectWriter:
+    """A writer beside the store: a retention service changing the data tables directly.
+
+    Args:
+        kind: ``"sqlite"`` or ``"postgresql"``.
+        where: the SQLite database file, or the PostgreSQL administrator's URL (a service's
+            own role may write the tables; none of twinpurge's roles may update them).
+
+    Returns:
+        A function running one statement in a connection of its own and committing it.
+    """
+
+    def sqlite_write(statement: str, params: Sequence[object]) -> None:
+        db = sqlite3.connect(where, timeout=30.0)
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            with db:
+                db.execute(statement, tuple(params))
+        finally:
+            db.close()
+
+    def postgres_write(statement: str, params: Sequence[object]) -> None:
+        with psycopg.connect(where) as db:
+            db.execute("SET search_path TO twinpurge")
+            db.execute(statement.replace("?", "%s").encode(), tuple(params))
+
+    return sqlite_write if kind == "sqlite" else postgres_write

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from arbiter.core.verdict import Verdict
+    from arbiter.purge.purger import PlannedSlice
 
 AS_OF = "2026-03-01T00:00:00Z"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -116,10 +117,10 @@ class Primary:
             credentials=credentials,
         )
 
-    def verdict(self) -> tuple[Verdict, str]:
-        """The agreed verdict on tenant t and its slice fingerprint."""
-        agreement, slice_fingerprint = self.ws.planner.agree("t", AS_OF)
-        return agreement.verdict, slice_fingerprint
+    def verdict(self) -> tuple[Verdict, PlannedSlice]:
+        """The agreed verdict on tenant t and what it was planned from."""
+        agreement, planned = self.ws.planner.agree("t", AS_OF)
+        return agreement.verdict, planned
 
 
 @pytest.fixture
@@ -143,10 +144,10 @@ def _purger_built(p: Primary, c: Any) -> None:
 
 
 def _execute_verdict(p: Primary, c: Any) -> None:
-    verdict, fingerprint = p.verdict()
+    verdict, planned = p.verdict()
     if c is not None:
         p.purger(c)
-    p.purger(None).execute_verdict("t", verdict, fingerprint, actor="test")
+    p.purger(None).execute_verdict("t", verdict, planned, actor="test")
 
 
 def _delete_batches(p: Primary, c: Any) -> None:
@@ -163,10 +164,10 @@ def _delete_files(p: Primary, c: Any) -> None:
 
 
 def _rehearse(p: Primary, c: Any) -> None:
-    verdict, fingerprint = p.verdict()
+    verdict, planned = p.verdict()
     if c is not None:
         p.purger(c)
-    p.purger(None).rehearse("t", verdict, fingerprint, actor="test")
+    p.purger(None).rehearse("t", verdict, planned, actor="test")
 
 
 def _run_due(p: Primary, c: Any) -> None:

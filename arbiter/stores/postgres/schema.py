@@ -12,9 +12,9 @@ Rules:
    ``refs``) and the bookkeeping (``meta``, ``primary_credentials``, ``archives``, ``plans``,
    ``receipts``, ``safe_mode_trips``, ``journals``, ``journal_steps``, ``runs``), mirroring the
    SQLite store (``arbiter.stores.sqlite.SCHEMA``; its ``meta`` row of the credentials'
-   fingerprint is the table ``primary_credentials`` here). ``twinpurge_backup`` holds what the
-   backup domain owns when its site's index is kept in PostgreSQL (``site_meta``: the site's
-   audit head).
+   fingerprint is the table ``primary_credentials`` here), and ``change_counters`` (rule 6).
+   ``twinpurge_backup`` holds what the backup domain owns when its site's index is kept in
+   PostgreSQL (``site_meta``: the site's audit head).
 3. Types: ``text`` for identities and instants, ``boolean`` for flags, ``bytea`` for payloads,
    ``bigint`` for counts and positions, ``double precision`` for the runs' epochs. Instants stay
    ``text`` as in SQLite (its rule 4): an export gives back exactly what was imported
@@ -30,7 +30,8 @@ Rules:
    - ``twinpurge_purge`` (primary domain): reads the primary data, deletes ``objects`` and
      ``refs`` only, reads, inserts and updates the bookkeeping tables it writes, and reads and
      inserts ``primary_credentials`` (never updates or deletes it: the record is written once).
-     Nothing on ``twinpurge_backup``, not even its schema.
+     It reads ``change_counters`` and may execute ``hold_change_counter`` (rule 6), never write
+     the counters. Nothing on ``twinpurge_backup``, not even its schema.
    - ``twinpurge_import`` (primary domain): reads and inserts the primary data, nothing else
      (imports inventories and restores archived rows, so the purge role never inserts data).
    - ``twinpurge_snapshot`` (backup domain): reads the primary data and ``receipts`` (the
@@ -51,7 +52,20 @@ Rules:
    computed here (``scram_verifier``): the server, its statement log included, never holds a
    password.
 5. ``provision`` and ``set_role_passwords`` need a superuser URL (they create and alter roles and
-   ``SET ROLE twinpurge_owner``).
+   ``SET ROLE twinpurge_owner``). The script needs PostgreSQL 14 or newer
+   (``CREATE OR REPLACE TRIGGER``).
+6. The per-tenant change counter (rule 7 of ``arbiter.stores.ports``) is kept by the server:
+   statement-level triggers on ``tenants``, ``events``, ``objects`` and ``refs``, for inserts,
+   updates and deletes, bump (+1 per statement) every tenant a changed row concerns: a tenant
+   row or an event its tenant, an object its owner (old and new), a ref the owners of its two
+   ends. One counter update per tenant and statement, never one per row: a transaction updating
+   one row thousands of times slows down quadratically on PostgreSQL. The trigger functions are
+   ``SECURITY DEFINER``, owned by ``twinpurge_owner``, with ``search_path`` fixed to
+   ``pg_catalog, pg_temp`` and every name qualified, so the purge, import and restore roles
+   count their own writes without any privilege on the counters; nobody may execute
+   ``count_changes`` itself. ``hold_change_counter(tenant)`` (``SECURITY DEFINER`` too, the
+   purge role's only way to it) returns the counter and locks its row until the transaction
+   ends, changing no count. ``TRUNCATE`` (owner and superusers only) bumps nothing.
 """
 
 from __future__ import annotations
@@ -77,6 +91,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKUP_TABLES",
     "BOOKKEEPING_TABLES",
+    "COUNTER_TABLE",
     "CREDENTIALS_TABLE",
     "DATA_TABLES",
     "HEAD_FUNCTIONS",
@@ -113,6 +128,8 @@ BOOKKEEPING_TABLES = (
 )
 # The fingerprint of the primary credentials: the purge role reads and inserts it, nothing more.
 CREDENTIALS_TABLE = "primary_credentials"
+# The per-tenant change counters (rule 6): the server writes them; the purge role reads them.
+COUNTER_TABLE = "change_counters"
 BACKUP_TABLES = ("site_meta",)
 # What the restore role may execute: reading and advancing the primary audit log's head.
 HEAD_FUNCTIONS = ("twinpurge.audit_head()", "twinpurge.advance_audit_head(bigint, text)")
@@ -201,6 +218,12 @@ CREATE TABLE IF NOT EXISTS twinpurge.refs (
         ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS refs_by_target ON twinpurge.refs (to_store, to_key);
+-- The per-tenant change counter (arbiter/stores/ports.py, rule 7): the server bumps it, by the
+-- triggers below, so no writer can forget it. A tenant without a row has counted nothing (0).
+CREATE TABLE IF NOT EXISTS twinpurge.change_counters (
+    tenant text PRIMARY KEY,
+    n bigint NOT NULL
+);
 CREATE TABLE IF NOT EXISTS twinpurge.meta (name text PRIMARY KEY, value text NOT NULL);
 -- The fingerprint of the store's primary credentials: written once, never rewritten.
 CREATE TABLE IF NOT EXISTS twinpurge.primary_credentials (
@@ -320,7 +343,107 @@ BEGIN
 END
 $fn$;
 
--- 4. Privileges: everything revoked, then exactly these granted.
+-- 4. The change counter's triggers: one per data table and kind of write, per statement (one
+-- counter update per tenant and statement, however many rows). Each changed row bumps the
+-- tenants whose verdict it can change: a tenant row or an event its tenant, an object its owner
+-- (both owners when an update moves it), a ref the owners of both its ends (a ref into a
+-- tenant counts for it; a source the cascade deletes was counted by its own deletion).
+-- count_changes adds one per tenant, in code-point order so that writers lock rows alike; only
+-- the trigger functions call it. They run as the owner (SECURITY DEFINER, a fixed search_path),
+-- so a role that may only delete objects or insert rows still counts, and cannot write the
+-- counters itself.
+CREATE OR REPLACE FUNCTION twinpurge.count_changes(tenants text[]) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO twinpurge.change_counters AS c (tenant, n)
+    SELECT t, 1 FROM (SELECT DISTINCT t FROM unnest(tenants) AS t WHERE t IS NOT NULL) AS d
+    ORDER BY t COLLATE "C"
+    ON CONFLICT (tenant) DO UPDATE SET n = c.n + 1
+$$;
+CREATE OR REPLACE FUNCTION twinpurge.count_tenants_changes() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT id FROM new_rows));
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT id FROM old_rows));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE FUNCTION twinpurge.count_events_changes() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT tenant FROM new_rows));
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT tenant FROM old_rows));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE FUNCTION twinpurge.count_objects_changes() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT tenant FROM new_rows));
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM twinpurge.count_changes(ARRAY(SELECT DISTINCT tenant FROM old_rows));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE FUNCTION twinpurge.count_refs_changes() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM twinpurge.count_changes(ARRAY(
+            SELECT o.tenant FROM new_rows r JOIN twinpurge.objects o
+                ON o.store = r.from_store AND o.key = r.from_key
+            UNION SELECT o.tenant FROM new_rows r JOIN twinpurge.objects o
+                ON o.store = r.to_store AND o.key = r.to_key));
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM twinpurge.count_changes(ARRAY(
+            SELECT o.tenant FROM old_rows r JOIN twinpurge.objects o
+                ON o.store = r.from_store AND o.key = r.from_key
+            UNION SELECT o.tenant FROM old_rows r JOIN twinpurge.objects o
+                ON o.store = r.to_store AND o.key = r.to_key));
+    END IF;
+    RETURN NULL;
+END
+$$;
+DO $$
+DECLARE
+    name text;
+BEGIN
+    FOREACH name IN ARRAY ARRAY['tenants', 'events', 'objects', 'refs'] LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER count_inserts AFTER INSERT ON twinpurge.%I'
+            ' REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT'
+            ' EXECUTE FUNCTION twinpurge.%I()', name, 'count_' || name || '_changes');
+        EXECUTE format('CREATE OR REPLACE TRIGGER count_updates AFTER UPDATE ON twinpurge.%I'
+            ' REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT'
+            ' EXECUTE FUNCTION twinpurge.%I()', name, 'count_' || name || '_changes');
+        EXECUTE format('CREATE OR REPLACE TRIGGER count_deletes AFTER DELETE ON twinpurge.%I'
+            ' REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT'
+            ' EXECUTE FUNCTION twinpurge.%I()', name, 'count_' || name || '_changes');
+    END LOOP;
+END
+$$;
+-- The purge reads a tenant's counter in each batch's write transaction through this function:
+-- it returns the count and holds the tenant's row until the transaction ends, so that no
+-- change to the tenant commits before the batch does. It changes no count (a missing row is
+-- written as 0, which is what a missing row reads as).
+CREATE OR REPLACE FUNCTION twinpurge.hold_change_counter(tenant_id text) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO twinpurge.change_counters AS c (tenant, n) VALUES (tenant_id, 0)
+    ON CONFLICT (tenant) DO UPDATE SET n = c.n
+    RETURNING n
+$$;
+
+-- 5. Privileges: everything revoked, then exactly these granted.
 REVOKE ALL ON ALL TABLES IN SCHEMA twinpurge, twinpurge_backup FROM PUBLIC, twinpurge_purge,
     twinpurge_import, twinpurge_snapshot, twinpurge_restore, twinpurge_backup;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA twinpurge, twinpurge_backup FROM PUBLIC, twinpurge_purge,
@@ -338,6 +461,9 @@ GRANT SELECT, INSERT, UPDATE ON twinpurge.journals, twinpurge.journal_steps,
     twinpurge.archives, twinpurge.receipts, twinpurge.runs, twinpurge.safe_mode_trips,
     twinpurge.meta, twinpurge.plans TO twinpurge_purge;
 GRANT SELECT, INSERT ON twinpurge.primary_credentials TO twinpurge_purge;
+-- The change counters: read, and held in a batch's transaction; never written.
+GRANT SELECT ON twinpurge.change_counters TO twinpurge_purge;
+GRANT EXECUTE ON FUNCTION twinpurge.hold_change_counter(text) TO twinpurge_purge;
 
 -- Imports (primary domain): read and insert the data, nothing else (inventories, restored rows).
 GRANT USAGE ON SCHEMA twinpurge TO twinpurge_import;

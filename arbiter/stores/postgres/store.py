@@ -20,11 +20,13 @@ return shapes, errors, ordering and instants-as-text; the conformance suite
    ``already_stored`` read in ``REPEATABLE READ READ ONLY`` transactions: one consistent state,
    and the server refuses a write in them.
 4. Set-based: identity lists travel as two ``text[]`` parameters joined through
-   ``unnest(%s::text[], %s::text[])``, one statement per call. ``delete`` is one statement per
-   batch whose predicate holds the ownership (``... AND o.tenant = %s``); it returns its rowcount,
-   objects only (refs go by the foreign key's cascade). Slices and exports read their objects in
-   one query and their refs in another, ordered, through server-side (named) cursors: the
-   read SQL is ``rows``', which the backup domain's reader shares, so both read the same slice.
+   ``unnest(%s::text[], %s::text[])``, one statement per call, each identity looked up by the
+   primary key. ``delete`` is one statement per batch whose predicate holds the ownership
+   (``... AND o.tenant = %s``); it finds the batch's rows by key and deletes them by ``ctid``, so
+   a batch costs its own size, not its tenant's; it returns its rowcount, objects only (refs go
+   by the foreign key's cascade). Slices and exports read their objects in one query and their
+   refs in another, ordered, through server-side (named) cursors: the read SQL is ``rows``',
+   which the backup domain's reader shares, so both read the same slice.
 5. Orders are SQLite's: text sorts by ``COLLATE "C"`` (code points, as SQLite's ``BINARY`` and
    Python's ``sorted``), whatever the database's collation.
 6. Deleting is a capability (rule 4 of ``arbiter.stores.ports``). The fingerprint of the primary
@@ -37,6 +39,14 @@ return shapes, errors, ordering and instants-as-text; the conformance suite
    opens a new one. Statement errors (a permission refused, a constraint) pass through
    unchanged, except a unique violation in ``add_inventory``, which is ``InputError`` as in SQLite.
 8. ``store_clock`` is the server's ``now()``: a database server has a clock of its own.
+9. The per-tenant change counter (rule 7 of ``arbiter.stores.ports``) is kept by the server's
+   triggers (rule 6 of ``schema``). Snapshots, ``read_counted_slice`` and ``change_counter``
+   read ``twinpurge.change_counters``; a write transaction reads it through
+   ``twinpurge.hold_change_counter``, which locks the tenant's counter row until the commit, so
+   a concurrent change to the tenant (its row, events, objects, or a ref into it) waits for the
+   batch: the objects and refs lock of rule 2 does not cover tenants and events. A writer that
+   already changed the tenant and then waits for the objects lock deadlocks with the batch; the
+   server aborts one of the two transactions, and an aborted batch deletes nothing.
 """
 
 from __future__ import annotations
@@ -58,7 +68,7 @@ from arbiter.auth.credentials import (
 from arbiter.core.errors import CredentialError, InputError, StoreConnectionError, UsageError
 from arbiter.core.verdict import ObjectId
 from arbiter.stores.access import PurgeAccess, ReadAccess
-from arbiter.stores.ports import ObjectState
+from arbiter.stores.ports import CountedSlice, ObjectState
 from arbiter.stores.postgres.connection import connect, redact, store_errors
 from arbiter.stores.postgres.rows import (
     read_objects,
@@ -104,11 +114,23 @@ def _pairs(ids: Iterable[ObjectId]) -> tuple[list[str], list[str]]:
     return stores, keys
 
 
+def _counter(db: _Db, tenant: str) -> int:
+    """The tenant's change counter (rule 9): one row by its key, 0 when there is none."""
+    row = db.execute(
+        "SELECT n FROM twinpurge.change_counters WHERE tenant = %s", (tenant,)
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 class _Reads:
     """The primitive reads of a transaction on one connection (``PurgeReads``)."""
 
     def __init__(self, connection: _Db) -> None:
         self._db = connection
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter in this snapshot (rule 9)."""
+        return _counter(self._db, tenant)
 
     def tenant_state(self, tenant: str) -> tuple[bool, list[tuple[str, str]]] | None:
         """(legal_hold, [(kind, at), ...]) of the tenant, or None if it does not exist."""
@@ -192,6 +214,11 @@ class _Snapshot(_Reads):
 class _Transaction(_Reads):
     """A delete-capable write transaction (``PurgeTransaction``), opened for checked credentials."""
 
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter, held until this transaction ends (rule 9)."""
+        row = self._db.execute("SELECT twinpurge.hold_change_counter(%s)", (tenant,)).fetchone()
+        return 0 if row is None else int(row[0])
+
     def journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:
         """Record a journal step in this transaction: it commits with the delete, or neither."""
         _add_step(self._db, purge_id, step, data)
@@ -207,10 +234,14 @@ class _Transaction(_Reads):
             The number of objects deleted (their refs go by the cascade, uncounted).
         """
         stores, keys = _pairs(ids)
+        # The rows are found by their key first, then deleted by their ctid (objects are locked
+        # against every other writer, rule 2): joined directly, the planner hashes all of the
+        # tenant's objects for every batch, so a batch would cost the tenant's size.
         cursor = self._db.execute(
-            "DELETE FROM twinpurge.objects o"
-            " USING unnest(%s::text[], %s::text[]) AS i (store, key)"
-            " WHERE o.store = i.store AND o.key = i.key AND o.tenant = %s",
+            "DELETE FROM twinpurge.objects o WHERE o.ctid = ANY(ARRAY("
+            "SELECT x.ctid FROM unnest(%s::text[], %s::text[]) AS i (store, key)"
+            " JOIN twinpurge.objects x ON x.store = i.store AND x.key = i.key))"
+            " AND o.tenant = %s",
             (stores, keys, tenant),
         )
         return cursor.rowcount
@@ -586,6 +617,16 @@ class PostgresStore:
         """
         with self._read() as db:
             return read_slice(db, tenant)
+
+    def read_counted_slice(self, tenant: str) -> CountedSlice:
+        """The tenant's slice and its change counter, in one snapshot (rules 3 and 9)."""
+        with self._read() as db:
+            return CountedSlice(read_slice(db, tenant), _counter(db, tenant))
+
+    def change_counter(self, tenant: str) -> int:
+        """The tenant's change counter now (rule 9): one row read, 0 when it has none."""
+        with self._session() as db:
+            return _counter(db, tenant)
 
     # -- purging -------------------------------------------------------------------------------
 

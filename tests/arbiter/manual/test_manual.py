@@ -123,7 +123,8 @@ def approve(setup: Setup, path: Path, *names: str, action: Any = "execute") -> N
 def snapshot(setup: Setup) -> tuple[list[str], dict[str, bytes]]:
     """The data tables dumped row by row (sorted: row ids may differ), every blob file's bytes.
 
-    The bookkeeping tables (audit head, plans, archives, receipts, journals) are left out.
+    The bookkeeping tables (audit head, plans, archives, receipts, journals) are left out, and
+    the change counters: a restore is a write, so they move on, never back.
     """
     db = sqlite3.connect(setup.directory / "primary.sqlite3")
     rows = sorted(
@@ -131,6 +132,7 @@ def snapshot(setup: Setup) -> tuple[list[str], dict[str, bytes]]:
         for line in db.iterdump()
         if not line.startswith(
             (
+                'INSERT INTO "change_counters"',
                 'INSERT INTO "meta"',
                 'INSERT INTO "plans"',
                 'INSERT INTO "archives"',

@@ -117,14 +117,14 @@ def test_blast_radius_counts_and_share_of_the_store() -> None:
 
 
 def test_scope_and_staleness_guards() -> None:
-    """``foreign-object`` names the outsiders; ``stale`` trips on a changed fingerprint only."""
+    """``foreign-object`` names the outsiders; ``stale`` trips on a changed counter only."""
     mine, theirs = ObjectId("db", "a"), ObjectId("db", "z")
     guards.check_scope("t", (mine,), frozenset({mine}))
-    guards.check_unchanged("t", "f1", "f1")
+    guards.check_unchanged("t", 7, 7)
     with pytest.raises(GuardError) as scope:
         guards.check_scope("t", (mine, theirs), frozenset({mine}))
     with pytest.raises(GuardError) as stale:
-        guards.check_unchanged("t", "f1", "f2")
+        guards.check_unchanged("t", 7, 8)
     assert [("foreign-object", {"objects": [{"store": "db", "key": "z"}]}), ("stale", {})] == [
         (scope.value.guard, scope.value.details),
         (stale.value.guard, stale.value.details),

@@ -5,6 +5,7 @@ from ``tests/arbiter/conftest.py``, shared with the crash-safety fault injection
 ``store_url`` and ``with_database`` are re-exported here for the store tests that import them.
 ``primary_store`` yields a fresh empty store of each kind with its credentials recorded; on
 PostgreSQL, ``empty_postgres`` empties every table as the administrator between the tests.
+``direct_writer`` (re-exported too) writes the data tables the way a retention service would.
 ``own_cluster`` gives a test a durable cluster of its own, which it may stop, or leave
 unprovisioned.
 """
@@ -23,12 +24,19 @@ from arbiter.auth.credentials import PrimaryCredentials, reset_credential_domain
 from arbiter.stores.postgres.schema import (
     BACKUP_TABLES,
     BOOKKEEPING_TABLES,
+    COUNTER_TABLE,
     CREDENTIALS_TABLE,
     DATA_TABLES,
 )
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import SqliteStore
-from tests.arbiter.conftest import Provisioned, store_url, with_database
+from tests.arbiter.conftest import (
+    DirectWriter,
+    Provisioned,
+    direct_writer,
+    store_url,
+    with_database,
+)
 from tests.postgres import HOW_TO_PROVIDE, ThrowawayCluster, find_bindir, start_cluster
 
 if TYPE_CHECKING:
@@ -36,8 +44,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "DirectWriter",
     "OpenStore",
     "Provisioned",
+    "direct_writer",
     "empty_postgres",
     "own_cluster",
     "primary_store",
@@ -47,7 +57,10 @@ __all__ = [
 
 # Every table the store writes, emptied between the conformance suite's tests.
 ALL_TABLES = (
-    *(f"twinpurge.{t}" for t in (*DATA_TABLES, *BOOKKEEPING_TABLES, CREDENTIALS_TABLE)),
+    *(
+        f"twinpurge.{t}"
+        for t in (*DATA_TABLES, *BOOKKEEPING_TABLES, CREDENTIALS_TABLE, COUNTER_TABLE)
+    ),
     *(f"twinpurge_backup.{t}" for t in BACKUP_TABLES),
 )
 
@@ -68,12 +81,14 @@ class OpenStore:
         credentials: its primary credentials.
         reopen: another store on the same database, with the same credentials (a second
             runner); closed at the end of the test.
+        write: a writer beside the store (``direct_writer``).
     """
 
     kind: str
     store: Any
     credentials: PrimaryCredentials
     reopen: Callable[[], Any]
+    write: DirectWriter
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -93,6 +108,8 @@ def primary_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Op
             opened.append(SqliteStore(path))
             return opened[-1]
 
+        write = direct_writer("sqlite", str(path))
+
     else:
         provisioned = request.getfixturevalue("postgres_roles")
         empty_postgres(provisioned.admin_url)
@@ -103,10 +120,12 @@ def primary_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Op
             opened.append(PostgresStore(url, credentials))
             return opened[-1]
 
+        write = direct_writer("postgresql", provisioned.admin_url)
+
     store = reopen()
     try:
         store.record_primary_credentials(credentials)
-        yield OpenStore(request.param, store, credentials, reopen)
+        yield OpenStore(request.param, store, credentials, reopen, write)
     finally:
         for each in opened:
             each.close()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,18 +35,18 @@ from arbiter.core.errors import (
     UsageError,
 )
 from arbiter.core.verdict import ObjectId
-from arbiter.stores.ports import ObjectState, PrimaryStore
+from arbiter.stores.ports import CountedSlice, ObjectState, PrimaryStore
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import CREDENTIALS_META, SqliteStore
-from tests.arbiter.stores.conftest import empty_postgres
+from tests.arbiter.stores.conftest import direct_writer, empty_postgres
 from tests.builders import event, obj, tenant
 from tests.conftest import examples
-from tests.strategies import Scenario, scenarios
+from tests.strategies import Scenario, StoreWrite, scenarios, store_writes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tests.arbiter.stores.conftest import OpenStore, Provisioned
+    from tests.arbiter.stores.conftest import DirectWriter, OpenStore, Provisioned
 
 A, B, C = ObjectId("db", "a"), ObjectId("db", "b"), ObjectId("db", "c")
 MISSING = ObjectId("db", "missing")
@@ -490,6 +491,143 @@ def test_restore_rows_never_overwrites(primary_store: OpenStore) -> None:
     assert [] == store.restore_rows(primary_store.credentials, rows)
 
 
+# -- the change counter (rule 7 of the store ports) ------------------------------------------------
+
+
+def counters(store: Any, tenants: list[str]) -> dict[str, int]:
+    """Each tenant's change counter, read alone."""
+    return {t: store.change_counter(t) for t in tenants}
+
+
+def bumped(before: dict[str, int], after: dict[str, int]) -> set[str]:
+    """The tenants whose counter went up; a counter that went down fails the test."""
+    assert [] == [t for t in before if after[t] < before[t]]
+    return {t for t in before if after[t] != before[t]}
+
+
+def read_everything(store: Any, credentials: PrimaryCredentials, tenants: list[str]) -> None:
+    """Every read of the port: whole-store reads, slices, and a snapshot's and a transaction's."""
+    store.tenant_ids()
+    store.export_inventory()
+    store.total_objects()
+    ids = [ObjectId(o["store"], o["key"]) for o in store.export_inventory()["objects"]]
+    store.already_stored(tenants, [(o.store, o.key) for o in ids])
+    store.object_rows(ids)
+    for t in tenants:
+        store.read_slice(t)
+        store.read_counted_slice(t)
+    for opened in (store.snapshot(), store.transaction(credentials)):
+        with opened as tx:
+            for t in tenants:
+                tx.tenant_state(t)
+                tx.change_counter(t)
+            tx.objects(ids)
+            tx.referrers(ids)
+            tx.rows(ids)
+
+
+def test_a_counter_reads_zero_until_a_write_counts(primary_store: OpenStore) -> None:
+    """No row: 0, also after a transaction held it; an import counts its tenants."""
+    store = primary_store.store
+    with store.transaction(primary_store.credentials) as tx:
+        held = tx.change_counter("t")
+    assert (0, {"t": 0, "u": 0}) == (held, counters(store, ["t", "u"]))
+    loaded(primary_store)
+    after = counters(store, ["t", "u", "nobody"])
+    assert ({"t", "u"}, 0) == ({t for t, n in after.items() if n > 0}, after["nobody"])
+
+
+def test_a_counted_slice_is_the_slice_and_the_counter_of_one_snapshot(
+    primary_store: OpenStore,
+) -> None:
+    """read_counted_slice gives read_slice and change_counter; snapshots read the same counter."""
+    store = loaded(primary_store)
+    with store.snapshot() as snapshot:
+        in_snapshot = [snapshot.change_counter(t) for t in ("t", "u", "nobody")]
+    assert [
+        CountedSlice(store.read_slice(t), store.change_counter(t)) for t in ("t", "u", "nobody")
+    ] == [store.read_counted_slice(t) for t in ("t", "u", "nobody")]
+    assert [store.change_counter(t) for t in ("t", "u", "nobody")] == in_snapshot
+
+
+def test_reads_do_not_bump_a_counter(primary_store: OpenStore) -> None:
+    """Every read of the port, snapshots and write transactions included: no counter moves."""
+    store = loaded(primary_store)
+    before = counters(store, ["t", "u", "nobody"])
+    read_everything(store, primary_store.credentials, ["t", "u", "nobody"])
+    assert set() == bumped(before, counters(store, ["t", "u", "nobody"]))
+
+
+def test_a_ref_from_another_tenant_bumps_the_tenant_it_names(primary_store: OpenStore) -> None:
+    """A new tenant's object refs t's object a: t counts it, u (unrelated) does not."""
+    store = loaded(primary_store)
+    before = counters(store, ["t", "u", "w"])
+    store.add_inventory({"tenants": [tenant("w")], "objects": [obj("w1", "w", refs=[("db", "a")])]})
+    assert {"t", "w"} == bumped(before, counters(store, ["t", "u", "w"]))
+
+
+def test_a_purges_delete_bumps_its_tenant_and_the_owners_its_refs_name(
+    primary_store: OpenStore,
+) -> None:
+    """Deleting u's b (refs t's a and a dangling ref) bumps u and t; v, unrelated, stays."""
+    store = loaded(primary_store)
+    store.add_inventory({"tenants": [tenant("v")], "objects": [obj("v1", "v")]})
+    before = counters(store, ["t", "u", "v"])
+    with store.transaction(primary_store.credentials) as tx:
+        assert 1 == tx.delete("u", [B])
+    assert {"t", "u"} == bumped(before, counters(store, ["t", "u", "v"]))
+
+
+def test_a_rolled_back_delete_bumps_nothing(primary_store: OpenStore) -> None:
+    """The counter is written in the transaction: rolling the delete back takes the bump back."""
+    store = loaded(primary_store)
+    store.open_journal(journal("p1", "2026-03-01T00:00:00Z"))
+    before = counters(store, ["t", "u"])
+    with pytest.raises(RuntimeError, match="boom"):
+        delete_then_fail(store, primary_store.credentials)
+    assert set() == bumped(before, counters(store, ["t", "u"]))
+
+
+@pytest.mark.parametrize(
+    ("statement", "params", "expected"),
+    [
+        ("UPDATE tenants SET legal_hold = ? WHERE id = ?", (True, "t"), {"t"}),
+        (
+            "INSERT INTO events (tenant, pos, kind, at) VALUES (?, 5, 'reactivated', ?)",
+            ("t", "2026-02-01T00:00:00Z"),
+            {"t"},
+        ),
+        ("DELETE FROM events WHERE tenant = ?", ("t",), {"t"}),
+        ("UPDATE objects SET legal_hold = ? WHERE key = ?", (True, "c"), {"u"}),
+        ("UPDATE objects SET tenant = ? WHERE key = ?", ("t", "c"), {"t", "u"}),
+        ("INSERT INTO refs VALUES ('db', 'c', 0, 'db', ?)", ("a",), {"t", "u"}),
+        ("INSERT INTO refs VALUES ('db', 'a', 0, 'x', ?)", ("nowhere",), {"t"}),
+        ("DELETE FROM refs WHERE from_key = ? AND pos = 0", ("b",), {"t", "u"}),
+        ("UPDATE refs SET to_key = ? WHERE from_key = 'b' AND pos = 0", ("c",), {"t", "u"}),
+    ],
+    ids=[
+        "tenant-hold",
+        "event",
+        "events-dropped",
+        "object-hold",
+        "object-moved",
+        "ref-into-t",
+        "dangling-ref",
+        "ref-dropped",
+        "ref-retargeted",
+    ],
+)
+def test_a_write_beside_the_store_bumps_the_tenants_it_concerns(
+    primary_store: OpenStore, statement: str, params: tuple[object, ...], expected: set[str]
+) -> None:
+    """A service writing the tables directly is counted by the triggers, for the right tenants."""
+    store = loaded(primary_store)
+    store.add_inventory({"tenants": [tenant("v")], "objects": [obj("v1", "v")]})
+    before = counters(store, ["t", "u", "v"])
+    primary_store.write(statement, params)
+    assert expected == bumped(before, counters(store, ["t", "u", "v"]))
+
+
 # -- journals, safe mode, runs ------------------------------------------------------------------
 
 
@@ -695,6 +833,218 @@ def test_both_stores_give_back_the_inventory_and_the_same_slices(
         assert from_sqlite == from_postgres
 
 
+# The store the counter property starts from: t's b refs t's a; u's c refs a; v's d refs c and
+# nothing; v's e is alone.
+COUNTED: dict[str, Any] = {
+    "tenants": [
+        tenant("t", event("cancelled", "2026-01-01T00:00:00Z")),
+        tenant("u", event("subscribed", "2025-01-01T00:00:00Z")),
+        tenant("v"),
+    ],
+    "objects": [
+        obj("a"),
+        obj("b", refs=[("db", "a")]),
+        obj("c", "u", refs=[("db", "a")]),
+        obj("d", "v", refs=[("db", "c"), ("x", "gone")]),
+        obj("e", "v"),
+    ],
+}
+
+
+@attrs.define
+class CounterModel:
+    """What the store holds, as far as whose counter a write bumps goes (ports rule 7)."""
+
+    tenants: list[str] = attrs.Factory(lambda: [t["id"] for t in COUNTED["tenants"]])
+    owners: dict[ObjectId, str] = attrs.Factory(
+        lambda: {ObjectId(o["store"], o["key"]): o["tenant"] for o in COUNTED["objects"]}
+    )
+    refs: list[tuple[ObjectId, int, ObjectId]] = attrs.Factory(
+        lambda: [
+            (ObjectId(o["store"], o["key"]), pos, ObjectId(*ref))
+            for o in COUNTED["objects"]
+            for pos, ref in enumerate(o.get("refs", []))
+        ]
+    )
+    events: dict[str, int] = attrs.Factory(lambda: {"t": 1, "u": 1, "v": 0})
+    imported: int = 0
+
+    def ends(self, source: ObjectId, target: ObjectId) -> set[str]:
+        """The tenants a ref concerns: the owners of those of its ends that exist."""
+        return {self.owners[o] for o in (source, target) if o in self.owners}
+
+    def objects(self) -> list[ObjectId]:
+        """Every object, in a stable order."""
+        return sorted(self.owners)
+
+
+@attrs.frozen
+class Resolved:
+    """A write resolved against the model: what to run, and whose counters it must bump.
+
+    Attributes:
+        statement: SQL for the writer beside the store; None for the store's own import
+            (``tenant_id`` with an object naming ``target``), purge (``ids`` of ``tenant_id``)
+            or reads.
+        params: the statement's parameters.
+        expected: the tenants whose counter the write bumps.
+    """
+
+    statement: str | None
+    params: tuple[object, ...] = ()
+    expected: frozenset[str] = frozenset()
+    kind: str = "read"
+    tenant_id: str = ""
+    ids: tuple[ObjectId, ...] = ()
+    target: ObjectId | None = None
+
+
+def resolve(model: CounterModel, write: StoreWrite) -> Resolved:
+    """The write made concrete against the model (which it updates), and the tenants it bumps."""
+    tenant_id = model.tenants[write.first % len(model.tenants)]
+    objects = model.objects()
+    if write.kind == "event":
+        pos = model.events[tenant_id]
+        model.events[tenant_id] = pos + 1
+        kind = "reactivated" if write.flag else "erasure_requested"
+        return Resolved(
+            "INSERT INTO events (tenant, pos, kind, at) VALUES (?, ?, ?, ?)",
+            (tenant_id, pos, kind, "2026-02-01T00:00:00Z"),
+            frozenset({tenant_id}),
+        )
+    if write.kind == "tenant-hold":
+        return Resolved(
+            "UPDATE tenants SET legal_hold = ? WHERE id = ?",
+            (write.flag, tenant_id),
+            frozenset({tenant_id}),
+        )
+    if write.kind == "drop-events":
+        had = model.events[tenant_id] > 0
+        model.events[tenant_id] = 0
+        return Resolved(
+            "DELETE FROM events WHERE tenant = ?",
+            (tenant_id,),
+            frozenset({tenant_id} if had else ()),
+        )
+    if write.kind == "import":
+        name = f"n{model.imported}"
+        model.imported += 1
+        target = objects[write.second % len(objects)] if write.flag and objects else None
+        expected = {name} | (set() if target is None else {model.owners[target]})
+        model.tenants.append(name)
+        model.events[name] = 0
+        model.owners[ObjectId("db", f"{name}-o")] = name
+        if target is not None:
+            model.refs.append((ObjectId("db", f"{name}-o"), 0, target))
+        return Resolved(None, (), frozenset(expected), "import", name, target=target)
+    if write.kind == "purge":
+        mine = [o for o in objects if model.owners[o] == tenant_id]
+        ids = mine if write.flag else mine[:1]
+        gone = set(ids)
+        expected = {tenant_id} if ids else set()
+        expected |= {
+            model.owners[to] for s, _, to in model.refs if s in gone and to in model.owners
+        }
+        model.refs = [r for r in model.refs if r[0] not in gone]
+        for o in ids:
+            del model.owners[o]
+        return Resolved(None, (), frozenset(expected), "purge", tenant_id, tuple(ids))
+    if write.kind == "drop-ref" and model.refs:
+        source, pos, target = model.refs.pop(write.first % len(model.refs))
+        return Resolved(
+            "DELETE FROM refs WHERE from_store = ? AND from_key = ? AND pos = ?",
+            (source.store, source.key, pos),
+            frozenset(model.ends(source, target)),
+        )
+    if write.kind in {"object-hold", "move", "add-ref"} and objects:
+        chosen = objects[write.first % len(objects)]
+        owner = model.owners[chosen]
+        if write.kind == "object-hold":
+            return Resolved(
+                "UPDATE objects SET legal_hold = ? WHERE store = ? AND key = ?",
+                (write.flag, chosen.store, chosen.key),
+                frozenset({owner}),
+            )
+        if write.kind == "move":
+            new = model.tenants[write.second % len(model.tenants)]
+            model.owners[chosen] = new
+            return Resolved(
+                "UPDATE objects SET tenant = ? WHERE store = ? AND key = ?",
+                (new, chosen.store, chosen.key),
+                frozenset({owner, new}),
+            )
+        target = objects[write.second % len(objects)] if write.flag else ObjectId("x", "gone")
+        pos = 1 + max((p for s, p, _ in model.refs if s == chosen), default=-1)
+        model.refs.append((chosen, pos, target))
+        return Resolved(
+            "INSERT INTO refs VALUES (?, ?, ?, ?, ?)",
+            (chosen.store, chosen.key, pos, target.store, target.key),
+            frozenset(model.ends(chosen, target)),
+        )
+    return Resolved(None)
+
+
+def apply(
+    store: Any,
+    credentials: PrimaryCredentials,
+    write: DirectWriter,
+    resolved: Resolved,
+    tenants: list[str],
+) -> None:
+    """Run one resolved write on ``store``: its own API for imports and purges, else directly."""
+    if resolved.statement is not None:
+        write(resolved.statement, resolved.params)
+    elif resolved.kind == "import":
+        name, target = resolved.tenant_id, resolved.target
+        refs = [] if target is None else [(target.store, target.key)]
+        store.add_inventory(
+            {"tenants": [tenant(name)], "objects": [obj(f"{name}-o", name, refs=refs)]}
+        )
+    elif resolved.kind == "purge":
+        with store.transaction(credentials) as tx:
+            tx.change_counter(resolved.tenant_id)
+            assert len(resolved.ids) == tx.delete(resolved.tenant_id, list(resolved.ids))
+    else:
+        read_everything(store, credentials, tenants)
+
+
+@settings(
+    max_examples=examples(ci=60, dev=20),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(writes=store_writes())
+def test_each_write_bumps_exactly_the_tenants_it_concerns_on_both_stores(
+    postgres_roles: Provisioned, writes: list[StoreWrite]
+) -> None:
+    """Random writes of every kind, reads among them: each bumps exactly the model's tenants."""
+    reset_credential_domains_for_tests()
+    empty_postgres(postgres_roles.admin_url)
+    credentials = postgres_roles.primary()
+    postgres = PostgresStore(postgres_roles.url, credentials)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "primary.db"
+        sqlite = SqliteStore(path)
+        stores: list[tuple[Any, DirectWriter]] = [
+            (sqlite, direct_writer("sqlite", str(path))),
+            (postgres, direct_writer("postgresql", postgres_roles.admin_url)),
+        ]
+        model = CounterModel()
+        try:
+            for store, _ in stores:
+                store.record_primary_credentials(credentials)
+                store.add_inventory(COUNTED)
+            for write in writes:
+                resolved = resolve(model, write)
+                for store, writer in stores:
+                    before = counters(store, model.tenants)
+                    apply(store, credentials, writer, resolved, model.tenants)
+                    after = counters(store, model.tenants)
+                    assert (write, set(resolved.expected)) == (write, bumped(before, after))
+        finally:
+            sqlite.close()
+            postgres.close()
+
+
 # -- PostgreSQL only ----------------------------------------------------------------------------
 
 
@@ -859,3 +1209,39 @@ def test_an_insert_inside_the_stores_own_transaction_is_refused(primary_store: O
             store.add_inventory({"tenants": [tenant("v")], "objects": []})
         started = time.monotonic()
     assert time.monotonic() - started < 5
+
+
+@with_postgres
+def test_a_write_transaction_holds_its_tenants_counter(primary_store: OpenStore) -> None:
+    """Once a transaction read t's counter, a hold on t waits for its commit; one on u does not."""
+    store = loaded(primary_store)
+    before = counters(store, ["t", "u"])
+    finished: dict[str, threading.Event] = {"t": threading.Event(), "u": threading.Event()}
+    errors: list[BaseException] = []
+
+    def hold(tenant_id: str) -> None:
+        try:
+            primary_store.write("UPDATE tenants SET legal_hold = ? WHERE id = ?", (True, tenant_id))
+        except BaseException as exc:  # noqa: BLE001 -- reported by the main thread
+            errors.append(exc)
+        finally:
+            finished[tenant_id].set()
+
+    with store.transaction(primary_store.credentials) as tx:
+        held = tx.change_counter("t")
+        writers = [threading.Thread(target=hold, args=(t,)) for t in ("t", "u")]
+        for writer in writers:
+            writer.start()
+        other_done = finished["u"].wait(10)
+        waited = not finished["t"].wait(0.5)
+        state = tx.tenant_state("t")
+    assert finished["t"].wait(10)
+    for writer in writers:
+        writer.join()
+    assert (True, True, (False, [("cancelled", "2026-01-01T00:00:00Z")]), []) == (
+        other_done,
+        waited,
+        state,
+        errors,
+    )
+    assert (before["t"], {"t", "u"}) == (held, bumped(before, counters(store, ["t", "u"])))

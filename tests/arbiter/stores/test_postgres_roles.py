@@ -36,6 +36,7 @@ from arbiter.stores.postgres.connection import connect, redact, store_errors
 from arbiter.stores.postgres.schema import (
     BACKUP_TABLES,
     BOOKKEEPING_TABLES,
+    COUNTER_TABLE,
     CREDENTIALS_TABLE,
     DATA_TABLES,
     HEAD_FUNCTIONS,
@@ -61,7 +62,8 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "twinpurge_purge": {(f"twinpurge.{t}", "SELECT") for t in DATA_TABLES}
     | {("twinpurge.objects", "DELETE"), ("twinpurge.refs", "DELETE")}
     | {(f"twinpurge.{t}", p) for t in BOOKKEEPING_TABLES for p in ("SELECT", "INSERT", "UPDATE")}
-    | {(f"twinpurge.{CREDENTIALS_TABLE}", p) for p in ("SELECT", "INSERT")},
+    | {(f"twinpurge.{CREDENTIALS_TABLE}", p) for p in ("SELECT", "INSERT")}
+    | {(f"twinpurge.{COUNTER_TABLE}", "SELECT")},
     "twinpurge_import": {(f"twinpurge.{t}", p) for t in DATA_TABLES for p in ("SELECT", "INSERT")},
     "twinpurge_snapshot": {(f"twinpurge.{t}", "SELECT") for t in (*DATA_TABLES, "receipts")},
     "twinpurge_restore": {(f"twinpurge.{t}", "INSERT") for t in DATA_TABLES},
@@ -70,6 +72,26 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         for t in BACKUP_TABLES
         for p in ("SELECT", "INSERT", "UPDATE", "DELETE")
     },
+}
+
+# Who may execute which function of the schema: the purge role its counter's hold, the restore
+# role the audit head's two, nobody else anything (the counting trigger functions run when their
+# triggers fire, for everyone).
+EXPECTED_ROUTINE_GRANTS = {
+    ("twinpurge_purge", "hold_change_counter"),
+    ("twinpurge_restore", "audit_head"),
+    ("twinpurge_restore", "advance_audit_head"),
+}
+# Every function of the schema, with whether it runs as its owner (SECURITY DEFINER).
+EXPECTED_FUNCTIONS = {
+    ("advance_audit_head", True),
+    ("audit_head", True),
+    ("count_changes", False),
+    ("count_events_changes", True),
+    ("count_objects_changes", True),
+    ("count_refs_changes", True),
+    ("count_tenants_changes", True),
+    ("hold_change_counter", True),
 }
 
 INSERT_OBJECT = (
@@ -131,6 +153,26 @@ REFUSED: list[tuple[str, str, str]] = [
         ),
         "permission denied for table primary_credentials",
     ),
+    (
+        "twinpurge_purge",
+        "UPDATE twinpurge.change_counters SET n = 0",
+        "permission denied for table change_counters",
+    ),
+    (
+        "twinpurge_purge",
+        "INSERT INTO twinpurge.change_counters VALUES ('roles-t', 0)",
+        "permission denied for table change_counters",
+    ),
+    (
+        "twinpurge_purge",
+        "DELETE FROM twinpurge.change_counters",
+        "permission denied for table change_counters",
+    ),
+    (
+        "twinpurge_purge",
+        "SELECT twinpurge.count_changes(ARRAY['roles-t'])",
+        "permission denied for function count_changes",
+    ),
     *[("twinpurge_purge", statement, message) for statement, message in DDL],
     ("twinpurge_import", "DELETE FROM twinpurge.objects", "permission denied for table objects"),
     ("twinpurge_import", "DELETE FROM twinpurge.refs", "permission denied for table refs"),
@@ -184,6 +226,16 @@ REFUSED: list[tuple[str, str, str]] = [
         "twinpurge_import",
         "LOCK TABLE twinpurge.objects IN SHARE ROW EXCLUSIVE MODE",
         "permission denied for table objects",
+    ),
+    (
+        "twinpurge_import",
+        "SELECT * FROM twinpurge.change_counters",
+        "permission denied for table change_counters",
+    ),
+    (
+        "twinpurge_import",
+        "SELECT twinpurge.hold_change_counter('roles-t')",
+        "permission denied for function hold_change_counter",
     ),
     *[("twinpurge_import", statement, message) for statement, message in DDL],
     ("twinpurge_snapshot", "DELETE FROM twinpurge.objects", "permission denied for table objects"),
@@ -300,6 +352,7 @@ def tenant_rows(postgres_roles: Provisioned) -> Iterator[None]:
         admin.execute("DELETE FROM twinpurge.objects WHERE tenant = 'roles-t'")
         admin.execute("DELETE FROM twinpurge.events WHERE tenant = 'roles-t'")
         admin.execute("DELETE FROM twinpurge.tenants WHERE id = 'roles-t'")
+        admin.execute("DELETE FROM twinpurge.change_counters WHERE tenant = 'roles-t'")
 
 
 @pytest.mark.parametrize(
@@ -323,7 +376,7 @@ def test_the_server_refuses(
 
 
 def test_each_role_holds_exactly_its_privileges(postgres_roles: Provisioned) -> None:
-    """The catalog lists exactly the reviewed grants on the two schemas' tables, none to PUBLIC."""
+    """The catalog lists exactly the reviewed grants on the schemas' tables and functions."""
     with psycopg.connect(postgres_roles.admin_url) as admin:
         rows = admin.execute(
             "SELECT grantee, table_schema || '.' || table_name, privilege_type"
@@ -347,6 +400,7 @@ def test_each_role_holds_exactly_its_privileges(postgres_roles: Provisioned) -> 
     assert EXPECTED_GRANTS == granted
     assert [] == public
     assert [("twinpurge_owner",)] == owners
+    assert_function_privileges(postgres_roles)
     assert [
         ("twinpurge_backup", True, False, False, False, False),
         ("twinpurge_import", True, False, False, False, False),
@@ -355,6 +409,29 @@ def test_each_role_holds_exactly_its_privileges(postgres_roles: Provisioned) -> 
         ("twinpurge_restore", True, False, False, False, False),
         ("twinpurge_snapshot", True, False, False, False, False),
     ] == logins
+
+
+def assert_function_privileges(provisioned: Provisioned) -> None:
+    """The schema's functions: the owner's, a fixed search_path, EXECUTE only as reviewed."""
+    with psycopg.connect(provisioned.admin_url) as admin:
+        functions = admin.execute(
+            "SELECT p.proname, p.prosecdef, pg_get_userbyid(p.proowner), p.proconfig"
+            " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname LIKE 'twinpurge%'"
+        ).fetchall()
+        executable = admin.execute(
+            "SELECT r.rolname, p.proname FROM pg_proc p"
+            " JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " CROSS JOIN (SELECT rolname FROM pg_roles WHERE rolname LIKE 'twinpurge%'"
+            "  AND rolname <> 'twinpurge_owner' UNION ALL SELECT 'public') AS r"
+            " WHERE n.nspname LIKE 'twinpurge%' AND has_function_privilege(r.rolname, p.oid,"
+            " 'EXECUTE')"
+        ).fetchall()
+    assert EXPECTED_FUNCTIONS == {(name, definer) for name, definer, _, _ in functions}
+    assert {("twinpurge_owner", ("search_path=pg_catalog, pg_temp",))} == {
+        (owner, tuple(config)) for _, _, owner, config in functions
+    }
+    assert EXPECTED_ROUTINE_GRANTS == set(executable)
 
 
 def test_only_the_restore_role_executes_the_audit_head_functions(
@@ -366,7 +443,7 @@ def test_only_the_restore_role_executes_the_audit_head_functions(
             "SELECT p.oid::regprocedure::text, r.rolname, p.prosecdef, p.proconfig"
             " FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
             " WHERE p.pronamespace IN ('twinpurge'::regnamespace, 'twinpurge_backup'::regnamespace)"
-            " ORDER BY 1"
+            " AND p.proname IN ('audit_head', 'advance_audit_head') ORDER BY 1"
         ).fetchall()
         runs = {
             (role, function)
@@ -466,6 +543,42 @@ def test_the_purge_role_deletes_objects_and_keeps_its_books(postgres_roles: Prov
         refs = db.execute("SELECT count(*) FROM twinpurge.refs WHERE from_key = 'b'").fetchone()
         db.rollback()
     assert (1, 1, [("a",)], (0,)) == (deleted, run, left, refs)
+
+
+UPDATE_COUNTER = "UPDATE twinpurge.change_counters SET n = 0 WHERE tenant = 'roles-t'"
+
+
+def counter_of(provisioned: Provisioned, tenant: str) -> int:
+    """A tenant's change counter, read as the administrator (0 without a row)."""
+    with psycopg.connect(provisioned.admin_url) as admin:
+        row = admin.execute(
+            "SELECT n FROM twinpurge.change_counters WHERE tenant = %s", (tenant,)
+        ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+@pytest.mark.usefixtures("tenant_rows")
+def test_the_purge_roles_delete_bumps_the_counter_it_cannot_write(
+    postgres_roles: Provisioned, record_property: Record
+) -> None:
+    """The trigger counts the purge role's delete; the role's own UPDATE of the counter fails."""
+    before = counter_of(postgres_roles, "roles-t")
+    with as_role(postgres_roles, "twinpurge_purge") as db:
+        db.execute("DELETE FROM twinpurge.objects WHERE key = 'b' AND tenant = 'roles-t'")
+        db.commit()
+        with pytest.raises(pgerrors.InsufficientPrivilege) as refused:
+            db.execute(UPDATE_COUNTER)
+        db.rollback()
+        held = db.execute("SELECT twinpurge.hold_change_counter('roles-t')").fetchone()
+        db.rollback()
+    after = counter_of(postgres_roles, "roles-t")
+    assert "permission denied for table change_counters" == refused.value.diag.message_primary
+    assert (True, (after,), after) == (after > before, held, counter_of(postgres_roles, "roles-t"))
+    record_property(
+        "postgres_refusal",
+        f"twinpurge_purge (its delete counted by the trigger): {UPDATE_COUNTER}"
+        f" -> {refused.value.diag.message_primary}",
+    )
 
 
 @pytest.mark.usefixtures("tenant_rows")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import sqlite3
 import tempfile
 import threading
 from pathlib import Path
@@ -12,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 import arbiter
 from arbiter import InputError, ObjectId, SqliteStore, Workspace
+from arbiter.stores.sqlite import SCHEMA
 from tests.builders import event, obj, tenant, workspace
 from tests.conftest import examples
 from tests.strategies import Scenario, scenarios
@@ -223,3 +227,76 @@ def test_payloads_land_in_rows_and_files(tmp_path: Path) -> None:
             payload_of(ws, "blob", "dir/f.bin"),
         )
         assert (tmp_path / "ws" / "blobs" / "blob" / "dir" / "f.bin").is_file()
+
+
+def _schema_before_the_counter() -> str:
+    """The SQLite schema as it was before the change counter: no counter table, no trigger."""
+    statements = re.split(r";\n(?=CREATE)", SCHEMA.strip())
+    kept = [s for s in statements if "change_counters" not in s]
+    assert len(kept) + 13 == len(statements)  # the counter's table and its twelve triggers
+    return ";\n".join(kept) + ";\n"
+
+
+def test_a_store_created_before_the_counter_gets_it_when_opened(tmp_path: Path) -> None:
+    """An older database opens with the counter: every tenant reads 0, and writes count again."""
+    path = tmp_path / "primary.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(_schema_before_the_counter())
+    old.executescript(
+        "INSERT INTO tenants VALUES ('t', 0, 1), ('u', 0, 1);"
+        "INSERT INTO objects VALUES ('db', 'a', 't', 'default', '2020-01-01T00:00:00Z', 0, NULL);"
+    )
+    old.close()
+    store = SqliteStore(path)
+    try:
+        before = (store.change_counter("t"), store.read_counted_slice("t").counter)
+        store.add_inventory({"tenants": [], "objects": [obj("b", "u", refs=[("db", "a")])]})
+        triggers = sorted(
+            row[0]
+            for row in store._db.execute(  # noqa: SLF001 -- the schema itself is what is checked
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            )
+        )
+        after = (store.change_counter("t"), store.change_counter("u"))
+    finally:
+        store.close()
+    assert ((0, 0), 12) == (before, len(triggers))
+    assert (True, True) == (after[0] > 0, after[1] > 0)
+
+
+def test_a_batchs_reads_and_delete_look_identities_up_never_scan_a_table(tmp_path: Path) -> None:
+    """objects, referrers, rows and delete search the tables' indexes (SQLite store rule 8)."""
+    path = tmp_path / "primary.sqlite3"
+    credentials = arbiter.PrimaryCredentials(os.urandom(32), "tests: query plans")
+    store = SqliteStore(path)
+    statements: list[str] = []
+    try:
+        store.record_primary_credentials(credentials)
+        store.add_inventory(
+            {
+                "tenants": [tenant("t"), tenant("u")],
+                "objects": [obj(f"k{i}", refs=[("db", f"k{i + 1}")]) for i in range(50)]
+                + [obj("u1", "u", refs=[("db", "k3")])],
+            }
+        )
+        batch = [ObjectId("db", f"k{i}") for i in range(0, 50, 2)]
+        store._db.set_trace_callback(statements.append)  # noqa: SLF001 -- what the store runs
+        with store.transaction(credentials) as tx:
+            found = (len(tx.objects(batch)), len(tx.referrers(batch)), len(tx.rows(batch)))
+            deleted = tx.delete("t", batch)
+        store._db.set_trace_callback(None)  # noqa: SLF001 -- as above
+    finally:
+        store.close()
+    # SQLite traces a statement again as each trigger it fires starts: five distinct ones.
+    reads = [s for s in statements if s.startswith(("SELECT o.", "SELECT r.", "DELETE"))]
+    planner = sqlite3.connect(path)
+    try:
+        steps = {
+            detail
+            for statement in set(reads)
+            for *_, detail in planner.execute(f"EXPLAIN QUERY PLAN {statement}")
+        }
+    finally:
+        planner.close()
+    assert ((25, 24, 25), 25, 5) == (found, deleted, len(set(reads)))
+    assert [] == sorted(s for s in steps if re.match(r"SCAN (objects|refs)\b|.*AUTOMATIC", s))
