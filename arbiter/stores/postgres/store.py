@@ -47,6 +47,9 @@ return shapes, errors, ordering and instants-as-text; the conformance suite
    batch: the objects and refs lock of rule 2 does not cover tenants and events. A writer that
    already changed the tenant and then waits for the objects lock deadlocks with the batch; the
    server aborts one of the two transactions, and an aborted batch deletes nothing.
+10. A store provisioned by a script older than the counter (no ``change_counters`` table or no
+    ``hold_change_counter`` function) is a ``UsageError`` at the first counter read, which
+    comes before anything is deleted: it says to run the reviewed script again.
 """
 
 from __future__ import annotations
@@ -114,11 +117,25 @@ def _pairs(ids: Iterable[ObjectId]) -> tuple[list[str], list[str]]:
     return stores, keys
 
 
+@contextmanager
+def _counter_provisioned() -> Iterator[None]:
+    """Rule 10."""
+    try:
+        yield
+    except (pgerrors.UndefinedTable, pgerrors.UndefinedFunction) as exc:
+        raise UsageError(
+            f"{exc.diag.message_primary}: the store was provisioned before the per-tenant change"
+            " counter existed; run the reviewed script again as the administrator"
+            " (docs/postgresql.md)"
+        ) from exc
+
+
 def _counter(db: _Db, tenant: str) -> int:
     """The tenant's change counter (rule 9): one row by its key, 0 when there is none."""
-    row = db.execute(
-        "SELECT n FROM twinpurge.change_counters WHERE tenant = %s", (tenant,)
-    ).fetchone()
+    with _counter_provisioned():
+        row = db.execute(
+            "SELECT n FROM twinpurge.change_counters WHERE tenant = %s", (tenant,)
+        ).fetchone()
     return 0 if row is None else int(row[0])
 
 
@@ -216,7 +233,8 @@ class _Transaction(_Reads):
 
     def change_counter(self, tenant: str) -> int:
         """The tenant's change counter, held until this transaction ends (rule 9)."""
-        row = self._db.execute("SELECT twinpurge.hold_change_counter(%s)", (tenant,)).fetchone()
+        with _counter_provisioned():
+            row = self._db.execute("SELECT twinpurge.hold_change_counter(%s)", (tenant,)).fetchone()
         return 0 if row is None else int(row[0])
 
     def journal_step(self, purge_id: str, step: str, data: Mapping[str, Any]) -> None:

@@ -24,6 +24,7 @@ from arbiter.auth.credentials import PRIMARY_ENV, generate_primary_credentials
 from arbiter.core.config import StoreConfig
 from arbiter.core.errors import CredentialError
 from arbiter.stores.postgres.locks import PostgresTenantLocks, lock_key
+from arbiter.stores.postgres.schema import provision
 from arbiter.stores.postgres.store import PostgresStore
 from tests.arbiter.cli.test_cli import installed_executable
 from tests.arbiter.conftest import Provisioned, store_url, with_database
@@ -427,3 +428,28 @@ def test_a_server_that_goes_away_mid_purge_ends_it_with_exit_9_and_the_next_run_
     assert {"active": ["a-1"], "t00": ["t00-000", "t00-001"]} == remaining(directory)
     deleted = batch_records(directory)
     assert len(deleted) == len(set(deleted))
+
+
+def test_a_store_provisioned_before_the_counter_refuses_until_the_script_runs_again(
+    tmp_path: Path, fresh_database: str
+) -> None:
+    """Without the change counter: the purge fails saying so, nothing deleted; after the script, done."""
+    config = WorkspaceConfig(
+        policy={"timezone": "UTC"}, store=StoreConfig(url=store_url(fresh_database))
+    )
+    with Workspace.create(tmp_path / "ws", config, admin_url=fresh_database) as ws:
+        ws.import_inventory(fleet(1, 5))
+        with psycopg.connect(fresh_database) as admin:
+            admin.execute("DROP FUNCTION twinpurge.hold_change_counter(text)")
+            admin.execute("DROP TABLE twinpurge.change_counters")
+        refused = ws.purge_tenant("t00", AS_OF)
+        assert ("failed", 0) == (refused.status, refused.purged)
+        assert (
+            'UsageError: relation "twinpurge.change_counters" does not exist: the store was'
+            " provisioned before the per-tenant change counter existed; run the reviewed script"
+            " again as the administrator (docs/postgresql.md)"
+        ) == refused.message
+        assert 6 == ws.store.total_objects()
+        provision(fresh_database)
+        outcome = ws.purge_tenant("t00", AS_OF)
+        assert ("executed", 3) == (outcome.status, outcome.purged)  # one held, one shared
