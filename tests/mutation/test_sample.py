@@ -52,7 +52,7 @@ SAMPLE: dict[str, dict[str, list[str]]] = {
             "+if state is not None:",
         ],
         # What a purge writes to the audit log is judged too (tests/arbiter/purge/test_reporting.py).
-        "arbiter.purge.purger.xǁPurgerǁdelete_batches__mutmut_84": [
+        "arbiter.purge.purger.xǁPurgerǁdelete_batches__mutmut_96": [
             '-{"tenant": tenant, "index": batches, "objects": [[o.store, o.key] for o in batch]},',
             '+{"tenant": tenant, "XXindexXX": batches, "objects": [[o.store, o.key] for o in batch]},',
         ],
