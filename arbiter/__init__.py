@@ -148,6 +148,7 @@ from arbiter.stores.ports import (
     ObjectState,
     PurgeTarget,
     PurgeTransaction,
+    StreamedSlice,
 )
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import SqliteStore
@@ -257,6 +258,7 @@ __all__ = [
     "SqliteStore",
     "StalePlanError",
     "StoreConfig",
+    "StreamedSlice",
     "TwinpurgeError",
     "UnfinishedBackupPurge",
     "UsageError",

@@ -27,7 +27,9 @@ import attrs
 from arbiter.core.errors import InputError
 
 if TYPE_CHECKING:
-    from arbiter.stores.ports import CountedSlice, InventoryReader
+    from contextlib import AbstractContextManager
+
+    from arbiter.stores.ports import CountedSlice, InventoryReader, StreamedSlice
 
 __all__ = ["Shard", "ShardedReader", "parse_shard"]
 
@@ -111,6 +113,10 @@ class ShardedReader:
     def read_counted_slice(self, tenant: str) -> CountedSlice:
         """The tenant's slice and change counter, as the store gives them."""
         return self._reader.read_counted_slice(tenant)
+
+    def stream_counted_slice(self, tenant: str) -> AbstractContextManager[StreamedSlice]:
+        """The tenant's streamed slice and change counter, as the store gives them."""
+        return self._reader.stream_counted_slice(tenant)
 
     def change_counter(self, tenant: str) -> int:
         """The tenant's change counter, as the store gives it."""

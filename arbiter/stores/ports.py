@@ -42,10 +42,25 @@ Rules an implementation must keep:
    transaction it also *holds* it until the transaction ends (SQLite: ``BEGIN IMMEDIATE``'s
    write lock; PostgreSQL: the counter row's lock), so that nothing but that transaction's own
    writes changes it before the commit.
+8. ``InventoryReader.stream_counted_slice`` reads a tenant's slice as a stream, for tenants too
+   large to hold (spec §8.1's ``plan_stream``). Inside its context one consistent snapshot
+   (rule 1), held until the block ends, gives the tenant's change counter (rule 7), its tenant
+   record (spec §4.1, as ``read_slice`` spells it; None when the tenant does not exist, and then
+   ``objects()`` yields nothing and ``shared`` is empty, as ``read_slice`` gives an empty
+   slice), ``shared`` (the refs held by other tenants' objects into the tenant's objects, each
+   ``[store, key]``, repeats kept, in no particular order: a list, bounded by those refs, not by
+   the tenant's size) and ``objects()``, which returns a *new* iterator over the tenant's
+   objects (spec §4.1 records with their refs, as ``read_slice`` gives them) in strictly
+   increasing ``(store, key)`` code-point order, read from a database cursor a fixed number of
+   rows at a time (never the whole tenant in memory) with each object's refs merged in from a
+   second cursor in the same order (never a query per object). Every call in one context gives
+   the same records. Once the block has ended, ``objects()`` and every iterator it returned
+   raise ``UsageError``: their cursors are closed with the snapshot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -70,6 +85,7 @@ __all__ = [
     "PurgeTarget",
     "PurgeTransaction",
     "SafeModeStore",
+    "StreamedSlice",
     "TenantLocks",
 ]
 
@@ -96,6 +112,29 @@ class CountedSlice:
     counter: int
 
 
+@attrs.frozen
+class StreamedSlice:
+    """A tenant's slice as spec §8.1's ``plan_stream`` takes it, with its change counter (rule 8).
+
+    Valid only inside the ``InventoryReader.stream_counted_slice`` block that yielded it:
+    ``plan_stream(s.tenant, s.objects, s.shared, policy, as_of)`` and the consumption of its
+    decisions (the second pass) belong inside that block.
+
+    Attributes:
+        tenant: the tenant's record (spec §4.1), or None when the tenant does not exist.
+        counter: the tenant's change counter in the same snapshot (rule 7).
+        shared: the refs of other tenants' objects into the tenant's objects, each
+            ``[store, key]``, repeats kept, in no particular order.
+        objects: returns a new iterator over the tenant's objects, with their refs, in strictly
+            increasing ``(store, key)`` code-point order; ``UsageError`` once the block ended.
+    """
+
+    tenant: dict[str, Any] | None
+    counter: int
+    shared: list[list[str]]
+    objects: Callable[[], Iterator[dict[str, Any]]]
+
+
 class InventoryReader(Protocol):
     """Reads what the planners need."""
 
@@ -114,6 +153,13 @@ class InventoryReader(Protocol):
 
     def read_counted_slice(self, tenant: str) -> CountedSlice:
         """``read_slice`` and the tenant's change counter, in one snapshot (rules 1 and 7)."""
+        ...
+
+    def stream_counted_slice(self, tenant: str) -> AbstractContextManager[StreamedSlice]:
+        """The tenant's slice as a stream and its change counter, in one snapshot (rule 8).
+
+        The snapshot (a read transaction) is held while the block runs; writers are not blocked.
+        """
         ...
 
     def change_counter(self, tenant: str) -> int:

@@ -11,22 +11,33 @@ Rules:
 2. Rows are read as the portable inventory spells them (spec §4.1): a tenant's ``legal_hold`` is
    written when it was given or is true; objects carry their refs in order.
 3. An insert of an object that already exists is skipped, never overwritten.
+4. A streamed slice (rule 8 of ``arbiter.stores.ports``) reads the tenant's objects in
+   ``(store, key)`` order through the unique index ``objects_by_tenant_identity`` (``tenant,
+   store, key``) and their refs through it joined to the refs' key: neither statement sorts
+   anything (SQLite's ``BINARY`` collation compares UTF-8 bytes, which is code-point order).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from arbiter.stores.streams import fetched, with_refs
+
 if TYPE_CHECKING:
     import sqlite3
+
+    from arbiter.stores.streams import ObjectRows
 
 __all__ = [
     "insert_object",
     "insert_tenant",
     "object_exists",
     "read_objects",
+    "read_shared",
     "read_slice",
+    "read_tenant",
     "read_tenants",
+    "stream_objects",
 ]
 
 _OBJECT_COLUMNS = "store, key, tenant, category, created_at, legal_hold"
@@ -94,6 +105,54 @@ def read_slice(db: sqlite3.Connection, tenant: str) -> dict[str, Any]:
     )
     owners = sorted({o["tenant"] for o in foreign} | {tenant})
     return {"tenants": read_tenants(db, owners), "objects": own + foreign}
+
+
+def read_tenant(db: sqlite3.Connection, tenant: str) -> dict[str, Any] | None:
+    """The tenant's record with its events (rule 2), or None when it does not exist."""
+    if db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
+        return None
+    return read_tenants(db, [tenant])[0]
+
+
+# The tenant's objects, and their refs, in identity order through the unique index on
+# (tenant, store, key) (rule 4): no sort, the refs by their key after each object.
+_STREAM_OBJECTS = (
+    "SELECT store, key, tenant, category, created_at, legal_hold FROM objects"
+    " WHERE tenant = ? ORDER BY store, key"
+)
+_STREAM_REFS = (
+    "SELECT r.from_store, r.from_key, r.to_store, r.to_key FROM objects o"
+    " JOIN refs r ON r.from_store = o.store AND r.from_key = o.key"
+    " WHERE o.tenant = ? ORDER BY o.store, o.key, r.pos"
+)
+# The refs other tenants' objects hold into the tenant's objects, repeats kept.
+_SHARED = (
+    "SELECT r.to_store, r.to_key FROM objects t"
+    " JOIN refs r ON r.to_store = t.store AND r.to_key = t.key"
+    " JOIN objects s ON s.store = r.from_store AND s.key = r.from_key"
+    " WHERE t.tenant = ? AND s.tenant != ?"
+)
+
+
+def stream_objects(db: sqlite3.Connection, tenant: str) -> ObjectRows:
+    """The tenant's objects with their refs, by identity, a fetch at a time (rule 4).
+
+    Two cursors on ``db``, which must be inside a read transaction for as long as this is
+    iterated; closing the generator closes them.
+    """
+    objects, refs = db.cursor(), db.cursor()
+    try:
+        objects.execute(_STREAM_OBJECTS, (tenant,))
+        refs.execute(_STREAM_REFS, (tenant,))
+        yield from with_refs(fetched(objects), fetched(refs))
+    finally:
+        objects.close()
+        refs.close()
+
+
+def read_shared(db: sqlite3.Connection, tenant: str) -> list[list[str]]:
+    """The refs other tenants' objects hold into the tenant's objects, each ``[store, key]``."""
+    return [[store, key] for store, key in db.execute(_SHARED, (tenant, tenant))]
 
 
 def insert_tenant(db: sqlite3.Connection, tenant: dict[str, Any]) -> None:

@@ -31,6 +31,15 @@ Rules:
 8. Identity lists are looked up, never scanned for: a batch's reads and its delete join the
    identities (``VALUES`` rows, a chunk at a time) to the table's index with the identities as
    the outer loop (``_joined``), so a batch costs its own size whatever the store's.
+9. A streamed slice (``stream_counted_slice``, rule 8 of ``arbiter.stores.ports``) holds a read
+   transaction (``BEGIN``, rule 1) for its block: WAL lets writers commit meanwhile, unseen by
+   it (a long block only keeps the WAL from being checkpointed past its snapshot). Its objects
+   are read in order through the unique index ``objects_by_tenant_identity`` (``tenant, store,
+   key``; rule 4 of ``arbiter.stores.rows``), which ``SCHEMA`` creates ``IF NOT EXISTS``: a
+   store created before it gets it when next opened (building it then takes a moment on a
+   large store). While the block runs, the store's connection is in that transaction: a write
+   through this same store object fails (SQLite refuses ``BEGIN IMMEDIATE`` inside it); other
+   connections write as usual.
 """
 
 from __future__ import annotations
@@ -45,15 +54,19 @@ from arbiter.auth.credentials import PrimaryCredentials, require_primary, verify
 from arbiter.core.errors import CredentialError, InputError, UsageError
 from arbiter.core.verdict import ObjectId
 from arbiter.stores.access import PurgeAccess, ReadAccess
-from arbiter.stores.ports import CountedSlice, ObjectState
+from arbiter.stores.ports import CountedSlice, ObjectState, StreamedSlice
 from arbiter.stores.rows import (
     insert_object,
     insert_tenant,
     object_exists,
     read_objects,
+    read_shared,
     read_slice,
+    read_tenant,
     read_tenants,
+    stream_objects,
 )
+from arbiter.stores.streams import streamed_slice
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -89,6 +102,7 @@ CREATE TABLE IF NOT EXISTS objects (
     PRIMARY KEY (store, key)
 );
 CREATE INDEX IF NOT EXISTS objects_by_tenant ON objects(tenant);
+CREATE UNIQUE INDEX IF NOT EXISTS objects_by_tenant_identity ON objects(tenant, store, key);
 CREATE TABLE IF NOT EXISTS refs (
     from_store TEXT NOT NULL,
     from_key TEXT NOT NULL,
@@ -580,6 +594,25 @@ class SqliteStore:
         """The tenant's slice and its change counter, in one snapshot (rule 7)."""
         with self._read() as db:
             return CountedSlice(read_slice(db, tenant), _counter(db, tenant))
+
+    @contextmanager
+    def stream_counted_slice(self, tenant: str) -> Iterator[StreamedSlice]:
+        """The tenant's slice as a stream and its counter, in one read transaction (rule 9).
+
+        Args:
+            tenant: the tenant's id.
+
+        Yields:
+            The streamed slice (``StreamedSlice``), valid until the block ends.
+        """
+        with self._read() as db:
+            counter = _counter(db, tenant)
+            record = read_tenant(db, tenant)
+            shared = [] if record is None else read_shared(db, tenant)
+            with streamed_slice(
+                tenant, record, counter, shared, lambda: stream_objects(db, tenant)
+            ) as streamed:
+                yield streamed
 
     def change_counter(self, tenant: str) -> int:
         """The tenant's change counter now (rule 7): one row read, 0 when it has none."""

@@ -16,26 +16,41 @@ Rules:
    collation, so both stores, and both domains, give the same lists in the same order.
 4. Objects and their refs are read in one query each, through server-side (named) cursors: the
    caller's connection must be inside a transaction (``BEGIN``).
+5. A streamed slice (rule 8 of ``arbiter.stores.ports``) reads the tenant's objects through
+   the unique index ``objects_by_tenant_identity`` (``tenant, store COLLATE "C", key COLLATE
+   "C"``), whose order is the ``ORDER BY``'s: an index scan, no sort. Their refs come from a
+   second named cursor, the same index scan joined to the refs' key in a nested loop; each
+   object's few refs are put in ``pos`` order by an incremental sort presorted on the
+   identity (it sorts one object's refs at a time, never the tenant). Each pass declares its
+   own cursors (``twinpurge_stream_<n>``), so two passes may be read side by side.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from psycopg import sql
+
+from arbiter.stores.streams import fetched, with_refs
 
 if TYPE_CHECKING:
     from typing import LiteralString
 
     import psycopg
 
+    from arbiter.stores.streams import ObjectRows
+
 __all__ = [
     "Db",
     "read_objects",
     "read_receipts",
+    "read_shared",
     "read_slice",
+    "read_tenant",
     "read_tenant_ids",
     "read_tenants",
+    "stream_objects",
     "tenant_record",
     "tenant_state",
 ]
@@ -196,3 +211,53 @@ def read_slice(db: Db, tenant: str) -> dict[str, Any]:
     objects = read_objects(db, "slice", {"tenant": tenant})
     owners = sorted({o["tenant"] for o in objects} | {tenant})
     return {"tenants": read_tenants(db, owners), "objects": objects}
+
+
+def read_tenant(db: Db, tenant: str) -> dict[str, Any] | None:
+    """The tenant's record with its events (rule 2), or None when it does not exist."""
+    found = read_tenants(db, [tenant])
+    return found[0] if found else None
+
+
+# The tenant's objects, and their refs, in identity order through the unique index on
+# (tenant, store COLLATE "C", key COLLATE "C") (rule 5).
+_STREAM_OBJECTS: LiteralString = (
+    "SELECT o.store, o.key, o.tenant, o.category, o.created_at, o.legal_hold"
+    " FROM twinpurge.objects o WHERE o.tenant = %(tenant)s"
+    ' ORDER BY o.store COLLATE "C", o.key COLLATE "C"'
+)
+_STREAM_REFS: LiteralString = (
+    "SELECT r.from_store, r.from_key, r.to_store, r.to_key FROM twinpurge.objects o"
+    " JOIN twinpurge.refs r ON r.from_store = o.store AND r.from_key = o.key"
+    ' WHERE o.tenant = %(tenant)s ORDER BY o.store COLLATE "C", o.key COLLATE "C", r.pos'
+)
+# The refs other tenants' objects hold into the tenant's objects, repeats kept.
+_SHARED: LiteralString = (
+    "SELECT r.to_store, r.to_key FROM twinpurge.objects t"
+    " JOIN twinpurge.refs r ON r.to_store = t.store AND r.to_key = t.key"
+    " JOIN twinpurge.objects s ON s.store = r.from_store AND s.key = r.from_key"
+    " WHERE t.tenant = %(tenant)s AND s.tenant <> %(tenant)s"
+)
+
+_PASSES = itertools.count(1)
+
+
+def stream_objects(db: Db, tenant: str) -> ObjectRows:
+    """The tenant's objects with their refs, by identity, a fetch at a time (rule 5).
+
+    Two named cursors of this pass's own on ``db``, which must be inside a transaction for as
+    long as this is iterated; closing the generator closes them.
+    """
+    name = f"twinpurge_stream_{next(_PASSES)}"
+    with (
+        db.cursor(name=f"{name}_objects", scrollable=False) as objects,
+        db.cursor(name=f"{name}_refs", scrollable=False) as refs,
+    ):
+        objects.execute(_STREAM_OBJECTS, {"tenant": tenant})
+        refs.execute(_STREAM_REFS, {"tenant": tenant})
+        yield from with_refs(fetched(objects), fetched(refs))
+
+
+def read_shared(db: Db, tenant: str) -> list[list[str]]:
+    """The refs other tenants' objects hold into the tenant's objects, each ``[store, key]``."""
+    return [[store, key] for store, key in db.execute(_SHARED, {"tenant": tenant})]

@@ -207,6 +207,10 @@ CREATE TABLE IF NOT EXISTS twinpurge.objects (
     PRIMARY KEY (store, key)
 );
 CREATE INDEX IF NOT EXISTS objects_by_tenant ON twinpurge.objects (tenant);
+-- A tenant's objects in code-point order (arbiter/stores/ports.py, rule 8): a streamed slice
+-- reads them through this index and never sorts the tenant.
+CREATE UNIQUE INDEX IF NOT EXISTS objects_by_tenant_identity
+    ON twinpurge.objects (tenant, store COLLATE "C", key COLLATE "C");
 CREATE TABLE IF NOT EXISTS twinpurge.refs (
     from_store text NOT NULL,
     from_key text NOT NULL,

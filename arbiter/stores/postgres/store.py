@@ -50,6 +50,14 @@ return shapes, errors, ordering and instants-as-text; the conformance suite
 10. A store provisioned by a script older than the counter (no ``change_counters`` table or no
     ``hold_change_counter`` function) is a ``UsageError`` at the first counter read, which
     comes before anything is deleted: it says to run the reviewed script again.
+11. A streamed slice (``stream_counted_slice``, rule 8 of ``arbiter.stores.ports``) is read as
+    the purge role, on the connection ``read_counted_slice`` uses, in one ``REPEATABLE READ
+    READ ONLY`` transaction held for the block (writers go on; the block sees none of their
+    commits): the counter, the tenant's record and ``shared`` first, then each pass over the
+    objects through two server-side cursors of its own (rule 5 of ``rows``), ``FETCH`` rows per
+    round trip. The cursors are closed before the transaction ends. While the block runs, that
+    connection is in the transaction: the store's other reads made meanwhile read in it, and its
+    writes refuse (``UsageError``: the transaction is open already).
 """
 
 from __future__ import annotations
@@ -71,17 +79,21 @@ from arbiter.auth.credentials import (
 from arbiter.core.errors import CredentialError, InputError, StoreConnectionError, UsageError
 from arbiter.core.verdict import ObjectId
 from arbiter.stores.access import PurgeAccess, ReadAccess
-from arbiter.stores.ports import CountedSlice, ObjectState
+from arbiter.stores.ports import CountedSlice, ObjectState, StreamedSlice
 from arbiter.stores.postgres.connection import connect, redact, store_errors
 from arbiter.stores.postgres.rows import (
     read_objects,
     read_receipts,
+    read_shared,
     read_slice,
+    read_tenant,
     read_tenant_ids,
     read_tenants,
+    stream_objects,
     tenant_state,
 )
 from arbiter.stores.sqlite import CREDENTIALS_META
+from arbiter.stores.streams import streamed_slice
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -640,6 +652,29 @@ class PostgresStore:
         """The tenant's slice and its change counter, in one snapshot (rules 3 and 9)."""
         with self._read() as db:
             return CountedSlice(read_slice(db, tenant), _counter(db, tenant))
+
+    @contextmanager
+    def stream_counted_slice(self, tenant: str) -> Iterator[StreamedSlice]:
+        """The tenant's slice as a stream and its counter, in one snapshot (rule 11).
+
+        Args:
+            tenant: the tenant's id.
+
+        Yields:
+            The streamed slice (``StreamedSlice``), valid until the block ends.
+
+        Raises:
+            UsageError: this store's transaction is open already, or the store was provisioned
+                before the counter (rule 10).
+        """
+        with self._read() as db:
+            counter = _counter(db, tenant)
+            record = read_tenant(db, tenant)
+            shared = [] if record is None else read_shared(db, tenant)
+            with streamed_slice(
+                tenant, record, counter, shared, lambda: stream_objects(db, tenant)
+            ) as streamed:
+                yield streamed
 
     def change_counter(self, tenant: str) -> int:
         """The tenant's change counter now (rule 9): one row read, 0 when it has none."""

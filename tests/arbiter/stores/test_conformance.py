@@ -516,6 +516,8 @@ def read_everything(store: Any, credentials: PrimaryCredentials, tenants: list[s
     for t in tenants:
         store.read_slice(t)
         store.read_counted_slice(t)
+        with store.stream_counted_slice(t) as streamed:
+            list(streamed.objects())
     for opened in (store.snapshot(), store.transaction(credentials)):
         with opened as tx:
             for t in tenants:
