@@ -242,7 +242,7 @@ class Lockstep:
         self,
         first: PlannerStream,
         second: PlannerStream,
-        fed: Iterable[tuple[str, str]],
+        fed: Iterable[tuple[object, object]],
         *,
         tenant: str,
         as_of: str,
@@ -427,11 +427,16 @@ class Lockstep:
         )
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+# A string as canonical JSON spells it (``ensure_ascii=False``): the encoder's own C function.
+_string = json.encoder.encode_basestring
+
+
 def _json(value: object) -> bytes:
-    """Canonical JSON (``arbiter.core.canonical`` rule 1), spelt here for speed per decision."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    """Canonical JSON (``arbiter.core.canonical`` rule 1)."""
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 class VerdictDigest:
@@ -465,14 +470,18 @@ class VerdictDigest:
 
     def add_kept(self, decision: Decision) -> None:
         """Hash the next kept decision (after every kept decision before it)."""
-        entry = _json({"store": decision.store, "key": decision.key, "reason": decision.reason})
+        # {"key":...,"reason":...,"store":...}: canonical JSON, spelt by hand for speed.
+        entry = (
+            f'{{"key":{_string(decision.key)},"reason":{_string(str(decision.reason))}'
+            f',"store":{_string(decision.store)}}}'
+        ).encode()
         self._hash.update(entry if self._first else b"," + entry)
         self._first = False
 
     @staticmethod
     def purge_entry(decision: Decision) -> bytes:
         """The canonical JSON of a purged decision's entry, to hand back to ``hexdigest``."""
-        return _json({"store": decision.store, "key": decision.key})
+        return f'{{"key":{_string(decision.key)},"store":{_string(decision.store)}}}'.encode()
 
     def hexdigest(self, purge_entries: Iterable[bytes]) -> str:
         """The digest, given every purge entry in order; once.

@@ -153,6 +153,14 @@ def plan_file_path(directory: Path, purge_id: str) -> Path:
     return directory / f"{purge_id}.plan.jsonl"
 
 
+# A string as json.dumps spells it (ASCII): the encoder's own C function.
+_string = json.encoder.encode_basestring_ascii
+
+
+def _line(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True) + "\n"
+
+
 class StreamedPlanWriter:
     """Writes a plan file of format 2 line by line, as its objects are agreed (rule 1).
 
@@ -170,27 +178,33 @@ class StreamedPlanWriter:
         self._hash = hashlib.sha256()
         self.purge_count = 0
         self.kept_count = 0
-        self._write({"format": FORMAT_STREAMED, "purge_id": purge_id, "tenant": tenant})
+        self._write(_line({"format": FORMAT_STREAMED, "purge_id": purge_id, "tenant": tenant}))
 
-    def _write(self, line: dict[str, Any]) -> None:
-        data = (json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    def _write(self, line: str) -> None:
+        data = line.encode("ascii")
         self._hash.update(data)
         self._handle.write(data)
 
     def purge(self, store: str, key: str) -> None:
         """The next object, to purge."""
-        self._write({"purge": [store, key]})
+        # json.dumps({"purge": [store, key]}), spelt by hand for speed.
+        self._write(f'{{"purge": [{_string(store)}, {_string(key)}]}}\n')
         self.purge_count += 1
 
     def kept(self, store: str, key: str, reason: str) -> None:
         """The next object, kept for ``reason``."""
-        self._write({"kept": [store, key], "reason": reason})
+        # json.dumps({"kept": [store, key], "reason": reason}), spelt by hand for speed.
+        self._write(
+            f'{{"kept": [{_string(store)}, {_string(key)}], "reason": {_string(reason)}}}\n'
+        )
         self.kept_count += 1
 
     def finish(self, digest: str) -> str:
         """Write the trailer (the plan digest and the counts); return the file's SHA-256."""
         self._write(
-            {"digest": digest, "purge_count": self.purge_count, "kept_count": self.kept_count}
+            _line(
+                {"digest": digest, "purge_count": self.purge_count, "kept_count": self.kept_count}
+            )
         )
         return self._hash.hexdigest()
 
