@@ -36,15 +36,15 @@ per object (§8.1 rule 3). Rules:
 8. ``VerdictDigest`` is the SHA-256 of the canonical JSON (``arbiter.core.canonical``) of the
    verdict an agreed stream stands for, computed incrementally: for the same verdict it equals
    ``plan_digest`` of the verdict held in memory. Canonical JSON sorts keys, so the kept list
-   comes before the purge list: the caller keeps the purge entries (``purge_entry``) aside, in
-   order, and hands them back at the end.
+   comes before the purge list: the caller keeps the purge entries (``VerdictDigest.entry``)
+   aside, in order (or already joined by commas), and hands them back at the end.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, get_args
 
 import attrs
@@ -189,8 +189,8 @@ def _scalars(name: str, result: object) -> Verdict | PlannerFailure:
         return PlannerFailure(name, "failed", f"malformed verdict: {exc!r}")
 
 
-def _decision(item: object) -> Decision | str:
-    """The decision ``item`` spells, or what is wrong with it (rule 3)."""
+def _malformed(item: object) -> str | None:
+    """What is wrong with a decision (rule 3), or None when it is well formed."""
     if not isinstance(item, dict):
         return f"a {type(item).__name__}, not a dict"
     if item.keys() != _DECISION_KEYS:
@@ -200,7 +200,7 @@ def _decision(item: object) -> Decision | str:
         return f"store {store!r} and key {key!r} are not both strings"
     if reason is not None and not (isinstance(reason, str) and reason in _KEPT_REASONS):
         return f"reason {reason!r} is neither null nor a kept reason of spec §7.2, §7.3"
-    return Decision(store, key, reason)  # type: ignore[arg-type]  # checked against KeptReason
+    return None
 
 
 def _listed_by_ineligible(verdict: Verdict) -> str:
@@ -213,7 +213,7 @@ def _listed_by_ineligible(verdict: Verdict) -> str:
 
 
 def _name(identity: object) -> str:
-    if isinstance(identity, tuple) and len(identity) == 2:  # noqa: PLR2004 -- (store, key)
+    if isinstance(identity, tuple | list) and len(identity) == 2:  # noqa: PLR2004 -- (store, key)
         return f"{identity[0]}/{identity[1]}"
     return repr(identity)  # pragma: no cover -- the arbiter feeds (store, key) pairs
 
@@ -227,7 +227,7 @@ class Lockstep:
     Args:
         first: planner A's answer.
         second: planner B's answer.
-        fed: the identities ``(store, key)`` of the objects fed to both, in order.
+        fed: the identities ``(store, key)`` of the objects fed to both, in order (pairs).
         tenant: the tenant planned, for the report.
         as_of: the instant asked for, for the report.
         versions: each planner's version, for the report.
@@ -242,7 +242,7 @@ class Lockstep:
         self,
         first: PlannerStream,
         second: PlannerStream,
-        fed: Iterable[tuple[object, object]],
+        fed: Iterable[Sequence[object]],
         *,
         tenant: str,
         as_of: str,
@@ -311,20 +311,20 @@ class Lockstep:
         fed = iter(self._fed)
         index = 0
         while a.live or b.live:
-            eligible = any(side.live and side.eligible for side in (a, b))
+            eligible = (a.live and a.eligible) or (b.live and b.eligible)
             identity = next(fed, _END) if eligible else _END
             got_a = self._step(a, index, identity) if a.live else None
             got_b = self._step(b, index, identity) if b.live else None
             if got_a is not None and got_b is not None and got_a == got_b:
                 if self._agreeing:
-                    yield got_a
+                    yield Decision(got_a["store"], got_a["key"], got_a["reason"])
             elif got_a is not None or got_b is not None:
                 self._agreeing = False
                 self._differ(got_a, got_b)
             index += 1
         self._finish()
 
-    def _step(self, side: _Side, index: int, identity: object) -> Decision | None:
+    def _step(self, side: _Side, index: int, identity: object) -> dict[str, Any] | None:
         """Side's decision at ``index``, checked (rules 3 and 4); None once it ended or failed."""
         try:
             item = next(side.decisions, _END)
@@ -350,34 +350,35 @@ class Lockstep:
         if not verdict.eligible:
             side.fail(f"decision {index}: {_listed_by_ineligible(verdict)}")
             return None
-        decision = _decision(item)
-        if isinstance(decision, str):
-            side.fail(f"decision {index} is malformed: {decision}")
+        wrong = _malformed(item)
+        if wrong is not None:
+            side.fail(f"decision {index} is malformed: {wrong}")
             return None
+        decision: dict[str, Any] = item  # type: ignore[assignment]  # checked just above
         if identity is _END:
             side.fail(
-                f"decision {index} names {decision.store}/{decision.key}, but only {index}"
+                f"decision {index} names {decision['store']}/{decision['key']}, but only {index}"
                 " objects were fed"
             )
             return None
-        if (decision.store, decision.key) != identity:
+        if decision["store"] != identity[0] or decision["key"] != identity[1]:  # type: ignore[index]
             side.fail(
-                f"decision {index} names {decision.store}/{decision.key}, but the object fed at"
-                f" {index} is {_name(identity)}"
+                f"decision {index} names {decision['store']}/{decision['key']}, but the object"
+                f" fed at {index} is {_name(identity)}"
             )
             return None
         return decision
 
-    def _differ(self, got_a: Decision | None, got_b: Decision | None) -> None:
+    def _differ(self, got_a: dict[str, Any] | None, got_b: dict[str, Any] | None) -> None:
         """Record a difference at one position (rule 6), as ``compare_verdicts`` lists it."""
         a, b = self._sides
         if got_a is not None and got_b is not None:
-            if got_a.reason is None or got_b.reason is None:
+            if got_a["reason"] is None or got_b["reason"] is None:
                 self._one_side(got_a, "a")
                 self._one_side(got_b, "b")
             else:
                 self._lists["kept_reason_differs"].add(
-                    ReasonDifference(got_a.store, got_a.key, got_a.reason, got_b.reason)
+                    ReasonDifference(got_a["store"], got_a["key"], got_a["reason"], got_b["reason"])
                 )
             return
         # One decision only: the other planner's verdict is ineligible (it lists nothing), or
@@ -386,11 +387,13 @@ class Lockstep:
             if got is not None and other.failure is None and other.rejection is None:
                 self._one_side(got, name)
 
-    def _one_side(self, got: Decision, name: str) -> None:
-        if got.reason is None:
-            self._lists[f"purge_only_in_{name}"].add(ObjectId(got.store, got.key))
+    def _one_side(self, got: dict[str, Any], name: str) -> None:
+        if got["reason"] is None:
+            self._lists[f"purge_only_in_{name}"].add(ObjectId(got["store"], got["key"]))
         else:
-            self._lists[f"kept_only_in_{name}"].add(KeptObject(got.store, got.key, got.reason))
+            self._lists[f"kept_only_in_{name}"].add(
+                KeptObject(got["store"], got["key"], got["reason"])
+            )
 
     def _finish(self) -> None:
         """Rule 7: return on agreement, else raise."""
@@ -442,9 +445,9 @@ def _json(value: object) -> bytes:
 class VerdictDigest:
     """SHA-256 of an agreed verdict's canonical JSON, computed from its stream (rule 8).
 
-    Feed the kept decisions in order with ``add_kept``; keep ``purge_entry`` of each purged one,
-    in order; ``hexdigest`` takes them back at the end. For the same verdict the result equals
-    ``plan_digest`` of the verdict held in memory (the SHA-256 of
+    Feed the kept decisions' entries (``entry``) in order with ``add_kept``; keep the entries of
+    the purged ones, in order; ``hexdigest`` takes them back at the end. For the same verdict
+    the result equals ``plan_digest`` of the verdict held in memory (the SHA-256 of
     ``canonical_json(verdict_to_json(verdict))``).
 
     Args:
@@ -468,23 +471,42 @@ class VerdictDigest:
         self._first = True
         self._finished = False
 
-    def add_kept(self, decision: Decision) -> None:
-        """Hash the next kept decision (after every kept decision before it)."""
-        # {"key":...,"reason":...,"store":...}: canonical JSON, spelt by hand for speed.
-        entry = (
-            f'{{"key":{_string(decision.key)},"reason":{_string(str(decision.reason))}'
+    @staticmethod
+    def entry(decision: Decision) -> bytes:
+        """The decision's entry in the verdict's canonical JSON (in ``purge`` or ``kept``)."""
+        # {"key":...,"store":...} or {"key":...,"reason":...,"store":...}, spelt by hand for
+        # speed: canonical JSON sorts the keys and spells strings as the encoder does.
+        if decision.reason is None:
+            return f'{{"key":{_string(decision.key)},"store":{_string(decision.store)}}}'.encode()
+        return (
+            f'{{"key":{_string(decision.key)},"reason":{_string(decision.reason)}'
             f',"store":{_string(decision.store)}}}'
         ).encode()
+
+    def add_kept(self, entry: bytes) -> None:
+        """Hash the next kept decision's ``entry`` (after every kept entry before it)."""
+        if self._finished:
+            raise UsageError("a verdict digest is finished once")
         self._hash.update(entry if self._first else b"," + entry)
         self._first = False
 
-    @staticmethod
-    def purge_entry(decision: Decision) -> bytes:
-        """The canonical JSON of a purged decision's entry, to hand back to ``hexdigest``."""
-        return f'{{"key":{_string(decision.key)},"store":{_string(decision.store)}}}'.encode()
-
     def hexdigest(self, purge_entries: Iterable[bytes]) -> str:
         """The digest, given every purge entry in order; once.
+
+        Raises:
+            UsageError: called twice.
+        """
+
+        def joined() -> Iterator[bytes]:
+            first = True
+            for entry in purge_entries:
+                yield entry if first else b"," + entry
+                first = False
+
+        return self.hexdigest_joined(joined())
+
+    def hexdigest_joined(self, purge_list: Iterable[bytes]) -> str:
+        """The digest, given the purge entries already joined by commas, in blocks; once.
 
         Raises:
             UsageError: called twice.
@@ -493,9 +515,7 @@ class VerdictDigest:
             raise UsageError("a verdict digest is finished once")
         self._finished = True
         self._hash.update(self._middle)
-        first = True
-        for entry in purge_entries:
-            self._hash.update(entry if first else b"," + entry)
-            first = False
+        for block in purge_list:
+            self._hash.update(block)
         self._hash.update(self._tail)
         return self._hash.hexdigest()

@@ -10,8 +10,9 @@ the store (tables ``journals`` and ``journal_steps``) and in a plan file. Rules:
    with the counts (format ``twinpurge-purge-plan-1``, ``write_plan_file``). A plan agreed by
    streaming (``arbiter.purge.streaming``) is written as it is agreed, in format
    ``twinpurge-purge-plan-2`` (``StreamedPlanWriter``): a header (purge id, tenant), one line
-   per object in ``(store, key)`` order, ``{"purge": [store, key]}`` or
-   ``{"kept": [store, key], "reason": reason}`` interleaved, and a trailer with the plan digest
+   per object in ``(store, key)`` order, purged and kept interleaved, each holding the object's
+   entry in the verdict's canonical JSON (``{"purge":{"key":...,"store":...}}``,
+   ``{"kept":{"key":...,"reason":...,"store":...}}``), and a trailer with the plan digest
    (known only at the end) and the counts. Its SHA-256 is recorded with the journal entry
    (purge id, tenant, kind ``automated`` or ``manual``, plan id, plan digest, as_of, backup_due,
    actor). A resumed purge works from this file alone, never from a new plan. ``read_plan_file``
@@ -153,19 +154,18 @@ def plan_file_path(directory: Path, purge_id: str) -> Path:
     return directory / f"{purge_id}.plan.jsonl"
 
 
-# A string as json.dumps spells it (ASCII): the encoder's own C function.
-_string = json.encoder.encode_basestring_ascii
-
-
-def _line(data: dict[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True) + "\n"
+def _line(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, sort_keys=True) + "\n").encode("utf-8")
 
 
 class StreamedPlanWriter:
     """Writes a plan file of format 2 line by line, as its objects are agreed (rule 1).
 
     It writes into a file ``durable.files.create_streamed`` opened (so that the file is whole
-    or absent), and hashes what it writes.
+    or absent), and hashes what it writes. Each object's line holds its entry in the verdict's
+    canonical JSON (``arbiter.core.lockstep.VerdictDigest.entry``), the bytes the plan digest
+    hashes: ``{"purge":{"key":...,"store":...}}`` or
+    ``{"kept":{"key":...,"reason":...,"store":...}}``.
 
     Args:
         handle: the file, open for binary writing.
@@ -180,23 +180,19 @@ class StreamedPlanWriter:
         self.kept_count = 0
         self._write(_line({"format": FORMAT_STREAMED, "purge_id": purge_id, "tenant": tenant}))
 
-    def _write(self, line: str) -> None:
-        data = line.encode("ascii")
-        self._hash.update(data)
-        self._handle.write(data)
+    def _write(self, *parts: bytes) -> None:
+        for part in parts:
+            self._hash.update(part)
+            self._handle.write(part)
 
-    def purge(self, store: str, key: str) -> None:
-        """The next object, to purge."""
-        # json.dumps({"purge": [store, key]}), spelt by hand for speed.
-        self._write(f'{{"purge": [{_string(store)}, {_string(key)}]}}\n')
+    def purge(self, entry: bytes) -> None:
+        """The next object, to purge: its entry in the verdict's canonical JSON."""
+        self._write(b'{"purge":', entry, b"}\n")
         self.purge_count += 1
 
-    def kept(self, store: str, key: str, reason: str) -> None:
-        """The next object, kept for ``reason``."""
-        # json.dumps({"kept": [store, key], "reason": reason}), spelt by hand for speed.
-        self._write(
-            f'{{"kept": [{_string(store)}, {_string(key)}], "reason": {_string(reason)}}}\n'
-        )
+    def kept(self, entry: bytes) -> None:
+        """The next object, kept: its entry (with its reason) in the verdict's canonical JSON."""
+        self._write(b'{"kept":', entry, b"}\n")
         self.kept_count += 1
 
     def finish(self, digest: str) -> str:
@@ -244,6 +240,13 @@ def _verified_lines(path: Path, sha256: str) -> Iterator[dict[str, Any]]:
         raise ArchiveError(msg)
 
 
+def _object(value: Any) -> ObjectId:  # noqa: ANN401 -- a parsed line's value
+    """An object line's identity: ``[store, key]`` (format 1) or its entry (format 2)."""
+    if isinstance(value, dict):
+        return ObjectId(value["store"], value["key"])
+    return ObjectId(*value)
+
+
 def read_plan_file(path: Path, sha256: str) -> PlanFile:
     """Read a plan file of either format, checked against its journal's SHA-256 (rule 1).
 
@@ -251,8 +254,8 @@ def read_plan_file(path: Path, sha256: str) -> PlanFile:
         ArchiveError: the file is missing, damaged or incomplete.
     """
     lines = list(_verified_lines(path, sha256))
-    purge = tuple(ObjectId(*line["purge"]) for line in lines[1:-1] if "purge" in line)
-    kept = tuple(ObjectId(*line["kept"]) for line in lines[1:-1] if "kept" in line)
+    purge = tuple(_object(line["purge"]) for line in lines[1:-1] if "purge" in line)
+    kept = tuple(_object(line["kept"]) for line in lines[1:-1] if "kept" in line)
     return PlanFile(lines[0], purge, kept, lines[-1])
 
 
@@ -278,9 +281,9 @@ def iter_plan_file(path: Path, sha256: str) -> Iterator[tuple[Literal["purge", "
     for line in lines:
         if pending is not None:
             if "purge" in pending:
-                yield "purge", ObjectId(*pending["purge"])
+                yield "purge", _object(pending["purge"])
             elif "kept" in pending:
-                yield "kept", ObjectId(*pending["kept"])
+                yield "kept", _object(pending["kept"])
         pending = line  # the last line, the trailer, is never yielded
 
 

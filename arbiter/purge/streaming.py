@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import hashlib
 import importlib
 import json
@@ -98,6 +99,7 @@ WINDOW = 4
 TIMEOUT = 3600.0
 START_TIMEOUT = 120.0
 _BLOCK = 1 << 20
+_ID_BLOCK = 1 << 16
 
 
 @attrs.frozen
@@ -175,12 +177,14 @@ _SLICE_ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
 _DECODER = json.JSONDecoder()
+_ASCII = json.encoder.encode_basestring_ascii
+_UNNAMED = b"[null,null]\n"
 
 
-def _line(kind: str, value: object, field: str) -> bytes:
-    """One line of the slice file: ``{kind: value}`` in canonical JSON (rule 1)."""
+def _encoded(value: object, field: str) -> bytes:
+    """``value`` in canonical JSON (rule 1), or bad input naming ``field``."""
     try:
-        return _SLICE_ENCODER.encode({kind: value}).encode("utf-8") + b"\n"
+        return _SLICE_ENCODER.encode(value).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise InputError(source="inventory", field=field, message=f"not JSON data: {exc}") from None
 
@@ -199,46 +203,74 @@ class _SliceFile:
     shared_start: int
     objects_start: int
 
-    def identities(self) -> Iterator[tuple[object, object]]:
-        """The ``(store, key)`` of each object fed, in order, read from the file again."""
-        with Path(self.path).open("rb") as handle:
-            handle.seek(self.objects_start)
-            for line in handle:
-                record = _parse(line, "object")
-                if isinstance(record, dict):
-                    yield record.get("store"), record.get("key")
-                else:
-                    yield None, None
+
+class _Snapshot:
+    """The slice file, and beside it the identities of its objects, for the arbiter (rule 1).
+
+    The identities are spilled as the objects are written, one ``[store, key]`` line each, to
+    an anonymous temporary file in the work directory: reading them back costs a fraction of
+    reading the records again.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        tenant: Mapping[str, object],
+        objects: Iterable[Mapping[str, object]],
+        shared: Iterable[object],
+    ) -> None:
+        path = directory / f"{new_purge_id()}.slice.jsonl"
+        digest = hashlib.sha256()
+        self._identities = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 -- closed by close()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+
+                def write(*parts: bytes) -> None:
+                    for part in parts:
+                        digest.update(part)
+                        handle.write(part)
+
+                write(b'{"tenant":', _encoded(tenant, "tenant"), b"}\n")
+                shared_start = handle.tell()
+                for j, ref in enumerate(shared):
+                    write(b'{"shared":', _encoded(ref, f"shared[{j}]"), b"}\n")
+                objects_start = handle.tell()
+                for i, record in enumerate(objects):
+                    write(b'{"object":', _encoded(record, f"objects[{i}]"), b"}\n")
+                    self._identities.write(_identity(record))
+        except BaseException:
+            path.unlink(missing_ok=True)
+            self._identities.close()
+            raise
+        self.file = _SliceFile(str(path), digest.hexdigest(), shared_start, objects_start)
+
+    def identities(self) -> Iterator[list[object]]:
+        """The ``[store, key]`` of each object fed, in order, parsed some 2,000 at a time."""
+        self._identities.flush()
+        self._identities.seek(0)
+        rest = b""
+        while block := self._identities.read(_ID_BLOCK):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            rest = block[cut:]
+            if cut:
+                lines = block[: cut - 1].replace(b"\n", b",").decode("ascii")
+                yield from _DECODER.decode(f"[{lines}]")
+
+    def close(self) -> None:
+        """Remove the slice file and the identities."""
+        self._identities.close()
+        Path(self.file.path).unlink(missing_ok=True)
 
 
-def _write_slice(
-    directory: Path,
-    tenant: Mapping[str, object],
-    objects: Iterable[Mapping[str, object]],
-    shared: Iterable[object],
-) -> _SliceFile:
-    path = directory / f"{new_purge_id()}.slice.jsonl"
-    digest = hashlib.sha256()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-
-            def write(data: bytes) -> int:
-                digest.update(data)
-                handle.write(data)
-                return len(data)
-
-            offset = write(_line("tenant", tenant, "tenant"))
-            shared_start = offset
-            for j, ref in enumerate(shared):
-                offset += write(_line("shared", ref, f"shared[{j}]"))
-            objects_start = offset
-            for i, record in enumerate(objects):
-                write(_line("object", record, f"objects[{i}]"))
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return _SliceFile(str(path), digest.hexdigest(), shared_start, objects_start)
+def _identity(record: object) -> bytes:
+    """An object's ``[store, key]`` line; ``[null, null]`` when it has no such pair of strings."""
+    if isinstance(record, Mapping):
+        store, key = record.get("store"), record.get("key")
+        if isinstance(store, str) and isinstance(key, str):
+            return f"[{_ASCII(store)},{_ASCII(key)}]\n".encode("ascii")
+    return _UNNAMED
 
 
 # --- the planner process (rules 2 and 3) -----------------------------------------------------
@@ -444,7 +476,7 @@ class _Worker:
                 )
             data = connection.recv_bytes()
         except (EOFError, OSError):
-            code = self.kill()
+            code = self.kill(grace=5.0)  # it is exiting: wait for its own exit code
             return self.failure(f"its process died {doing} (exit code {code})")
         try:
             message = json.loads(data)
@@ -461,10 +493,12 @@ class _Worker:
             with contextlib.suppress(OSError):
                 self.connection.send(message)
 
-    def kill(self) -> int | None:
-        """Kill the process (if any) and forget it; return its exit code."""
+    def kill(self, *, grace: float = 0.0) -> int | None:
+        """Kill the process (if any) after ``grace`` seconds, and forget it; its exit code."""
         code = None
         if self.process is not None:
+            if grace:
+                self.process.join(grace)
             if self.process.is_alive():
                 self.process.kill()
             self.process.join(10)
@@ -668,12 +702,12 @@ class PlannerProcesses:
         size = self._chunk_size if chunk_size is None else chunk_size
         if size < 1:
             raise UsageError("the chunk size must be positive")
-        slice_ = _write_slice(self._work_dir, tenant, objects, shared)
+        snapshot = _Snapshot(self._work_dir, tenant, objects, shared)
         runs: list[_Run | None] = []
         clean = False
         try:
-            job = _Job(slice_, policy, as_of, size, self._window)
-            fingerprints = {"slice": slice_.sha256, "policy": fingerprint(policy)}
+            job = _Job(snapshot.file, policy, as_of, size, self._window)
+            fingerprints = {"slice": snapshot.file.sha256, "policy": fingerprint(policy)}
             streams = []
             failures = [worker.prepare() for worker in self._workers]
             for worker, failure in zip(self._workers, failures, strict=True):
@@ -685,7 +719,7 @@ class PlannerProcesses:
             comparison = Lockstep(
                 streams[0],
                 streams[1],
-                slice_.identities(),
+                snapshot.identities(),
                 tenant=str(tenant.get("id", "")) if isinstance(tenant, Mapping) else "",
                 as_of=str(as_of),
                 versions=self._versions(),
@@ -701,7 +735,7 @@ class PlannerProcesses:
             for run in runs:
                 if run is not None:
                     run.settle(drain=clean)
-            Path(slice_.path).unlink(missing_ok=True)
+            snapshot.close()
         return agreement
 
     def _versions(self) -> dict[str, str]:
@@ -751,18 +785,21 @@ class PlannerProcesses:
         purged = 0
         with tempfile.TemporaryFile(dir=self._work_dir) as purges:
             for decision in comparison:
+                entry = VerdictDigest.entry(decision)
                 if decision.reason is None:
-                    purges.write(digest.purge_entry(decision) + b"\n")
+                    if purged:
+                        purges.write(b",")
+                    purges.write(entry)
                     purged += 1
                     if writer is not None:
-                        writer.purge(decision.store, decision.key)
+                        writer.purge(entry)
                 else:
-                    digest.add_kept(decision)
+                    digest.add_kept(entry)
                     kept[decision.reason] += 1
                     if writer is not None:
-                        writer.kept(decision.store, decision.key, decision.reason)
+                        writer.kept(entry)
             purges.seek(0)
-            plan_digest = digest.hexdigest(line.rstrip(b"\n") for line in purges)
+            plan_digest = digest.hexdigest_joined(iter(functools.partial(purges.read, _BLOCK), b""))
         sha256 = None if writer is None else writer.finish(plan_digest)
         return StreamedAgreement(
             tenant=scalars.tenant,
