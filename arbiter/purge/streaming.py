@@ -100,6 +100,9 @@ TIMEOUT = 3600.0
 START_TIMEOUT = 120.0
 _BLOCK = 1 << 20
 _ID_BLOCK = 1 << 16
+# The longest message the arbiter reads from a planner process: a chunk of decisions is far
+# shorter; a longer one (or a forged length) is a broken protocol, not an allocation.
+_MAX_MESSAGE = 1 << 30
 
 
 @attrs.frozen
@@ -474,9 +477,15 @@ class _Worker:
                 return self.failure(
                     f"timed out {doing}: not done within {limit:g} s; its process was killed"
                 )
-            data = connection.recv_bytes()
-        except (EOFError, OSError):
+            data = connection.recv_bytes(_MAX_MESSAGE)
+        except OSError as exc:
+            if exc.errno is None:  # "bad message length": longer than allowed, or forged
+                self.kill()
+                return self.failure(f"its process sent a message too long {doing}")
             code = self.kill(grace=5.0)  # it is exiting: wait for its own exit code
+            return self.failure(f"its process died {doing} (exit code {code})")
+        except EOFError:
+            code = self.kill(grace=5.0)
             return self.failure(f"its process died {doing} (exit code {code})")
         try:
             message = json.loads(data)
@@ -628,8 +637,12 @@ class PlannerProcesses:
         if self._work_dir is not None:
             raise UsageError("PlannerProcesses is already open")
         self._work_dir = Path(tempfile.mkdtemp(prefix="twinpurge-stream-"))
-        for worker in self._workers:
-            worker.start()
+        try:
+            for worker in self._workers:
+                worker.start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(
