@@ -340,14 +340,23 @@ def test_a_stream_read_no_further_is_stopped_and_its_process_kept(
     assert before == wrong.pids
 
 
-def test_both_planners_failing_list_both() -> None:
-    """A pool of two wrong planners: both crash, both are reported."""
+def test_two_wrong_planners_both_failing_or_both_rejecting(tmp_path: Path) -> None:
+    """Both crash: both failures reported. Both reject: InputError as A saw it. No plan file."""
     other = StreamPlanner("b", "wrong", WRONG.module)
     with PlannerProcesses((WRONG, other)) as pool:
         record, objects = wrong_slice("crash-first")
         with pytest.raises(RefusedError) as refusal:
-            pool.plan(record, iter(objects), [], POLICY, AS_OF)
+            pool.plan(record, iter(objects), [], POLICY, AS_OF, plan_dir=tmp_path)
+        record, objects = wrong_slice("reject")
+        with pytest.raises(InputError) as rejected:
+            pool.plan(record, iter(objects), [], POLICY, AS_OF, plan_dir=tmp_path)
+        assert [] == leftovers(pool, tmp_path)
     assert ["a", "b"] == [f.planner for f in refusal.value.report.failures]
+    assert ("inventory", "tenant.id", "planted rejection") == (
+        rejected.value.source,
+        rejected.value.field,
+        rejected.value.message,
+    )
 
 
 def test_a_planner_module_that_cannot_be_loaded_is_its_failure() -> None:
@@ -456,36 +465,37 @@ def listed_size(count: int) -> int:
     return size
 
 
-def test_the_arbiters_memory_is_bounded_by_chunks_not_by_the_tenant(
-    processes: PlannerProcesses, tmp_path: Path
-) -> None:
+def test_the_arbiters_memory_is_bounded_by_chunks_not_by_the_tenant(tmp_path: Path) -> None:
     """Rule 7: 200,000 objects planned with the arbiter's peak under 16 MiB.
 
-    A list of the same 200,000 records, as a database gives them, takes about 150 MiB (measured
+    A list of the same 200,000 records, as a database gives them, takes about 125 MiB (measured
     here on a tenth and scaled; the decisions as a list would take some 60 MiB more), so only an
     engine that holds neither meets the bound. What the arbiter's process does hold: one slice
-    line, two chunks of 4,096 parsed decisions (about 1.5 MiB each), the plan file's and the
-    spill's write buffers, constant state: a few MiB. 16 MiB leaves room for Python's own
-    allocations without letting a list of a tenth of the tenant through. The planner processes'
-    peak resident sets (their own, reported at the end of each tenant) are in the message.
+    line, two chunks of 4,096 parsed decisions (about 1.5 MiB each), some 2,000 identities fed,
+    the plan file's and the spill's write buffers, constant state: about 5 MiB. 16 MiB leaves
+    room for Python's own allocations without letting a list of an eighth of the tenant
+    through. The planner processes (a fresh pool, so that their peaks are this tenant's) report
+    their peak resident sets at the end of the tenant; they are in the message.
     """
     record = tenant("big", event("cancelled", "2025-12-01T00:00:00Z"))
     policy = {"timezone": "UTC", "categories": {"audit": {"keep": True}}}
-    tracemalloc.start()
-    started, cpu = time.monotonic(), time.process_time()
-    try:
-        got = processes.plan(
-            record, big_objects(COUNT), [], policy, AS_OF, plan_dir=tmp_path, purge_id="big"
-        )
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    wall, cpu = time.monotonic() - started, time.process_time() - cpu
+    with PlannerProcesses() as processes:
+        tracemalloc.start()
+        started, cpu = time.monotonic(), time.process_time()
+        try:
+            got = processes.plan(
+                record, big_objects(COUNT), [], policy, AS_OF, plan_dir=tmp_path, purge_id="big"
+            )
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        wall, cpu = time.monotonic() - started, time.process_time() - cpu
+        planners = processes.peak_rss
     listed = listed_size(COUNT // 10) * 10
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     figures = (
         f"arbiter peak {peak / 2**20:.1f} MiB (bound {BOUND / 2**20:.0f} MiB; the records as a"
-        f" list: {listed / 2**20:.0f} MiB); planner processes' peak RSS {processes.peak_rss} KiB"
+        f" list: {listed / 2**20:.0f} MiB); planner processes' peak RSS {planners} KiB"
         f" (RUSAGE_CHILDREN max {children} KiB); {wall:.1f} s wall, arbiter {cpu:.1f} s CPU"
         " (traced)"
     )
