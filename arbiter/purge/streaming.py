@@ -60,7 +60,6 @@ import json
 import multiprocessing
 import os
 import resource
-import shutil
 import tempfile
 import time
 from collections.abc import Mapping
@@ -208,26 +207,30 @@ class _SliceFile:
 
 
 class _Snapshot:
-    """The slice file, and beside it the identities of its objects, for the arbiter (rule 1).
+    """The slice written to its file, and beside it the identities of its objects (rule 1).
+
+    The slice file is made (``tempfile.mkstemp``, mode 600, in the work directory) and removed
+    by ``PlannerProcesses.plan``, around the tenant's planning.
 
     The identities are spilled as the objects are written, one ``[store, key]`` line each, to
     an anonymous temporary file in the work directory: reading them back costs a fraction of
     reading the records again.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the file, where its spill goes, and the slice
         self,
+        fd: int,
+        path: str,
         directory: Path,
+        *,
         tenant: Mapping[str, object],
         objects: Iterable[Mapping[str, object]],
         shared: Iterable[object],
     ) -> None:
-        path = directory / f"{new_purge_id()}.slice.jsonl"
         digest = hashlib.sha256()
-        self._identities = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 -- closed by close()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(fd, "wb") as handle:
+            self._identities = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 -- close()
+            try:
 
                 def write(*parts: bytes) -> None:
                     for part in parts:
@@ -242,11 +245,10 @@ class _Snapshot:
                 for i, record in enumerate(objects):
                     write(b'{"object":', _encoded(record, f"objects[{i}]"), b"}\n")
                     self._identities.write(_identity(record))
-        except BaseException:
-            path.unlink(missing_ok=True)
-            self._identities.close()
-            raise
-        self.file = _SliceFile(str(path), digest.hexdigest(), shared_start, objects_start)
+            except BaseException:
+                self._identities.close()
+                raise
+        self.file = _SliceFile(path, digest.hexdigest(), shared_start, objects_start)
 
     def identities(self) -> Iterator[list[object]]:
         """The ``[store, key]`` of each object fed, in order, parsed some 2,000 at a time."""
@@ -262,9 +264,8 @@ class _Snapshot:
                 yield from _DECODER.decode(f"[{lines}]")
 
     def close(self) -> None:
-        """Remove the slice file and the identities."""
+        """Drop the identities (an anonymous file: nothing is left behind)."""
         self._identities.close()
-        Path(self.file.path).unlink(missing_ok=True)
 
 
 def _identity(record: object) -> bytes:
@@ -630,18 +631,20 @@ class PlannerProcesses:
         self._window = window
         self._keep = keep
         self._workers = tuple(_Worker(planner, start_timeout) for planner in pair)
+        self._directory: tempfile.TemporaryDirectory[str] | None = None
         self._work_dir: Path | None = None
 
     def __enter__(self) -> Self:
         """Start both planner processes and make the private work directory."""
         if self._work_dir is not None:
             raise UsageError("PlannerProcesses is already open")
-        self._work_dir = Path(tempfile.mkdtemp(prefix="twinpurge-stream-"))
+        self._directory = tempfile.TemporaryDirectory(prefix="twinpurge-stream-")
+        self._work_dir = Path(self._directory.name)
         try:
             for worker in self._workers:
                 worker.start()
         except BaseException:
-            self.__exit__(None, None, None)
+            self._close()
             raise
         return self
 
@@ -652,11 +655,14 @@ class PlannerProcesses:
         traceback: TracebackType | None,
     ) -> None:
         """Stop both processes and remove the work directory."""
+        self._close()
+
+    def _close(self) -> None:
         for worker in self._workers:
             worker.stop()
-        if self._work_dir is not None:
-            shutil.rmtree(self._work_dir, ignore_errors=True)
-            self._work_dir = None
+        if self._directory is not None:
+            self._directory.cleanup()
+        self._directory, self._work_dir = None, None
 
     @property
     def work_dir(self) -> Path | None:
@@ -715,10 +721,15 @@ class PlannerProcesses:
         size = self._chunk_size if chunk_size is None else chunk_size
         if size < 1:
             raise UsageError("the chunk size must be positive")
-        snapshot = _Snapshot(self._work_dir, tenant, objects, shared)
+        fd, name = tempfile.mkstemp(dir=self._work_dir, prefix="slice-", suffix=".jsonl")
+        slice_path = Path(name)  # removed below, whatever happens (rule 1)
+        snapshot: _Snapshot | None = None
         runs: list[_Run | None] = []
         clean = False
         try:
+            snapshot = _Snapshot(
+                fd, name, self._work_dir, tenant=tenant, objects=objects, shared=shared
+            )
             job = _Job(snapshot.file, policy, as_of, size, self._window)
             fingerprints = {"slice": snapshot.file.sha256, "policy": fingerprint(policy)}
             streams = []
@@ -748,7 +759,9 @@ class PlannerProcesses:
             for run in runs:
                 if run is not None:
                     run.settle(drain=clean)
-            snapshot.close()
+            if snapshot is not None:
+                snapshot.close()
+            slice_path.unlink(missing_ok=True)
         return agreement
 
     def _versions(self) -> dict[str, str]:
