@@ -10,15 +10,18 @@ verdict streams in lockstep and spills the agreed plan to disk as it goes. Rules
    (``arbiter.core.canonical`` rule 1), hashed as they are written. Both planner processes read
    only this file, after checking its SHA-256: they are fed the same bytes. The objects come as
    an iterator (a database cursor) and are never held: ``objects()`` in a planner process reads
-   the file again at each call (the two passes of §8.1 rule 2), and the arbiter reads it again
-   for the identities it fed. A value JSON has no spelling for is bad input (``InputError``
-   naming ``tenant``, ``shared[j]`` or ``objects[i]``); a tuple is written as a list.
+   the file again at each call (the two passes of §8.1 rule 2), and the arbiter spills the
+   identities it fed, as it writes them, to an anonymous file it reads back during the
+   comparison. The slice file is made (mode 600) and removed by the call that plans the tenant.
+   A value JSON has no spelling for is bad input (``InputError`` naming ``tenant``,
+   ``shared[j]`` or ``objects[i]``); a tuple is written as a list.
 2. **Isolation.** Each planner runs in a process of its own, started with ``multiprocessing``'s
    ``spawn`` context (a fresh interpreter: nothing of the arbiter's memory is inherited), which
    imports the planner's module by name (``StreamPlanner.module``) and calls its ``plan_stream``.
    Neither planner can reach the other's memory or the arbiter's, nor monkeypatch either. What
    a planner process sends is read as JSON, never unpickled: it cannot make the arbiter run its
-   code.
+   code. As with any ``spawn`` process, the program's main module must import without side
+   effects (``if __name__ == "__main__":``): a planner process that cannot start is a failure.
 3. **Protocol.** For each tenant a planner process sends its scalar fields, then its decisions in
    chunks of ``chunk_size``, then an end marker with its peak resident set. Its
    ``PlanInputError`` (from ``plan_stream``, or from the decisions in the second pass) is sent as
@@ -42,8 +45,8 @@ verdict streams in lockstep and spills the agreed plan to disk as it goes. Rules
    8, equal to ``plan_digest`` of the same verdict in memory) is computed while writing; the
    purge entries it needs at the end wait in an anonymous temporary file in the work directory.
 7. **Memory.** The arbiter's process holds no list of the slice's objects, of ``shared`` or of
-   the decisions: one line, one chunk per planner, the report's bounded lists and constant
-   state. The planners' memory is theirs (§8.1 rule 5).
+   the decisions: one line, one chunk per planner, a block of some 2,000 identities fed, the
+   report's bounded lists and constant state. The planners' memory is theirs (§8.1 rule 5).
 8. **Outcome.** Agreement: ``StreamedAgreement``. Both planners reject: ``InputError`` as the
    first planner saw it. A divergence, a failure, a single rejection, a death or a timeout:
    ``RefusedError`` with the report. Nothing is spilled in either case.
