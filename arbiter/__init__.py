@@ -140,6 +140,13 @@ from arbiter.purge.purger import (
 from arbiter.purge.recovery import JournalRecovery, RecoveryReport
 from arbiter.purge.safemode import ResetRequest, ResetRequestBody, SafeMode, SafeModeTrip
 from arbiter.purge.shard import Shard, parse_shard
+from arbiter.purge.streaming import (
+    PlannerProcesses,
+    StreamedAgreement,
+    StreamPlanner,
+    arbitrate_stream,
+    default_stream_planners,
+)
 from arbiter.stores.blobs import BlobDirectory
 from arbiter.stores.ports import (
     BlobTarget,
@@ -227,6 +234,7 @@ __all__ = [
     "PlannedSlice",
     "Planner",
     "PlannerFailure",
+    "PlannerProcesses",
     "PostgresPrimaryReader",
     "PostgresPrimaryRestorer",
     "PostgresStore",
@@ -258,6 +266,8 @@ __all__ = [
     "SqliteStore",
     "StalePlanError",
     "StoreConfig",
+    "StreamPlanner",
+    "StreamedAgreement",
     "StreamedSlice",
     "TwinpurgeError",
     "UnfinishedBackupPurge",
@@ -274,10 +284,12 @@ __all__ = [
     "approve_safe_mode_reset",
     "arbitrate",
     "arbitrate_files",
+    "arbitrate_stream",
     "check_approvals",
     "create_plan",
     "create_restore_request",
     "default_planners",
+    "default_stream_planners",
     "execute_plan",
     "fingerprint",
     "generate_backup_credentials",

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 __all__ = [
     "BAD_INSTANTS",
+    "KEPT_REASONS",
     "KINDS",
     "STORE_WRITES",
     "ZONES",
@@ -38,9 +39,11 @@ __all__ = [
     "StoreWrite",
     "bad_scenarios",
     "chain_scenarios",
+    "chunk_sizes",
     "config_field_paths",
     "config_paths",
     "instants",
+    "reason_changes",
     "render_instant",
     "scenarios",
     "store_writes",
@@ -1048,3 +1051,18 @@ def store_writes(*, max_size: int = 12) -> st.SearchStrategy[list[StoreWrite]]:
         flag=st.booleans(),
     )
     return st.lists(write, min_size=1, max_size=max_size)
+
+
+def chunk_sizes() -> st.SearchStrategy[int]:
+    """Decisions per message of the streaming engine: small, so that streams cross chunks."""
+    return st.integers(1, 7)
+
+
+KEPT_REASONS = ("created-after-as-of", "object-hold", "category-keep", "category-retain", "shared")
+
+
+def reason_changes() -> st.SearchStrategy[list[tuple[int, str | None]]]:
+    """Changes to a stream of decisions: (position, modulo its length; the new reason or None)."""
+    return st.lists(
+        st.tuples(st.integers(0, 300), st.sampled_from((None, *KEPT_REASONS))), max_size=6
+    )

@@ -8,8 +8,11 @@ Rules:
    divergence; so is any failure (an exception other than the planner's input error).
 3. The report names every difference: each scalar field with both values, objects purged by one
    planner only, objects kept by one planner only, and objects kept by both for different reasons.
-   Lists are complete in the data; ``summary()`` and ``render()`` show counts and the first
-   entries so a report stays readable for a plan of a million objects.
+   Lists are complete in the data of an in-memory comparison; ``summary()`` and ``render()``
+   show counts and the first entries so a report stays readable for a plan of a million objects.
+4. A streamed comparison (``arbiter.core.lockstep``) keeps only the first entries of each list
+   and counts the rest in ``omitted`` (by list name); counts in ``summary()`` and ``render()``
+   include them.
 """
 
 from __future__ import annotations
@@ -70,7 +73,12 @@ class PlannerFailure:
 
 @attrs.frozen
 class DivergenceReport:
-    """Everything that differs between the two planners for one call."""
+    """Everything that differs between the two planners for one call.
+
+    Attributes:
+        omitted: for each list cut short by a streamed comparison (rule 4), how many entries
+            it left out; empty when every list is complete.
+    """
 
     tenant: str
     as_of: str
@@ -83,6 +91,11 @@ class DivergenceReport:
     kept_only_in_a: tuple[KeptObject, ...] = ()
     kept_only_in_b: tuple[KeptObject, ...] = ()
     kept_reason_differs: tuple[ReasonDifference, ...] = ()
+    omitted: dict[str, int] = attrs.Factory(dict)
+
+    def count(self, name: str) -> int:
+        """How many entries the list ``name`` has, those left out of it included (rule 4)."""
+        return len(getattr(self, name)) + self.omitted.get(name, 0)
 
     def summary(self) -> str:
         """One line saying that the plan was refused and what differs."""
@@ -95,7 +108,7 @@ class DivergenceReport:
             "kept_only_in_b",
             "kept_reason_differs",
         ):
-            count = len(getattr(self, name))
+            count = self.count(name)
             if count:
                 parts.append(f"{name.replace('_', ' ')}: {count}")
         return f"planners diverge for tenant {self.tenant!r} at {self.as_of}: " + "; ".join(parts)
@@ -114,17 +127,18 @@ class DivergenceReport:
         for name in ("purge_only_in_a", "purge_only_in_b", "kept_only_in_a", "kept_only_in_b"):
             items: tuple[ObjectId | KeptObject, ...] = getattr(self, name)
             if items:
-                lines.append(f"  {name.replace('_', ' ')} ({len(items)}):")
+                lines.append(f"  {name.replace('_', ' ')} ({self.count(name)}):")
                 lines += [f"    {_describe(item)}" for item in items[:_SHOWN]]
-                if len(items) > _SHOWN:
-                    lines.append(f"    ... and {len(items) - _SHOWN} more")
+                if self.count(name) > _SHOWN:
+                    lines.append(f"    ... and {self.count(name) - _SHOWN} more")
         if self.kept_reason_differs:
-            lines.append(f"  kept for different reasons ({len(self.kept_reason_differs)}):")
+            differs = self.count("kept_reason_differs")
+            lines.append(f"  kept for different reasons ({differs}):")
             lines += [
                 f"    {d.store}/{d.key}: a={d.a} b={d.b}" for d in self.kept_reason_differs[:_SHOWN]
             ]
-            if len(self.kept_reason_differs) > _SHOWN:
-                lines.append(f"    ... and {len(self.kept_reason_differs) - _SHOWN} more")
+            if differs > _SHOWN:
+                lines.append(f"    ... and {differs - _SHOWN} more")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:

@@ -7,9 +7,18 @@ the store (tables ``journals`` and ``journal_steps``) and in a plan file. Rules:
    journal directory (``durable.files.create``: whole or absent, never overwritten) as JSON
    lines: a header (purge id, tenant, plan digest), one line per object to purge
    (``{"purge": [store, key]}``), one per kept object (``{"kept": [store, key]}``) and a trailer
-   with the counts. Its SHA-256 is recorded with the journal entry (purge id, tenant, kind
-   ``automated`` or ``manual``, plan id, plan digest, as_of, backup_due, actor). A resumed purge
-   works from this file alone, never from a new plan.
+   with the counts (format ``twinpurge-purge-plan-1``, ``write_plan_file``). A plan agreed by
+   streaming (``arbiter.purge.streaming``) is written as it is agreed, in format
+   ``twinpurge-purge-plan-2`` (``StreamedPlanWriter``): a header (purge id, tenant), one line
+   per object in ``(store, key)`` order, purged and kept interleaved, each holding the object's
+   entry in the verdict's canonical JSON (``{"purge":{"key":...,"store":...}}``,
+   ``{"kept":{"key":...,"reason":...,"store":...}}``), and a trailer with the plan digest
+   (known only at the end) and the counts. Its SHA-256 is recorded with the journal entry
+   (purge id, tenant, kind ``automated`` or ``manual``, plan id, plan digest, as_of, backup_due,
+   actor). A resumed purge works from this file alone, never from a new plan. ``read_plan_file``
+   reads both formats into memory; ``iter_plan_file`` streams the object lines of either, in
+   file order, after checking the checksum in a first pass, and raises at the end if the file
+   changed while it was read.
 2. Steps are recorded durably, each before the next begins: ``archive`` (archive id and its
    SHA-256, once the archive is written and verified), ``batch`` (index and objects) for every
    committed batch, ``files`` (index) once a batch's blob files are removed, ``complete`` once
@@ -60,7 +69,8 @@ from arbiter.core.verdict import ObjectId
 from arbiter.durable.files import create, stray_temporaries
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
+    from typing import BinaryIO
 
     from arbiter.core.verdict import Verdict
     from arbiter.stores.ports import BlobTarget, JournalStore
@@ -68,7 +78,9 @@ if TYPE_CHECKING:
 __all__ = [
     "JournalState",
     "PlanFile",
+    "StreamedPlanWriter",
     "check_completeness",
+    "iter_plan_file",
     "new_purge_id",
     "read_plan_file",
     "strays",
@@ -77,6 +89,8 @@ __all__ = [
 
 Kind = Literal["automated", "manual"]
 FORMAT = "twinpurge-purge-plan-1"
+FORMAT_STREAMED = "twinpurge-purge-plan-2"
+_BLOCK = 1 << 20
 
 
 def new_purge_id() -> str:
@@ -86,11 +100,25 @@ def new_purge_id() -> str:
 
 @attrs.frozen
 class PlanFile:
-    """A plan file read back (rule 1)."""
+    """A plan file read back (rule 1).
+
+    Attributes:
+        header: the first line.
+        purge: the objects to purge, in file order.
+        kept: the objects kept, in file order.
+        trailer: the last line (the counts; in format 2 the plan digest too).
+    """
 
     header: dict[str, Any]
     purge: tuple[ObjectId, ...]
     kept: tuple[ObjectId, ...]
+    trailer: dict[str, Any] = attrs.Factory(dict)
+
+    @property
+    def digest(self) -> str | None:
+        """The plan digest the file names, in its header (format 1) or trailer (format 2)."""
+        found = self.header.get("digest", self.trailer.get("digest"))
+        return None if found is None else str(found)
 
 
 def write_plan_file(
@@ -116,29 +144,147 @@ def write_plan_file(
     lines += [json.dumps({"kept": [k.store, k.key]}) for k in verdict.kept]
     lines.append(json.dumps({"purge_count": len(verdict.purge), "kept_count": len(verdict.kept)}))
     data = ("\n".join(lines) + "\n").encode("utf-8")
-    path = directory / f"{purge_id}.plan.jsonl"
+    path = plan_file_path(directory, purge_id)
     create(path, data, mode=0o600)
     return path, hashlib.sha256(data).hexdigest()
 
 
+def plan_file_path(directory: Path, purge_id: str) -> Path:
+    """Where the plan file of ``purge_id`` lives in the journal directory ``directory``."""
+    return directory / f"{purge_id}.plan.jsonl"
+
+
+def _line(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, sort_keys=True) + "\n").encode("utf-8")
+
+
+class StreamedPlanWriter:
+    """Writes a plan file of format 2 line by line, as its objects are agreed (rule 1).
+
+    It writes into a file ``durable.files.create_streamed`` opened (so that the file is whole
+    or absent), and hashes what it writes. Each object's line holds its entry in the verdict's
+    canonical JSON (``arbiter.core.lockstep.VerdictDigest.entry``), the bytes the plan digest
+    hashes: ``{"purge":{"key":...,"store":...}}`` or
+    ``{"kept":{"key":...,"reason":...,"store":...}}``.
+
+    Args:
+        handle: the file, open for binary writing.
+        purge_id: the purge this plan is for.
+        tenant: the tenant.
+    """
+
+    def __init__(self, handle: BinaryIO, purge_id: str, tenant: str) -> None:
+        self._handle = handle
+        self._hash = hashlib.sha256()
+        self.purge_count = 0
+        self.kept_count = 0
+        self._write(_line({"format": FORMAT_STREAMED, "purge_id": purge_id, "tenant": tenant}))
+
+    def _write(self, *parts: bytes) -> None:
+        for part in parts:
+            self._hash.update(part)
+            self._handle.write(part)
+
+    def purge(self, entry: bytes) -> None:
+        """The next object, to purge: its entry in the verdict's canonical JSON."""
+        self._write(b'{"purge":', entry, b"}\n")
+        self.purge_count += 1
+
+    def kept(self, entry: bytes) -> None:
+        """The next object, kept: its entry (with its reason) in the verdict's canonical JSON."""
+        self._write(b'{"kept":', entry, b"}\n")
+        self.kept_count += 1
+
+    def finish(self, digest: str) -> str:
+        """Write the trailer (the plan digest and the counts); return the file's SHA-256."""
+        self._write(
+            _line(
+                {"digest": digest, "purge_count": self.purge_count, "kept_count": self.kept_count}
+            )
+        )
+        return self._hash.hexdigest()
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified_lines(path: Path, sha256: str) -> Iterator[dict[str, Any]]:
+    """The parsed lines of a plan file whose SHA-256 is ``sha256``, one at a time (rule 1).
+
+    Raises:
+        ArchiveError: the file is missing or does not match, before the first line; or it
+            changed while it was read, after the last.
+    """
+    try:
+        before = _hash_file(path)
+        handle = path.open("rb")
+    except OSError as exc:
+        msg = f"cannot read purge plan file {path}: {exc.strerror}"
+        raise ArchiveError(msg) from exc
+    if before != sha256:
+        handle.close()
+        msg = f"purge plan file {path} does not match the checksum in its journal"
+        raise ArchiveError(msg)
+    read = hashlib.sha256()
+    with handle:
+        for line in handle:
+            read.update(line)
+            yield json.loads(line)
+    if read.hexdigest() != sha256:
+        msg = f"purge plan file {path} changed while it was read"
+        raise ArchiveError(msg)
+
+
+def _object(value: Any) -> ObjectId:  # noqa: ANN401 -- a parsed line's value
+    """An object line's identity: ``[store, key]`` (format 1) or its entry (format 2)."""
+    if isinstance(value, dict):
+        return ObjectId(value["store"], value["key"])
+    return ObjectId(*value)
+
+
 def read_plan_file(path: Path, sha256: str) -> PlanFile:
-    """Read a plan file and check it against the SHA-256 recorded in its journal (rule 1).
+    """Read a plan file of either format, checked against its journal's SHA-256 (rule 1).
 
     Raises:
         ArchiveError: the file is missing, damaged or incomplete.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        msg = f"cannot read purge plan file {path}: {exc.strerror}"
-        raise ArchiveError(msg) from exc
-    if hashlib.sha256(data).hexdigest() != sha256:
-        msg = f"purge plan file {path} does not match the checksum in its journal"
-        raise ArchiveError(msg)
-    lines = [json.loads(line) for line in data.decode("utf-8").splitlines()]
-    purge = tuple(ObjectId(*line["purge"]) for line in lines[1:-1] if "purge" in line)
-    kept = tuple(ObjectId(*line["kept"]) for line in lines[1:-1] if "kept" in line)
-    return PlanFile(lines[0], purge, kept)
+    lines = list(_verified_lines(path, sha256))
+    purge = tuple(_object(line["purge"]) for line in lines[1:-1] if "purge" in line)
+    kept = tuple(_object(line["kept"]) for line in lines[1:-1] if "kept" in line)
+    return PlanFile(lines[0], purge, kept, lines[-1])
+
+
+def iter_plan_file(path: Path, sha256: str) -> Iterator[tuple[Literal["purge", "kept"], ObjectId]]:
+    """Stream a plan file's object lines of either format, in file order (rule 1).
+
+    The checksum is checked in a first pass, before anything is yielded; the lines are hashed
+    again as they are read, and a file that changed in between raises after the last object.
+
+    Args:
+        path: the plan file.
+        sha256: its SHA-256, as its journal recorded it.
+
+    Yields:
+        ``("purge", identity)`` or ``("kept", identity)`` per object line.
+
+    Raises:
+        ArchiveError: the file is missing, damaged, incomplete, or changed while read.
+    """
+    lines = _verified_lines(path, sha256)
+    next(lines, None)  # the header
+    pending: dict[str, Any] | None = None
+    for line in lines:
+        if pending is not None:
+            if "purge" in pending:
+                yield "purge", _object(pending["purge"])
+            elif "kept" in pending:
+                yield "kept", _object(pending["kept"])
+        pending = line  # the last line, the trailer, is never yielded
 
 
 @attrs.frozen
