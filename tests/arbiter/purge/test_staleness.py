@@ -229,6 +229,11 @@ def test_a_write_between_batches_refuses_the_next_batch(
         outcome = ws.purge_tenant("t", AS_OF)
         first = {ObjectId("db", "r1"), ObjectId("db", "r2")}
         assert ("refused", "stale", 2, [2]) == (*refused(outcome), batches)
+        # The batch's guard names the tenant it refused (in the message, the alert and the report).
+        message = (
+            "guard stale refused the purge of tenant 't': the tenant's data changed since planning"
+        )
+        assert message == outcome.message
         assert before - first == objects_left(ws) - {NEW}
         assert ([("stale", {}, 2)], [("guard", "stale")]) == (guards_recorded(ws), alerts(webhook))
         journals = ws.store.journals()
