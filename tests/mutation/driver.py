@@ -40,6 +40,7 @@ import ast
 import difflib
 import fnmatch
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -57,6 +58,7 @@ __all__ = [
     "MutantResult",
     "Target",
     "changed_lines",
+    "function_digests",
     "load_equivalents",
     "main",
     "message_only",
@@ -64,13 +66,19 @@ __all__ = [
     "read_results",
     "run_mutmut",
     "run_sample",
+    "save_checkpoint",
     "scope_globs",
+    "seed_checkpoint",
     "stage",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "mutants"
 EQUIVALENTS = Path(__file__).with_name("equivalent.json")
+# Results kept in the repository between sessions (``save_checkpoint``): a session's staging
+# directory is git-ignored and gone with it, and a full arbiter run takes longer than a session.
+CHECKPOINTS = Path(__file__).with_name("checkpoints")
+CHECKPOINT_FORMAT = "twinpurge-mutation-checkpoint-1"
 PACKAGES = ("deleter_a", "deleter_b", "arbiter")
 # Files some judges read relative to the repository (the CLI tests use the examples).
 DATA = ("examples", "docs", "README.md")
@@ -661,6 +669,118 @@ def _print_summary(part: dict[str, Any]) -> None:
         print(f"  stale entry in equivalent.json (its change differs now): {name}")  # noqa: T201
 
 
+# --- results kept between sessions -------------------------------------------------------------
+
+
+def function_digests(directory: Path, target: Target) -> dict[str, str]:
+    """SHA-256 of each mutated function's original source, by the name its mutants start with.
+
+    Args:
+        directory: The staging directory (after generation).
+        target: The target.
+
+    Returns:
+        ``{"arbiter.purge.purger.xǁPurgerǁrun_due": "<hex>", ...}`` for every mutated function.
+    """
+    digests: dict[str, str] = {}
+    for path in sorted((directory / "mutants" / target.package).rglob("*.py")):
+        module = ".".join(path.relative_to(directory / "mutants").with_suffix("").parts)
+        source, functions = _functions(path)
+        for name, node in functions.items():
+            if name.endswith("__mutmut_orig"):
+                text = ast.get_source_segment(source, node) or ""
+                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                digests[f"{module}.{name.removesuffix('__mutmut_orig')}"] = digest
+    return digests
+
+
+def _exit_codes(directory: Path, target: Target) -> dict[Path, dict[str, Any]]:
+    return {
+        meta: json.loads(meta.read_text(encoding="utf-8"))
+        for meta in sorted((directory / "mutants" / target.package).rglob("*.py.meta"))
+    }
+
+
+def save_checkpoint(directory: Path, target: Target, path: Path | None = None) -> int:
+    """Keep the killed mutants' results in the repository, for a later session to go on from.
+
+    Only kills are kept (a mutant killed, or stopped by its timeout), each with the digest of
+    its function's original source: a survivor, or a mutant not run, is run again by the next
+    session whatever happens, and a kill is taken up again only while its function is unchanged
+    (``seed_checkpoint``).
+
+    Args:
+        directory: The staging directory.
+        target: The target.
+        path: Where to write; ``checkpoints/<target>.json`` beside this module by default.
+
+    Returns:
+        The number of results kept.
+    """
+    digests = function_digests(directory, target)
+    kept: dict[str, int] = {}
+    for data in _exit_codes(directory, target).values():
+        for name, code in data["exit_code_by_key"].items():
+            if (
+                _status(code) in {"killed", "timeout"}
+                and name.rpartition("__mutmut_")[0] in digests
+            ):
+                kept[name] = int(code)
+    functions = {fn: digests[fn] for fn in sorted({n.rpartition("__mutmut_")[0] for n in kept})}
+    record = {
+        "format": CHECKPOINT_FORMAT,
+        "target": target.name,
+        "functions": functions,
+        "killed": dict(sorted(kept.items())),
+    }
+    path = path or CHECKPOINTS / f"{target.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return len(kept)
+
+
+def seed_checkpoint(directory: Path, target: Target, path: Path | None = None) -> int:
+    """Write a checkpoint's kills into a fresh staging directory's results (see ``save_checkpoint``).
+
+    A kill is taken up only for a mutant that still exists, has no result yet, and whose
+    function's original source has the digest it had when the kill was recorded; every other
+    mutant is left to be run.
+
+    Args:
+        directory: The staging directory (after generation).
+        target: The target.
+        path: The checkpoint; ``checkpoints/<target>.json`` beside this module by default.
+
+    Returns:
+        The number of results taken up.
+
+    Raises:
+        SystemExit: the file is not a checkpoint of this target.
+    """
+    path = path or CHECKPOINTS / f"{target.name}.json"
+    if not path.exists():
+        return 0
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("format") != CHECKPOINT_FORMAT or record.get("target") != target.name:
+        raise SystemExit(f"{path} is not a mutation checkpoint of {target.name}")
+    digests = function_digests(directory, target)
+    unchanged = {fn for fn, digest in record["functions"].items() if digests.get(fn) == digest}
+    taken = 0
+    for meta, data in _exit_codes(directory, target).items():
+        codes: dict[str, int | None] = data["exit_code_by_key"]
+        for name, current in list(codes.items()):
+            code = record["killed"].get(name)
+            if (
+                code is not None
+                and current is None
+                and name.rpartition("__mutmut_")[0] in unchanged
+            ):
+                codes[name] = code
+                taken += 1
+        meta.write_text(json.dumps(data), encoding="utf-8")
+    return taken
+
+
 def run_target(  # noqa: PLR0913 -- what a run of one target takes, keyword-only
     target: Target,
     mutants: list[str],
@@ -698,6 +818,8 @@ def run_target(  # noqa: PLR0913 -- what a run of one target takes, keyword-only
         if n in equivalents and equivalents[n]["change"] == changed_lines(mutant_diff(directory, n))
     }
     to_run = sorted(set(names) - set(message) - shown)
+    if resume:
+        seed_checkpoint(directory, target)
     if (keep or resume) and not mutants:
         # mutmut reruns every mutant it is given by name, result or not: on going on, give it
         # only those without a result (the mutants of changed functions have none again).
@@ -707,6 +829,7 @@ def run_target(  # noqa: PLR0913 -- what a run of one target takes, keyword-only
     finished = run_mutmut(directory, to_run, max_children=max_children, timeout=remaining)
     (directory / "mutmut-run.log").write_text(finished.stdout + finished.stderr, encoding="utf-8")
     part = summarize(target, directory, message)
+    part["checkpointed"] = save_checkpoint(directory, target)
     if mutants:
         part["selection"] = mutants
         selected = set(names)
@@ -761,7 +884,7 @@ def main(argv: list[str] | None = None) -> int:
         0 when every target reached its required score, else 1.
     """
     parser = argparse.ArgumentParser(prog="python -m tests.mutation.driver")
-    parser.add_argument("command", choices=("run", "report"))
+    parser.add_argument("command", choices=("run", "report", "checkpoint"))
     parser.add_argument("targets", nargs="*", default=[], help=f"some of {sorted(TARGETS)}")
     parser.add_argument("--mutants", nargs="*", default=[], help="mutant names or globs")
     parser.add_argument("--keep", action="store_true", help="reuse the staging directory")
@@ -777,6 +900,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(names) - set(TARGETS))
     if unknown:
         parser.error(f"unknown targets {unknown}; choose from {sorted(TARGETS)}")
+    if args.command == "checkpoint":
+        for name in names:
+            kept = save_checkpoint(WORK / name, TARGETS[name])
+            print(f"{name}: {kept} kills kept in {CHECKPOINTS / (name + '.json')}")  # noqa: T201
+        return 0
     report_path = WORK / "report.json"
     report: dict[str, Any] = (
         json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
