@@ -296,3 +296,30 @@ def test_a_runner_far_from_the_stores_clock_trips_safe_mode(
         trip.kind if trip else None,
         "from the store's clock" in (trip.reason if trip else ""),
     )
+
+
+def test_a_trip_by_another_runner_stops_this_run_before_its_next_tenant(tmp_path: Path) -> None:
+    """Safe mode tripped elsewhere mid-run: the tenants after it are not started, nor deleted."""
+    created = create(tmp_path / "ws")
+    with reopen(created) as ws, reopen(created) as other:
+
+        def trip_after_the_first(tenant: str) -> None:
+            if tenant == "t0":
+                other.safe_mode.trip("manual", "an operator", (), {}, as_of=AS_OF, actor="ops")
+
+        report = ws.purger.run_due(AS_OF, progress=trip_after_the_first)
+        assert (["executed"], ("t1", "t2", "t3", "t4", "t5")) == (
+            [o.status for o in report.outcomes],
+            report.not_started,
+        )
+        assert report.safe_mode is not None
+        assert ("manual", dict.fromkeys(TENANTS[1:], 2)) == (report.safe_mode.kind, remaining(ws))
+
+
+def test_a_run_records_the_retention_service_as_its_actor_by_default(tmp_path: Path) -> None:
+    """The purger's run, asked by nobody in particular, is the retention service's in the log."""
+    created = create(tmp_path / "ws")
+    with reopen(created) as ws:
+        ws.purger.run_due(AS_OF)
+        actors = {r.actor for r in ws.audit.records() if r.kind in {"plan", "executed", "run-due"}}
+    assert {"retention-service"} == actors
