@@ -141,9 +141,10 @@ def test_divergences_trip_safe_mode_and_later_tenants_are_untouched(tmp_path: Pa
             report.not_started,
         )
         assert report.safe_mode is not None
-        assert (("t0", "t1", "t2"), "threshold") == (
+        assert (("t0", "t1", "t2"), "threshold", AS_OF) == (
             report.safe_mode.tenants,
             report.safe_mode.kind,
+            report.safe_mode.as_of,
         )
         assert dict.fromkeys(TENANTS, 2) == remaining(ws)
         assert 1 == kinds(ws).count("safe-mode-trip")
