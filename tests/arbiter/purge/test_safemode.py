@@ -150,6 +150,10 @@ def test_divergences_trip_safe_mode_and_later_tenants_are_untouched(tmp_path: Pa
             "3 of 3 tenants attempted were refused or failed",
             {"attempted": 3, "bad": 3, "refused": 3},
         ) == (report.safe_mode.reason, report.safe_mode.counts)
+        runs = [r.data for r in ws.audit.records() if r.kind == "run-due"]
+        assert [(report.safe_mode.trip_id, ["t3", "t4", "t5"])] == [
+            (r["safe_mode"], r["not_started"]) for r in runs
+        ]
         assert dict.fromkeys(TENANTS, 2) == remaining(ws)
         assert 1 == kinds(ws).count("safe-mode-trip")
         trip_alerts = [a for a in alerts(ws) if a["kind"] == "safe-mode"]
