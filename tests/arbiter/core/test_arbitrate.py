@@ -235,3 +235,37 @@ def test_a_fingerprint_spells_what_json_cannot() -> None:
     assert len(spelt) == len({arbiter.fingerprint(data) for data in spelt})
     assert canonical_digest({"x": "<set>"}) == arbiter.fingerprint({"x": {1}})
     assert canonical_digest({"x": "<float nan>"}) == arbiter.fingerprint({"x": float("nan")})
+
+
+def _a_list(_inv: Mapping[str, object], _pol: Mapping[str, object], _t: str, _at: str) -> object:
+    return ["not", "a", "verdict"]
+
+
+def _a_date_for_an_instant(
+    inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str
+) -> object:
+    return {**deleter_a.plan(inv, pol, t, at), "primary_due": "2026-03-03"}
+
+
+@pytest.mark.parametrize(
+    ("plan", "expected"),
+    [
+        (_a_list, "malformed verdict: TypeError('a verdict is a dict, not list')"),
+        (
+            _a_date_for_an_instant,
+            (
+                "malformed verdict: ClassValidationError('While structuring Verdict', [ValueError("
+                "\"primary_due '2026-03-03' is not a UTC instant in the form of spec §2.2\")],"
+                " <class 'arbiter.core.verdict.Verdict'>)"
+            ),
+        ),
+    ],
+    ids=["a-list", "a-date"],
+)
+def test_a_malformed_verdict_is_a_failure_that_says_what_is_wrong(plan: Any, expected: str) -> None:
+    """The report of a malformed verdict names what is wrong with it, for the operator."""
+    with pytest.raises(RefusedError) as info:
+        arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF, planners=(wrong("x", plan), B))
+    assert [("a", "failed", expected)] == [
+        (f.planner, f.kind, f.message) for f in info.value.report.failures
+    ]
