@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from arbiter.auth.credentials import PrimaryCredentials, require_primary
 from arbiter.core.errors import CredentialError, InputError
 from arbiter.durable.crash import crash_point
-from arbiter.durable.files import atomic_write, fsync_directory, remove
+from arbiter.durable.files import StagedFiles, atomic_write, fsync_directory, remove
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -127,6 +127,25 @@ class BlobDirectory:
     def write(self, obj: ObjectId, data: bytes) -> None:
         """Write an object's bytes durably, whole or not at all (``durable.files``)."""
         atomic_write(self.path(obj), data)
+
+    def stage(self, items: Iterable[tuple[ObjectId, bytes]]) -> StagedFiles:
+        """Write many objects' bytes durably, in place only on ``commit`` (``durable.files`` 6).
+
+        An import stages its files before its rows commit and puts them in place after, so a
+        refused import changes no file and a crash leaves only temporaries behind.
+
+        Args:
+            items: each object and its bytes.
+
+        Returns:
+            The staged files: ``commit`` renames them into place, ``discard`` removes them.
+
+        Raises:
+            InputError: a store or key is unsafe; nothing is staged.
+            OSError: a file could not be written or synced; nothing is staged.
+        """
+        located = [(self.path(obj), data) for obj, data in items]
+        return StagedFiles.write(located)
 
     def read(self, obj: ObjectId) -> bytes | None:
         """An object's bytes, or None when it has no file."""

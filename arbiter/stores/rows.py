@@ -21,15 +21,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from arbiter.core.verdict import ObjectId
 from arbiter.stores.streams import fetched, with_refs
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Iterable, Iterator, Mapping
 
     from arbiter.stores.streams import ObjectRows
 
 __all__ = [
     "insert_object",
+    "insert_objects",
     "insert_tenant",
     "object_exists",
     "read_objects",
@@ -171,6 +174,42 @@ def object_exists(db: sqlite3.Connection, store: str, key: str) -> bool:
     """Whether an object with this identity exists."""
     found = db.execute("SELECT 1 FROM objects WHERE store = ? AND key = ?", (store, key))
     return found.fetchone() is not None
+
+
+def insert_objects(
+    db: sqlite3.Connection,
+    rows: Iterable[Mapping[str, Any]],
+    payloads: Mapping[ObjectId, bytes],
+) -> None:
+    """Insert many objects and their refs: one prepared statement each, run for every row.
+
+    The caller checks that none exists (rule 3); a repeat raises ``sqlite3.IntegrityError``.
+    """
+    refs: list[tuple[str, str, int, str, str]] = []
+
+    def values() -> Iterator[tuple[Any, ...]]:
+        for row in rows:
+            store, key = row["store"], row["key"]
+            refs.extend((store, key, i, s, k) for i, (s, k) in enumerate(row.get("refs", ())))
+            yield (
+                store,
+                key,
+                row["tenant"],
+                row.get("category", "default"),
+                row["created_at"],
+                int(row.get("legal_hold", False)),
+                payloads.get(ObjectId(store, key)),
+            )
+
+    db.executemany(
+        "INSERT INTO objects (store, key, tenant, category, created_at, legal_hold, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        values(),
+    )
+    db.executemany(
+        "INSERT INTO refs (from_store, from_key, pos, to_store, to_key) VALUES (?, ?, ?, ?, ?)",
+        refs,
+    )
 
 
 def insert_object(db: sqlite3.Connection, row: dict[str, Any], payload: bytes | None) -> None:

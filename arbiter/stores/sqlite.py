@@ -57,6 +57,7 @@ from arbiter.stores.access import PurgeAccess, ReadAccess
 from arbiter.stores.ports import CountedSlice, ObjectState, StreamedSlice
 from arbiter.stores.rows import (
     insert_object,
+    insert_objects,
     insert_tenant,
     object_exists,
     read_objects,
@@ -510,8 +511,7 @@ class SqliteStore:
             with self._write() as db:
                 for tenant in inventory["tenants"]:
                     insert_tenant(db, tenant)
-                for obj in inventory["objects"]:
-                    insert_object(db, obj, payloads.get(ObjectId(obj["store"], obj["key"])))
+                insert_objects(db, inventory["objects"], payloads)
         except sqlite3.IntegrityError as exc:
             raise InputError(
                 source="inventory", field="", message=f"conflicts with the store: {exc}"

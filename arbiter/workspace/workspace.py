@@ -682,13 +682,20 @@ class Workspace:
             raise exc.with_file(file) from None
         payloads = payloads or {}
         records = {k: v for k, v in payloads.items() if not self.blobs.is_blob_store(k.store)}
+        # The files are durable before the rows commit and in place only after: a refused
+        # import changes no file, and a crash in between leaves temporaries, not lost bytes.
+        staged = self.blobs.stage(
+            (obj, data) for obj, data in payloads.items() if self.blobs.is_blob_store(obj.store)
+        )
         try:
             self.store.add_inventory(inventory, records)
         except InputError as exc:
+            staged.discard()
             raise exc.with_file(file) from None
-        for obj, data in payloads.items():
-            if self.blobs.is_blob_store(obj.store):
-                self.blobs.write(obj, data)
+        except BaseException:
+            staged.discard()
+            raise
+        staged.commit()
         count = len(inventory["objects"])
         self.audit.append(
             "import",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import os
 import stat
 from typing import TYPE_CHECKING
 
@@ -9,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arbiter.durable.files import atomic_write, create, remove, stray_temporaries
+from arbiter.durable import files
+from arbiter.durable.files import StagedFiles, atomic_write, create, remove, stray_temporaries
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -65,3 +69,75 @@ def test_stray_temporaries_are_found_and_remove_is_idempotent(tmp_path: Path) ->
     assert (True, False) == (remove(stray), remove(stray))
     assert [] == stray_temporaries(tmp_path)
     assert [] == stray_temporaries(tmp_path / "missing")
+
+
+NAMES = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d/e", "d/f"]), st.binary(max_size=64)),
+    max_size=6,
+    unique_by=lambda item: item[0],
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(NAMES, st.sampled_from(["commit", "discard"]))
+def test_staged_files_change_no_target_until_committed(
+    tmp_path: Path, items: list[tuple[str, bytes]], ending: str
+) -> None:
+    """Staging leaves every target as it was; commit puts each in place, discard none; no strays."""
+    root = tmp_path / f"r{len(list(tmp_path.iterdir()))}"
+    (root / "d").mkdir(parents=True)
+    (root / "a").write_bytes(b"old")
+    before = {
+        p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
+    }
+    staged = StagedFiles.write([(root / name, data) for name, data in items])
+    assert len(items) == len(staged)
+    staging = {p.relative_to(root).as_posix(): p.read_bytes() for p in _targets(root)}
+    assert before == staging
+    if ending == "commit":
+        staged.commit()
+        expected = before | dict(items)
+    else:
+        staged.discard()
+        expected = before
+    after = {p.relative_to(root).as_posix(): p.read_bytes() for p in _targets(root)}
+    assert (expected, []) == (after, _strays(root))
+    staged.discard()  # after commit or discard: nothing more happens
+    assert after == {p.relative_to(root).as_posix(): p.read_bytes() for p in _targets(root)}
+
+
+def _targets(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".tmp")]
+
+
+def _strays(root: Path) -> list[Path]:
+    return [p for d in [root, *root.rglob("*")] if d.is_dir() for p in stray_temporaries(d)]
+
+
+def test_staged_files_are_synced_by_fsync_where_syncfs_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without syncfs each temporary is fsynced instead; the files land all the same."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(files, "_SYNCFS", None)
+    monkeypatch.setattr(os, "fsync", fsync)
+    staged = StagedFiles.write([(tmp_path / "x", b"1"), (tmp_path / "y", b"2")])
+    assert 2 == len(synced)
+    staged.commit()
+    assert (b"1", b"2") == ((tmp_path / "x").read_bytes(), (tmp_path / "y").read_bytes())
+
+
+def test_a_failed_sync_stages_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filesystem that reports a writeback error: OSError, no temporary left, no target."""
+    # A real disk cannot be made to fail writeback here; the platform call is faked to say EIO.
+    monkeypatch.setattr(files, "_SYNCFS", lambda _fd: -1)
+    monkeypatch.setattr(ctypes, "get_errno", lambda: errno.EIO)
+    with pytest.raises(OSError, match="Input/output error") as info:
+        StagedFiles.write([(tmp_path / "x", b"1")])
+    assert (errno.EIO, []) == (info.value.errno, sorted(tmp_path.iterdir()))

@@ -75,6 +75,46 @@ def test_import_refuses_path_traversal_keys(tmp_path: Path) -> None:
         assert [] == [p for p in Path(ws.blobs.root).rglob("*") if p.is_file()]
 
 
+def test_an_import_puts_its_files_in_place_and_leaves_no_temporary(tmp_path: Path) -> None:
+    """Blob files land with their rows, each holding its bytes; no temporary is left."""
+    with workspace(tmp_path / "ws", BASE) as ws:
+        new = {
+            "tenants": [tenant("v")],
+            "objects": [obj("v/1", "v", store="blob"), obj("v/2", "v", store="blob")],
+        }
+        ws.import_inventory(new, {ObjectId("blob", "v/1"): b"one", ObjectId("blob", "v/2"): b""})
+        root = Path(ws.blobs.root)
+        files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.*")}
+        found = {
+            p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
+        }
+        assert ({}, {"blob/v/1": b"one", "blob/v/2": b""}) == (files, found)
+        assert 5 == ws.store.total_objects()
+
+
+def test_an_import_refused_by_the_store_changes_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conflict found only by the store (another importer won a race): no file changes."""
+    first = {"tenants": [tenant("v")], "objects": [obj("v/1", "v", store="blob")]}
+    with workspace(tmp_path / "ws", first, payloads={ObjectId("blob", "v/1"): b"old"}) as ws:
+        # The race: the repeat is committed after this import's own check of the store.
+        monkeypatch.setattr(ws.store, "already_stored", lambda *_: (frozenset(), frozenset()))
+        again = {
+            "tenants": [tenant("w")],
+            "objects": [obj("w/2", "w", store="blob"), obj("v/1", "w", store="blob")],
+        }
+        payloads = {ObjectId("blob", "w/2"): b"new", ObjectId("blob", "v/1"): b"new"}
+        with pytest.raises(InputError, match="conflicts with the store"):
+            ws.import_inventory(again, payloads)
+        root = Path(ws.blobs.root)
+        found = {
+            p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
+        }
+        assert {"blob/v/1": b"old"} == found
+        assert (["v"], 1) == (ws.store.tenant_ids(), ws.store.total_objects())
+
+
 def test_import_validates_like_planning(tmp_path: Path) -> None:
     """Import rejects what the planners reject (spec §4.4), naming the field; nothing loaded."""
     with workspace(tmp_path / "ws", BASE) as ws:

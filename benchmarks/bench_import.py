@@ -1,0 +1,123 @@
+"""Import throughput: ``Workspace.import_inventory`` of the purge benchmark's store (issue 11).
+
+Run (from the repository root, after ``pip install -e .``)::
+
+    python benchmarks/bench_import.py                     # N = 100,000 and 1,000,000
+    python benchmarks/bench_import.py --sizes 100000      # one size
+
+The inventory of ``bench_purge.py`` per N: 2N objects (a due tenant and an active one), a tenth
+of them blob files of 64 bytes, 1% carrying a ref; imported into a fresh SQLite workspace in one
+call. Each size runs in its own process, so peak RSS (``ru_maxrss``, the inventory in memory
+included) is its own. The phases are timed by wrapping the import's own steps: both planners'
+validation of the file (``validate_inventory``), the check against the store for repeated
+identities, staging the blob files (written, then one filesystem sync), the rows' transaction,
+and putting the files in place. Prints a Markdown table; docs/performance.md records the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_purge  # noqa: E402 -- after the path it is found by; the store is the purge benchmark's, from its module
+
+
+def _timed(phases: dict[str, float], name: str, function: Callable[P, R]) -> Callable[P, R]:
+    """``function``, adding the seconds of each call to ``phases[name]``."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
+
+    return wrapper
+
+
+def measure(size: int, directory: Path) -> dict[str, Any]:
+    """Import the store of ``size`` into a new workspace at ``directory``; seconds per phase."""
+    from arbiter import LimitsConfig, SqliteStore, Workspace, WorkspaceConfig  # noqa: PLC0415
+    from arbiter.durable.files import StagedFiles  # noqa: PLC0415
+    from arbiter.stores.blobs import BlobDirectory  # noqa: PLC0415
+    from arbiter.workspace import workspace as workspace_module  # noqa: PLC0415
+
+    config = WorkspaceConfig(
+        policy={"timezone": "UTC"},
+        limits=LimitsConfig(max_objects_per_purge=10 * size, max_store_fraction=1.0),
+    )
+    data, payloads = bench_purge.inventory(size)
+    phases: dict[str, float] = {}
+    # The import's own steps, wrapped where they are looked up (a slotted workspace has no
+    # instance attributes to wrap).
+    workspace_module.validate_inventory = _timed(
+        phases, "validation", workspace_module.validate_inventory
+    )
+    Workspace._check_not_stored = _timed(phases, "store check", Workspace._check_not_stored)  # type: ignore[method-assign]  # noqa: SLF001
+    BlobDirectory.stage = _timed(phases, "files staged", BlobDirectory.stage)  # type: ignore[method-assign]
+    SqliteStore.add_inventory = _timed(phases, "rows", SqliteStore.add_inventory)  # type: ignore[method-assign]
+    StagedFiles.commit = _timed(phases, "files in place", StagedFiles.commit)  # type: ignore[method-assign]
+    with Workspace.create(directory, config) as ws:
+        phases.clear()  # creating validates the policy on an empty inventory
+        started = time.perf_counter()
+        count = ws.import_inventory(data, payloads)
+        seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"objects": count, "seconds": seconds, "phases": phases, "peak_rss_mib": peak}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure each size in its own process and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        work = Path(tempfile.mkdtemp(prefix="twinpurge-import-"))
+        try:
+            print(json.dumps(measure(args.measure, work / "ws")))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
+    print(
+        "| N (objects imported: 2N) | import | objects/s | peak RSS | phases |\n"
+        "|---:|---:|---:|---:|---|",
+        flush=True,
+    )
+    for size in (int(s) for s in args.sizes.split(",")):
+        output = subprocess.run(  # noqa: S603 -- this script, by its own path
+            [sys.executable, __file__, "--measure", str(size)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in result["phases"].items())
+        print(
+            f"| {size:,} | {result['seconds']:.1f} s | {result['objects'] / result['seconds']:,.0f}"
+            f" | {result['peak_rss_mib']:,.0f} MiB | {phases} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
