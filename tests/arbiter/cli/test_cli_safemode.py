@@ -105,7 +105,7 @@ def big_workspace(directory: Path, size: int, admin_url: str | None = None) -> W
 def test_two_concurrent_runners_purge_each_object_once(
     tmp_path: Path, workspace_admin_url: str | None
 ) -> None:
-    """Two run-due processes at once: every object deleted once, one archive, no false alert."""
+    """Two run-due processes at once: one purges, the other skips; each object deleted once."""
     created = big_workspace(tmp_path / "ws", 3000, workspace_admin_url)
     directory = created.config.directory
     config = directory / "twinpurge.toml"
@@ -129,10 +129,12 @@ def test_two_concurrent_runners_purge_each_object_once(
     ]
     results: list[Any] = [r.communicate(timeout=600) for r in runners]
     assert [0, 0] == [r.returncode for r in runners], results
-    statuses = [
-        {o["tenant"]: o["status"] for o in json.loads(out)["outcomes"]}["big"]
+    outcomes = sorted(
+        (o["status"], o["purged"])
         for out, _e in results
-    ]
+        for o in json.loads(out)["outcomes"]
+        if o["tenant"] == "big"
+    )
     with reopen(created) as ws:
         assert [] == [o for o in ws.export_inventory()["objects"] if o["tenant"] == "big"]
         big_archives = [a for a in ws.store.archives() if a["tenant"] == "big"]
@@ -142,7 +144,9 @@ def test_two_concurrent_runners_purge_each_object_once(
         assert len(deleted) == len(set(deleted)) == 3000
         assert [] == [r for r in ws.audit.records() if r.kind in {"guard", "refusal", "error"}]
         assert arbiter_status(ws) is None
-    assert "executed" in statuses
+    # One runner purged everything. The other found the tenant's lock held and skipped it, or
+    # (started after the first had finished) found nothing left to purge.
+    assert outcomes in ([("executed", 3000), ("skipped", 0)], [("executed", 0), ("executed", 3000)])
 
 
 def arbiter_status(ws: Workspace) -> object:
