@@ -13,29 +13,25 @@ from __future__ import annotations
 
 import collections
 import functools
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arbiter.auth.credentials import reset_credential_domains_for_tests
 from arbiter.core.arbitrate import Agreement, arbitrate
 from arbiter.core.errors import InputError, RefusedError
 from arbiter.purge.journal import read_plan_file
 from arbiter.purge.purger import plan_digest
 from arbiter.purge.streaming import PlannerProcesses, StreamedAgreement
-from arbiter.stores.postgres.store import PostgresStore
-from arbiter.stores.sqlite import SqliteStore
 from tests import tally
-from tests.arbiter.stores.conftest import empty_postgres
+from tests.arbiter.stores.conftest import both_stores
 from tests.conftest import examples
 from tests.strategies import Scenario, chain_scenarios, chunk_sizes, scenarios
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from arbiter.stores.ports import PrimaryStore
     from tests.arbiter.stores.conftest import Provisioned
@@ -126,25 +122,17 @@ def test_a_tenant_streamed_from_either_store_is_planned_as_its_whole_slice(
     chunk_size: int,
 ) -> None:
     """Store cursors into planner processes: arbitrate's verdict on read_slice, on both stores."""
-    reset_credential_domains_for_tests()
-    empty_postgres(postgres_roles.admin_url)
     _, policy, tid, as_of = scenario.args()
-    postgres = PostgresStore(postgres_roles.url, postgres_roles.primary())
-    with tempfile.TemporaryDirectory() as directory:
-        sqlite = SqliteStore(Path(directory) / "primary.db")
-        try:
-            for kind, store in (("sqlite", sqlite), ("postgresql", postgres)):
-                store.add_inventory(scenario.inventory)
-                plans = Path(directory) / f"plans-{kind}"
-                plans.mkdir()
-                got = streamed(store, processes, scenario, plans, chunk_size)
-                if got is None:
-                    tally.COUNTS[f"streamed-planning-{kind}-no-tenant"] += 1
-                    continue
-                slice_: dict[str, Any] = store.read_slice(tid)
-                expected = outcome(functools.partial(arbitrate, slice_, policy, tid, as_of))
-                label = check_alike(expected, got, plans)
-                tally.COUNTS[f"streamed-planning-{kind}-{label}"] += 1
-        finally:
-            sqlite.close()
-            postgres.close()
+    with both_stores(postgres_roles) as both:
+        for kind, store in both.kinds:
+            store.add_inventory(scenario.inventory)
+            plans = both.directory / f"plans-{kind}"
+            plans.mkdir()
+            got = streamed(store, processes, scenario, plans, chunk_size)
+            if got is None:
+                tally.COUNTS[f"streamed-planning-{kind}-no-tenant"] += 1
+                continue
+            slice_: dict[str, Any] = store.read_slice(tid)
+            expected = outcome(functools.partial(arbitrate, slice_, policy, tid, as_of))
+            label = check_alike(expected, got, plans)
+            tally.COUNTS[f"streamed-planning-{kind}-{label}"] += 1

@@ -7,13 +7,17 @@ from ``tests/arbiter/conftest.py``, shared with the crash-safety fault injection
 PostgreSQL, ``empty_postgres`` empties every table as the administrator between the tests.
 ``direct_writer`` (re-exported too) writes the data tables the way a retention service would.
 ``own_cluster`` gives a test a durable cluster of its own, which it may stop, or leave
-unprovisioned.
+unprovisioned. ``both_stores`` opens a fresh store of each kind side by side, for the properties
+that compare the two stores example by example (hypothesis cannot use a fixture per example).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -41,12 +45,13 @@ from tests.postgres import HOW_TO_PROVIDE, ThrowawayCluster, find_bindir, start_
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 __all__ = [
+    "BothStores",
     "DirectWriter",
     "OpenStore",
     "Provisioned",
+    "both_stores",
     "direct_writer",
     "empty_postgres",
     "own_cluster",
@@ -89,6 +94,50 @@ class OpenStore:
     credentials: PrimaryCredentials
     reopen: Callable[[], Any]
     write: DirectWriter
+
+
+@attrs.frozen
+class BothStores:
+    """A fresh store of each kind (``both_stores``).
+
+    Attributes:
+        sqlite: an empty SQLite store in ``directory``.
+        postgres: the session's PostgreSQL store, emptied, with its primary credentials.
+        directory: a temporary directory of this example's own, removed afterwards.
+    """
+
+    sqlite: SqliteStore
+    postgres: PostgresStore
+    directory: Path
+
+    @property
+    def kinds(self) -> tuple[tuple[str, Any], tuple[str, Any]]:
+        """``(kind, store)`` for each, SQLite first."""
+        return (("sqlite", self.sqlite), ("postgresql", self.postgres))
+
+
+@contextlib.contextmanager
+def both_stores(roles: Provisioned) -> Iterator[BothStores]:
+    """An empty SQLite store and the emptied PostgreSQL store, both closed on the way out.
+
+    Args:
+        roles: the session's provisioned PostgreSQL (``postgres_roles``).
+
+    Yields:
+        The two stores and a temporary directory for the example.
+    """
+    reset_credential_domains_for_tests()
+    empty_postgres(roles.admin_url)
+    postgres = PostgresStore(roles.url, roles.primary())
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            sqlite = SqliteStore(Path(directory) / "primary.db")
+            try:
+                yield BothStores(sqlite, postgres, Path(directory))
+            finally:
+                sqlite.close()
+    finally:
+        postgres.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

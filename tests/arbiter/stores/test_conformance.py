@@ -9,11 +9,9 @@ refusing a write in a snapshot, logging in, connections that break).
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -38,7 +36,7 @@ from arbiter.core.verdict import ObjectId
 from arbiter.stores.ports import CountedSlice, ObjectState, PrimaryStore
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import CREDENTIALS_META, SqliteStore
-from tests.arbiter.stores.conftest import direct_writer, empty_postgres
+from tests.arbiter.stores.conftest import both_stores, direct_writer
 from tests.builders import event, obj, tenant
 from tests.conftest import examples
 from tests.strategies import Scenario, StoreWrite, scenarios, store_writes
@@ -814,20 +812,13 @@ def test_both_stores_give_back_the_inventory_and_the_same_slices(
     postgres_roles: Provisioned, scenario: Scenario
 ) -> None:
     """Import a drawn inventory: export gives it back and every tenant's slice agrees, on both."""
-    reset_credential_domains_for_tests()
-    empty_postgres(postgres_roles.admin_url)
-    postgres = PostgresStore(postgres_roles.url, postgres_roles.primary())
-    with tempfile.TemporaryDirectory() as directory:
-        sqlite = SqliteStore(Path(directory) / "primary.db")
-        try:
-            for store in (sqlite, postgres):
-                store.add_inventory(scenario.inventory)
-            exported = (sqlite.export_inventory(), postgres.export_inventory())
-            tenants = sqlite.tenant_ids()
-            slices = [(sqlite.read_slice(t), postgres.read_slice(t)) for t in tenants]
-        finally:
-            sqlite.close()
-            postgres.close()
+    with both_stores(postgres_roles) as both:
+        sqlite, postgres = both.sqlite, both.postgres
+        for store in (sqlite, postgres):
+            store.add_inventory(scenario.inventory)
+        exported = (sqlite.export_inventory(), postgres.export_inventory())
+        tenants = sqlite.tenant_ids()
+        slices = [(sqlite.read_slice(t), postgres.read_slice(t)) for t in tenants]
     expected = normalised(scenario.inventory)
     assert (expected, expected) == exported
     assert [t["id"] for t in expected["tenants"]] == tenants
@@ -1019,32 +1010,23 @@ def test_each_write_bumps_exactly_the_tenants_it_concerns_on_both_stores(
     postgres_roles: Provisioned, writes: list[StoreWrite]
 ) -> None:
     """Random writes of every kind, reads among them: each bumps exactly the model's tenants."""
-    reset_credential_domains_for_tests()
-    empty_postgres(postgres_roles.admin_url)
     credentials = postgres_roles.primary()
-    postgres = PostgresStore(postgres_roles.url, credentials)
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "primary.db"
-        sqlite = SqliteStore(path)
+    with both_stores(postgres_roles) as both:
         stores: list[tuple[Any, DirectWriter]] = [
-            (sqlite, direct_writer("sqlite", str(path))),
-            (postgres, direct_writer("postgresql", postgres_roles.admin_url)),
+            (both.sqlite, direct_writer("sqlite", str(both.directory / "primary.db"))),
+            (both.postgres, direct_writer("postgresql", postgres_roles.admin_url)),
         ]
         model = CounterModel()
-        try:
-            for store, _ in stores:
-                store.record_primary_credentials(credentials)
-                store.add_inventory(COUNTED)
-            for write in writes:
-                resolved = resolve(model, write)
-                for store, writer in stores:
-                    before = counters(store, model.tenants)
-                    apply(store, credentials, writer, resolved, model.tenants)
-                    after = counters(store, model.tenants)
-                    assert (write, set(resolved.expected)) == (write, bumped(before, after))
-        finally:
-            sqlite.close()
-            postgres.close()
+        for store, _ in stores:
+            store.record_primary_credentials(credentials)
+            store.add_inventory(COUNTED)
+        for write in writes:
+            resolved = resolve(model, write)
+            for store, writer in stores:
+                before = counters(store, model.tenants)
+                apply(store, credentials, writer, resolved, model.tenants)
+                after = counters(store, model.tenants)
+                assert (write, set(resolved.expected)) == (write, bumped(before, after))
 
 
 # -- PostgreSQL only ----------------------------------------------------------------------------

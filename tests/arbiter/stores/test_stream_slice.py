@@ -16,11 +16,9 @@ import itertools
 import os
 import re
 import sqlite3
-import tempfile
 import time
 import tracemalloc
 from collections import Counter
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -30,20 +28,20 @@ from psycopg import sql
 
 import deleter_a
 import deleter_b
-from arbiter.auth.credentials import reset_credential_domains_for_tests
 from arbiter.core.errors import UsageError
 from arbiter.stores.postgres import rows as postgres_rows
 from arbiter.stores.postgres.schema import provision
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import SCHEMA, SqliteStore
 from arbiter.stores.streams import FETCH
-from tests.arbiter.stores.conftest import empty_postgres, store_url, with_database
+from tests.arbiter.stores.conftest import both_stores, store_url, with_database
 from tests.builders import event, obj, tenant
 from tests.conftest import examples
 from tests.strategies import Scenario, scenarios
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
     from types import ModuleType
 
     from arbiter.stores.ports import CountedSlice
@@ -175,22 +173,14 @@ def test_every_tenants_stream_is_its_counted_slice_on_both_stores(
     postgres_roles: Provisioned, scenario: Scenario
 ) -> None:
     """A drawn inventory in both stores: each tenant's stream equals its counted slice."""
-    reset_credential_domains_for_tests()
-    empty_postgres(postgres_roles.admin_url)
-    postgres = PostgresStore(postgres_roles.url, postgres_roles.primary())
-    with tempfile.TemporaryDirectory() as directory:
-        sqlite = SqliteStore(Path(directory) / "primary.db")
-        try:
-            views: list[tuple[View, View]] = []
-            for store in (sqlite, postgres):
-                store.add_inventory(scenario.inventory)
-                views.extend(
-                    (expected_view(store.read_counted_slice(tid), tid), streamed_view(store, tid))
-                    for tid in [*store.tenant_ids(), "nobody"]
-                )
-        finally:
-            sqlite.close()
-            postgres.close()
+    views: list[tuple[View, View]] = []
+    with both_stores(postgres_roles) as both:
+        for _kind, store in both.kinds:
+            store.add_inventory(scenario.inventory)
+            views.extend(
+                (expected_view(store.read_counted_slice(tid), tid), streamed_view(store, tid))
+                for tid in [*store.tenant_ids(), "nobody"]
+            )
     for expected, streamed in views:
         assert expected == streamed
         assert strictly_increasing(streamed[1])
