@@ -716,7 +716,8 @@ class PlannerProcesses:
                 JSON data.
             RefusedError: the planners diverged, one failed, died or timed out, or only one
                 rejected; carries the report. No plan file exists.
-            UsageError: the pool is not open.
+            UsageError: the pool is not open, or the plan file of ``purge_id`` exists already
+                (left as it is; nothing is planned).
             OSError: the slice or the plan file could not be written; no plan file exists.
         """
         if self._work_dir is None:
@@ -724,6 +725,12 @@ class PlannerProcesses:
         size = self._chunk_size if chunk_size is None else chunk_size
         if size < 1:
             raise UsageError("the chunk size must be positive")
+        if plan_dir is not None and purge_id is not None:
+            existing = plan_file_path(plan_dir, purge_id)
+            # Before the planners run, not at the final link: a repeated purge id would
+            # otherwise cost a whole tenant's planning (the link still refuses a race).
+            if existing.exists():
+                raise UsageError(f"the plan file of purge {purge_id} exists already: {existing}")
         fd, name = tempfile.mkstemp(dir=self._work_dir, prefix="slice-", suffix=".jsonl")
         slice_path = Path(name)  # removed below, whatever happens (rule 1)
         snapshot: _Snapshot | None = None

@@ -31,6 +31,7 @@ from arbiter.core.errors import ArchiveError, InputError, RefusedError, UsageErr
 from arbiter.core.verdict import KeptObject, ObjectId, verdict_from_planner
 from arbiter.purge.journal import (
     iter_plan_file,
+    plan_file_path,
     read_plan_file,
     write_plan_file,
 )
@@ -379,6 +380,26 @@ def test_the_pool_is_used_open_with_two_named_planners(tmp_path: Path) -> None:
         PlannerProcesses((A, StreamPlanner("a", "x", "deleter_b")))
     with pytest.raises(UsageError):
         PlannerProcesses(chunk_size=0)
+
+
+def test_a_purge_id_whose_plan_file_exists_is_refused_before_planning(tmp_path: Path) -> None:
+    """UsageError naming the file before any planner runs; the file stays as it was."""
+    record, objects = wrong_slice("t")
+    existing = plan_file_path(tmp_path, "p1")
+    existing.write_bytes(b"an earlier purge's plan\n")
+    fed: list[object] = []
+
+    def feed() -> Iterator[dict[str, Any]]:
+        for each in objects:
+            fed.append(each)
+            yield each
+
+    with PlannerProcesses() as pool:
+        with pytest.raises(UsageError, match=f"purge p1 exists already: {existing}"):
+            pool.plan(record, feed(), [], POLICY, AS_OF, plan_dir=tmp_path, purge_id="p1")
+        assert ([], [existing]) == (fed, sorted(tmp_path.iterdir()))
+        assert b"an earlier purge's plan\n" == existing.read_bytes()
+        assert plans_right(pool)
 
 
 # --- the plan file read back -----------------------------------------------------------------
