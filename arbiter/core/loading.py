@@ -17,10 +17,16 @@ Rules:
 7. ``check_as_of`` is the arbiter's own reading of spec §2.1: every API entry point and every
    ``--as-of`` calls it before planning or touching a store, so a typo is one ``InputError``
    (exit 2), never a refusal, alert and report per tenant. An empty value is bad input, not "now".
+8. An inventory file can be read whole (``load_inventory``) or streamed (``InventoryStream``):
+   its ``objects`` array one value at a time, each parsed by the same decoder with the same
+   hooks, so that a file with one error gets the same error either way. The streamed reader
+   keeps at most the unread text, one block and the value being read.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import json
 import re
 import tomllib
@@ -33,12 +39,14 @@ from arbiter.core.errors import InputError
 from arbiter.core.instants import format_instant
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
+    from typing import BinaryIO
 
     import cattrs
 
 __all__ = [
     "MAX_DEPTH",
+    "InventoryStream",
     "as_of_or_now",
     "check_as_of",
     "check_depth",
@@ -63,28 +71,40 @@ _LATEST = datetime(9000, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 _INSTANT_FORM = "YYYY-MM-DDTHH:MM:SS[.F]OFFSET, e.g. 2026-11-25T00:00:00Z"
 
 
-def check_depth(text: str, *, source: str, file: str | None) -> None:
+def check_depth(
+    text: str,
+    *,
+    source: str,
+    file: str | None,
+    depth: int = 0,
+    where: Callable[[int], tuple[int, int]] | None = None,
+) -> None:
     """Refuse a JSON text nested deeper than ``MAX_DEPTH`` levels (rule 6).
 
     Args:
-        text: the JSON document, not yet parsed.
+        text: the JSON document (or one value of it), not yet parsed.
         source: what the input is, for the error.
         file: the file it came from, for the error.
+        depth: how deep ``text`` sits in its document (a streamed array's element: 2).
+        where: the (line, column) in the file of a position in ``text``; by default ``text``
+            is the whole file.
 
     Raises:
         InputError: nested too deep; names the line and column of the first bracket too deep.
     """
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
+    if text.count("[") + text.count("{") <= MAX_DEPTH - depth:
         return  # cannot nest deeper than it has brackets
-    depth = 0
     for match in _TOKEN.finditer(text):
         token = match.group()
         if token in {"[", "{"}:
             depth += 1
             if depth > MAX_DEPTH:
                 start = match.start()
-                line = text.count("\n", 0, start) + 1
-                column = start - text.rfind("\n", 0, start)
+                line, column = (
+                    (text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start))
+                    if where is None
+                    else where(start)
+                )
                 raise InputError(
                     source=source,
                     file=file,
@@ -257,6 +277,279 @@ def load_inventory(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     return parse_inventory_json(_read_text(path, "inventory"), file=str(path))
+
+
+# What the streamed reader reads at a time, and how much consumed text it keeps (rule 8).
+_READ = 1 << 20
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+class InventoryStream:
+    """A portable inventory file read as it is used, its ``objects`` in chunks (rule 8).
+
+    Open one with ``InventoryStream.open(path)`` (a context manager); ``head`` holds every
+    top-level member except a streamed ``objects`` array, and ``chunks`` yields that array's
+    objects with the index of the first. Memory is bounded by the chunk, the tenants and the
+    largest single value, when ``tenants`` comes before ``objects`` in the file (as ``twinpurge
+    export`` writes it); otherwise the objects are held until the tenants are read.
+
+    Every error is the one ``load_inventory`` gives for the same file, where the file has one
+    error: the same message, line and column (rules 1 to 4 and 6).
+    """
+
+    def __init__(self, path: Path, handle: BinaryIO) -> None:
+        """Use ``InventoryStream.open``."""
+        self._file = str(path)
+        self._handle = handle
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._json = json.JSONDecoder(
+            object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
+        )
+        self._bytes = 0  # bytes read from the file
+        self._text = ""  # decoded, not yet consumed
+        self._pos = 0
+        self._lines = 0  # newlines before ``_text``
+        self._column = 0  # characters of ``_text``'s first line that came before it
+        self._eof = False
+        self.head: dict[str, Any] = {}
+        self.streamed = False  # whether ``objects`` is an array read by ``chunks``
+        self._held: list[Any] | None = None
+        self._start()
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, path: str | Path) -> Iterator[InventoryStream]:
+        """Open an inventory file and read it up to its objects.
+
+        Args:
+            path: the JSON file.
+
+        Yields:
+            The stream, its ``head`` read.
+
+        Raises:
+            InputError: unreadable, a byte-order mark, not UTF-8, not JSON, nested too deep, or
+                a top level that is not an object; names the file (and line and column).
+        """
+        path = Path(path)
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            raise InputError(
+                source="inventory", file=str(path), field="", message=f"cannot read: {exc.strerror}"
+            ) from exc
+        with handle:
+            yield cls(path, handle)
+
+    def chunks(self, size: int) -> Iterator[tuple[int, list[Any]]]:
+        """The objects, ``size`` at a time, each chunk with the index of its first object.
+
+        Raises:
+            InputError: the rest of the file is not acceptable JSON (as ``open`` says).
+        """
+        if self._held is not None:
+            held, self._held = self._held, None
+            for start in range(0, len(held), size):
+                yield start, held[start : start + size]
+            return
+        if not self.streamed:
+            return
+        chunk: list[Any] = []
+        start = 0
+        for item in self._array_items():
+            chunk.append(item)
+            if len(chunk) == size:
+                yield start, chunk
+                start += size
+                chunk = []
+        self._after_objects()
+        if chunk:
+            yield start, chunk
+
+    # -- the top level ---------------------------------------------------------------------
+
+    def _start(self) -> None:
+        first = self._handle.read(3)
+        if first.startswith(b"\xef\xbb\xbf"):
+            raise self._error("starts with a byte-order mark")
+        self._feed(first)
+        self._skip()
+        if self._peek() != "{":
+            if self._peek() in {"[", '"', "-", "t", "f", "n"} or self._peek().isdigit():
+                value = self._value(0)
+                self._end()
+                raise self._error(
+                    f"the top level must be a JSON object, not {type(value).__name__}"
+                )
+            self._value(0)  # raises json's own error
+        self._pos += 1
+        self._skip()
+        if self._peek() == "}":
+            self._pos += 1
+            self._end()
+            return
+        while True:
+            if self._peek() != '"':
+                raise self._syntax("Expecting property name enclosed in double quotes")
+            key = self._value(1)
+            self._skip()
+            if self._peek() != ":":
+                raise self._syntax("Expecting ':' delimiter")
+            self._pos += 1
+            self._skip()
+            if key in self.head or (key == "objects" and self.streamed):
+                raise self._error(f"duplicate key {key!r} in one JSON object")
+            if key == "objects" and self._peek() == "[":
+                self.streamed = True
+                self._pos += 1
+                if "tenants" in self.head:
+                    return  # ``chunks`` reads on from here
+                self._held = list(self._array_items())
+            else:
+                self.head[key] = self._value(1)
+            if self._next_member():
+                return
+
+    def _next_member(self) -> bool:
+        """After a member's value: True at the top level's end (checked), False before the next."""
+        self._skip()
+        if self._peek() == "}":
+            self._pos += 1
+            self._end()
+            return True
+        if self._peek() != ",":
+            raise self._syntax("Expecting ',' delimiter")
+        self._pos += 1
+        self._skip()
+        return False
+
+    def _after_objects(self) -> None:
+        """The members after a streamed ``objects`` array, read once its last item is."""
+        if not self._next_member():
+            # Read on as the top level does: more members, then the end.
+            while True:
+                if self._peek() != '"':
+                    raise self._syntax("Expecting property name enclosed in double quotes")
+                key = self._value(1)
+                self._skip()
+                if self._peek() != ":":
+                    raise self._syntax("Expecting ':' delimiter")
+                self._pos += 1
+                self._skip()
+                if key in self.head or key == "objects":
+                    raise self._error(f"duplicate key {key!r} in one JSON object")
+                self.head[key] = self._value(1)
+                if self._next_member():
+                    return
+
+    def _array_items(self) -> Iterator[Any]:
+        """The items of the array whose ``[`` was just passed, then past its ``]``."""
+        self._skip()
+        if self._peek() == "]":
+            self._pos += 1
+            return
+        while True:
+            yield self._value(2)
+            self._skip()
+            if self._peek() == "]":
+                self._pos += 1
+                return
+            if self._peek() != ",":
+                raise self._syntax("Expecting ',' delimiter")
+            self._pos += 1
+            self._skip()
+
+    def _end(self) -> None:
+        self._skip()
+        if self._peek() != "":
+            raise self._syntax("Extra data")
+
+    # -- values and text -------------------------------------------------------------------
+
+    def _value(self, depth: int) -> Any:  # noqa: ANN401 -- any JSON value
+        """The JSON value at the current position, read whole (more text is read as needed)."""
+        while True:
+            try:
+                value, end = self._json.raw_decode(self._text, self._pos)
+            except json.JSONDecodeError as exc:
+                if not self._eof:
+                    self._more()
+                    continue
+                raise self._syntax(exc.msg, exc.pos) from None
+            except RecursionError:
+                self._check_depth(self._text[self._pos :], depth)
+                raise
+            except ValueError as exc:  # a repeated key or a constant, whole (rules 2, 3)
+                raise self._error(str(exc)) from None
+            if end == len(self._text) and not self._eof:
+                self._more()  # a number may go on in the next block
+                continue
+            self._check_depth(self._text[self._pos : end], depth)
+            self._pos = end
+            return value
+
+    def _check_depth(self, text: str, depth: int) -> None:
+        base = self._pos
+        check_depth(
+            text,
+            source="inventory",
+            file=self._file,
+            depth=depth,
+            where=lambda at: self._line_column(base + at),
+        )
+
+    def _skip(self) -> None:
+        while True:
+            self._pos = _WHITESPACE.match(self._text, self._pos).end()  # type: ignore[union-attr]  # matches the empty string
+            if self._pos < len(self._text) or self._eof:
+                return
+            self._more()
+
+    def _peek(self) -> str:
+        if self._pos >= len(self._text) and not self._eof:
+            self._more()
+        return self._text[self._pos] if self._pos < len(self._text) else ""
+
+    def _more(self) -> None:
+        """Read the next block (twice as much as is unread, at least one block)."""
+        if self._pos > _READ:
+            self._drop()
+        block = self._handle.read(max(_READ, len(self._text) - self._pos))
+        self._feed(block)
+
+    def _feed(self, block: bytes) -> None:
+        pending = len(self._decoder.getstate()[0])
+        try:
+            self._text += self._decoder.decode(block, final=not block)
+        except UnicodeDecodeError as exc:
+            raise self._error(f"not UTF-8 (byte {self._bytes - pending + exc.start})") from None
+        self._bytes += len(block)
+        self._eof = not block
+
+    def _drop(self) -> None:
+        """Forget the consumed text, keeping count of its lines for error positions."""
+        gone = self._text[: self._pos]
+        newlines = gone.count("\n")
+        if newlines:
+            self._lines += newlines
+            self._column = len(gone) - gone.rfind("\n") - 1
+        else:
+            self._column += len(gone)
+        self._text = self._text[self._pos :]
+        self._pos = 0
+
+    def _line_column(self, pos: int) -> tuple[int, int]:
+        newlines = self._text.count("\n", 0, pos)
+        if newlines:
+            return self._lines + newlines + 1, pos - self._text.rfind("\n", 0, pos)
+        return self._lines + 1, self._column + pos + 1
+
+    def _syntax(self, message: str, pos: int | None = None) -> InputError:
+        line, column = self._line_column(self._pos if pos is None else pos)
+        return self._error(f"not valid JSON: {message} at line {line} column {column}")
+
+    def _error(self, message: str) -> InputError:
+        return InputError(source="inventory", file=self._file, field="", message=message)
 
 
 def parse_policy_toml(text: str, *, file: str | None = None) -> dict[str, Any]:
