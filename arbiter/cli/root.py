@@ -44,7 +44,7 @@ from arbiter.core.config import LimitsConfig, StoreConfig, WorkspaceConfig
 from arbiter.core.errors import InputError, UsageError
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import load_inventory, load_policy
-from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
+from arbiter.core.verdict import Verdict, verdict_to_json
 from arbiter.purge.shard import Shard, parse_shard
 from arbiter.workspace.workspace import Workspace
 
@@ -234,23 +234,6 @@ def init(
     )
 
 
-def _read_payloads(directory: Path, inventory: dict[str, object]) -> dict[ObjectId, bytes]:
-    found: dict[ObjectId, bytes] = {}
-    objects = inventory.get("objects")
-    for obj in objects if isinstance(objects, list) else []:
-        if (
-            not isinstance(obj, dict)
-            or not isinstance(obj.get("store"), str)
-            or not isinstance(obj.get("key"), str)
-        ):
-            continue
-        identity = ObjectId(obj["store"], obj["key"])
-        path = (directory / identity.store / identity.key).resolve()
-        if path.is_relative_to(directory.resolve()) and path.is_file():
-            found[identity] = path.read_bytes()
-    return found
-
-
 @main.command(
     "import",
     exits=(REFUSED, VERIFICATION, CREDENTIALS),
@@ -272,9 +255,7 @@ def import_command(
 ) -> None:
     """Load a portable inventory into the workspace's store, validated as planning validates."""
     with open_workspace(workspace_dir, deleting=True) as workspace:
-        inventory = load_inventory(inventory_path)
-        data = _read_payloads(Path(payloads), inventory) if payloads else None
-        count = workspace.import_inventory(inventory, data, actor=operator, file=inventory_path)
+        count = workspace.import_file(inventory_path, payloads, actor=operator)
     emit(output_format, {"imported": count, "file": inventory_path}, f"imported {count} objects")
 
 

@@ -56,6 +56,12 @@ Rules an implementation must keep:
    second cursor in the same order (never a query per object). Every call in one context gives
    the same records. Once the block has ended, ``objects()`` and every iterator it returned
    raise ``UsageError``: their cursors are closed with the snapshot.
+9. ``PrimaryStore.loading`` is one import's write transaction, filled a chunk at a time
+   (``InventoryLoad``): it commits when the block ends normally and rolls back on any
+   exception, so an import is whole or absent. ``InventoryLoad.held`` sees the store as this
+   transaction does, its own rows included, so a repeat within one file is found as a repeat of
+   the store is; inserting a repeated identity raises ``InputError`` (and nothing commits).
+   ``add_inventory`` is one such transaction with one chunk.
 """
 
 from __future__ import annotations
@@ -66,7 +72,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from contextlib import AbstractContextManager
     from datetime import datetime
 
@@ -77,6 +83,7 @@ __all__ = [
     "Archiver",
     "BlobTarget",
     "CountedSlice",
+    "InventoryLoad",
     "InventoryReader",
     "JournalStore",
     "ObjectState",
@@ -360,6 +367,26 @@ class TenantLocks(Protocol):
         ...
 
 
+class InventoryLoad(Protocol):
+    """One import's write transaction (rule 9), from ``PrimaryStore.loading``."""
+
+    def add_tenants(self, tenants: Sequence[Mapping[str, Any]]) -> None:
+        """Insert validated tenant records and their events (``InputError`` on a repeat)."""
+        ...
+
+    def add_objects(
+        self, objects: Sequence[Mapping[str, Any]], payloads: Mapping[ObjectId, bytes]
+    ) -> None:
+        """Insert validated objects, their refs and record payloads (``InputError``: a repeat)."""
+        ...
+
+    def held(
+        self, tenants: Iterable[str], objects: Iterable[tuple[str, str]]
+    ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """Which of these tenant ids and identities the store holds, as this transaction sees."""
+        ...
+
+
 class PrimaryStore(InventoryReader, JournalStore, SafeModeStore, Protocol):
     """Everything a workspace needs of its primary store (rule 6).
 
@@ -406,6 +433,10 @@ class PrimaryStore(InventoryReader, JournalStore, SafeModeStore, Protocol):
         self, inventory: Mapping[str, Any], payloads: Mapping[ObjectId, bytes] | None = None
     ) -> None:
         """Insert a validated inventory in one transaction (``InputError`` on a repeat)."""
+        ...
+
+    def loading(self) -> AbstractContextManager[InventoryLoad]:
+        """One import's write transaction, filled chunk by chunk (rule 9)."""
         ...
 
     def already_stored(

@@ -158,7 +158,7 @@ def read_shared(db: sqlite3.Connection, tenant: str) -> list[list[str]]:
     return [[store, key] for store, key in db.execute(_SHARED, (tenant, tenant))]
 
 
-def insert_tenant(db: sqlite3.Connection, tenant: dict[str, Any]) -> None:
+def insert_tenant(db: sqlite3.Connection, tenant: Mapping[str, Any]) -> None:
     """Insert a tenant record and its events."""
     db.execute(
         "INSERT INTO tenants (id, legal_hold, has_hold_field) VALUES (?, ?, ?)",

@@ -70,7 +70,7 @@ from arbiter.stores.rows import (
 from arbiter.stores.streams import streamed_slice
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
     from pathlib import Path
 
@@ -401,6 +401,62 @@ class _Transaction(_Reads):
         return deleted
 
 
+def _held(
+    db: sqlite3.Connection, tenants: Iterable[str], objects: Iterable[tuple[str, str]]
+) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """Which of these tenant ids and identities ``db`` holds: one indexed statement a chunk."""
+    found_objects: set[tuple[str, str]] = set()
+    found_tenants: set[str] = set()
+    ids = [ObjectId(store, key) for store, key in objects]
+    for chunk, values in _identity_chunks(ids):
+        sql = f"SELECT o.store, o.key {_in_objects(values)}"
+        found_objects.update((s, k) for s, k in db.execute(sql, chunk))
+    names = list(tenants)
+    for start in range(0, len(names), _CHUNK):
+        part = names[start : start + _CHUNK]
+        marks = ", ".join("?" for _ in part)
+        sql = f"SELECT id FROM tenants WHERE id IN ({marks})"  # noqa: S608 -- placeholders only
+        found_tenants.update(r[0] for r in db.execute(sql, part))
+    return frozenset(found_tenants), frozenset(found_objects)
+
+
+class _Load:
+    """One import's write transaction (``InventoryLoad``, ports rule 9)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def add_tenants(self, tenants: Sequence[Mapping[str, Any]]) -> None:
+        """Insert tenant records and their events (``InputError`` on a repeat)."""
+        with _conflicts():
+            for tenant in tenants:
+                insert_tenant(self._db, tenant)
+
+    def add_objects(
+        self, objects: Sequence[Mapping[str, Any]], payloads: Mapping[ObjectId, bytes]
+    ) -> None:
+        """Insert objects, their refs and record payloads (``InputError`` on a repeat)."""
+        with _conflicts():
+            insert_objects(self._db, objects, payloads)
+
+    def held(
+        self, tenants: Iterable[str], objects: Iterable[tuple[str, str]]
+    ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """What the store holds as this transaction sees it (its own rows included)."""
+        return _held(self._db, tenants, objects)
+
+
+@contextmanager
+def _conflicts() -> Iterator[None]:
+    """A repeated identity, found by the database, as bad input (nothing of it commits)."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise InputError(
+            source="inventory", field="", message=f"conflicts with the store: {exc}"
+        ) from None
+
+
 class SqliteStore:
     """The SQLite primary store (``InventoryReader``, ``PurgeTarget`` and the audit head)."""
 
@@ -506,16 +562,20 @@ class SqliteStore:
         Raises:
             InputError: an identity already exists; nothing is inserted.
         """
-        payloads = payloads or {}
-        try:
-            with self._write() as db:
-                for tenant in inventory["tenants"]:
-                    insert_tenant(db, tenant)
-                insert_objects(db, inventory["objects"], payloads)
-        except sqlite3.IntegrityError as exc:
-            raise InputError(
-                source="inventory", field="", message=f"conflicts with the store: {exc}"
-            ) from None
+        with self.loading() as load:
+            load.add_tenants(inventory["tenants"])
+            load.add_objects(inventory["objects"], payloads or {})
+
+    @contextmanager
+    def loading(self) -> Iterator[_Load]:
+        """One import's write transaction, filled chunk by chunk (ports rule 9).
+
+        Yields:
+            The load: ``add_tenants``, ``add_objects`` and ``held`` in this transaction, which
+            commits when the block ends and rolls back on any exception.
+        """
+        with self._write() as db:
+            yield _Load(db)
 
     def restore_rows(
         self, credentials: PrimaryCredentials, rows: list[dict[str, Any]]
@@ -543,20 +603,8 @@ class SqliteStore:
         One indexed statement per chunk of identities, so an import is checked against the
         store in time proportional to the file, not to the store.
         """
-        found_objects: set[tuple[str, str]] = set()
-        found_tenants: set[str] = set()
         with self._read() as db:
-            ids = [ObjectId(store, key) for store, key in objects]
-            for chunk, values in _identity_chunks(ids):
-                sql = f"SELECT o.store, o.key {_in_objects(values)}"
-                found_objects.update((s, k) for s, k in db.execute(sql, chunk))
-            names = list(tenants)
-            for start in range(0, len(names), _CHUNK):
-                part = names[start : start + _CHUNK]
-                marks = ", ".join("?" for _ in part)
-                sql = f"SELECT id FROM tenants WHERE id IN ({marks})"  # noqa: S608 -- placeholders only
-                found_tenants.update(r[0] for r in db.execute(sql, part))
-        return frozenset(found_tenants), frozenset(found_objects)
+            return _held(db, tenants, objects)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -59,10 +59,11 @@ from arbiter.auth.credentials import (
     require_primary,
     write_primary_credentials,
 )
-from arbiter.core.arbitrate import Planner, arbitrate
+from arbiter.core.arbitrate import Planner
 from arbiter.core.config import CONFIG_NAME, WorkspaceConfig, load_config, render_config
 from arbiter.core.errors import AuditTamperedError, InputError, RefusedError, UsageError
 from arbiter.core.instants import format_instant, utc_now
+from arbiter.core.loading import InventoryStream
 from arbiter.durable.files import create, remove
 from arbiter.purge.archive import write_archive
 from arbiter.purge.journal import JournalState
@@ -70,23 +71,33 @@ from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger
 from arbiter.purge.recovery import Recovery, RecoveryReport
 from arbiter.purge.safemode import SafeMode
 from arbiter.purge.shard import Shard, ShardedReader
-from arbiter.stores.blobs import BlobDirectory, check_blob_name
+from arbiter.stores.blobs import BlobDirectory
 from arbiter.stores.locks import FileTenantLocks
 from arbiter.stores.ports import PrimaryStore, TenantLocks
 from arbiter.stores.postgres.locks import PostgresTenantLocks
 from arbiter.stores.postgres.schema import provision, role_passwords
 from arbiter.stores.postgres.store import PostgresStore
 from arbiter.stores.sqlite import CREDENTIALS_META, SqliteStore
+from arbiter.workspace.importing import (
+    DEFAULT_CHUNK,
+    PayloadSource,
+    chunked,
+    directory_payloads,
+    import_chunks,
+    mapping_payloads,
+    validate_inventory,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from arbiter.core.verdict import ObjectId
 
-__all__ = ["CREDENTIALS_META", "Workspace"]
+# ``validate_inventory`` is re-exported for older importers; it lives in
+# ``arbiter.workspace.importing``.
+__all__ = ["CREDENTIALS_META", "Workspace", "validate_inventory"]
 
 _HEAD = "audit_head"
-_VALIDATION_AS_OF = "2000-01-01T00:00:00Z"
 
 
 class _Archives:
@@ -166,41 +177,6 @@ def _sharded(purger: Purger, shard: Shard | None) -> Purger:
         if shard is None
         else attrs.evolve(purger, reader=ShardedReader(purger.reader, shard))
     )
-
-
-def validate_inventory(
-    inventory: Mapping[str, Any],
-    policy: Mapping[str, Any],
-    *,
-    planners: tuple[Planner, Planner] | None = None,
-) -> None:
-    """Validate a whole inventory as both planners do (spec §4.4).
-
-    Args:
-        inventory: the portable inventory.
-        policy: the policy the planners will use.
-        planners: as for ``arbitrate``.
-
-    Raises:
-        InputError: bad input.
-        RefusedError: the planners disagree on whether the input is valid.
-    """
-    tenants = inventory.get("tenants")
-    probe = "\x00no-tenant"
-    if isinstance(tenants, list) and tenants and isinstance(tenants[0], dict):
-        first = tenants[0].get("id")
-        probe = first if isinstance(first, str) else probe
-    try:
-        arbitrate(inventory, policy, probe, _VALIDATION_AS_OF, planners=planners)
-    except InputError as exc:
-        if exc.source == "tenant" and not tenants:
-            objects = inventory.get("objects")
-            if isinstance(objects, list) and objects:
-                raise InputError(
-                    source="inventory", field="objects[0].tenant", message="no tenant is listed"
-                ) from None
-            return
-        raise
 
 
 @attrs.define
@@ -650,95 +626,130 @@ class Workspace:
         *,
         actor: str = "operator",
         file: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
     ) -> int:
-        """Load a portable inventory into the store (rule 2).
+        """Load a portable inventory into the store (rule 2; ``arbiter.workspace.importing``).
 
         Args:
             inventory: the inventory as plain data.
-            payloads: bytes per object: record payloads, or the files of blob objects.
+            payloads: bytes per object: record payloads, or the files of blob objects; each
+                must name an object of the inventory.
             actor: who loads it, for the audit log.
             file: the file it came from, for error messages.
+            chunk_size: objects validated and inserted together.
 
         Returns:
             The number of objects loaded.
 
         Raises:
-            InputError: bad input (including a traversal key or a duplicate of a stored
-                identity); nothing is loaded.
+            InputError: bad input (including a traversal key, a duplicate of a stored identity,
+                or a payload for an object the inventory does not list); nothing is loaded.
             RefusedError: the planners disagree on whether the input is valid.
             CredentialError: no primary credentials (rule 5); nothing is loaded.
+            UsageError: ``chunk_size`` is not positive.
         """
         self.require_credentials("importing an inventory")
-        try:
-            validate_inventory(inventory, self.config.policy, planners=self.planners)
-            self._check_not_stored(inventory)
-            for i, obj in enumerate(inventory["objects"]):
-                if self.blobs.is_blob_store(obj["store"]):
-                    check_blob_name(
-                        obj["store"], what="store", field=f"objects[{i}].store", multi_segment=False
-                    )
-                    check_blob_name(obj["key"], what="key", field=f"objects[{i}].key")
-        except InputError as exc:
-            raise exc.with_file(file) from None
-        payloads = payloads or {}
-        records = {k: v for k, v in payloads.items() if not self.blobs.is_blob_store(k.store)}
-        # The files are durable before the rows commit and in place only after: a refused
-        # import changes no file, and a crash in between leaves temporaries, not lost bytes.
-        staged = self.blobs.stage(
-            (obj, data) for obj, data in payloads.items() if self.blobs.is_blob_store(obj.store)
+        _check_chunk_size(chunk_size)
+        objects = inventory.get("objects")
+        head = {k: v for k, v in inventory.items() if k != "objects" or not isinstance(v, list)}
+        chunks = chunked(objects, chunk_size) if isinstance(objects, list) else None
+        source, asked = mapping_payloads(payloads or {})
+
+        def every_payload_asked() -> None:
+            extra = sorted(set(payloads or {}) - asked)
+            if extra:
+                raise InputError(
+                    source="payloads",
+                    field=f"{extra[0].store}/{extra[0].key}",
+                    message=f"a payload for an object the inventory does not list"
+                    f" ({len(extra)} such payloads)",
+                )
+
+        return self._import(
+            head,
+            chunks,
+            source,
+            actor=actor,
+            file=file,
+            chunk_size=chunk_size,
+            before_commit=every_payload_asked,
         )
+
+    def import_file(
+        self,
+        path: str | Path,
+        payloads: str | Path | None = None,
+        *,
+        actor: str = "operator",
+        chunk_size: int = DEFAULT_CHUNK,
+    ) -> int:
+        """Load a portable inventory file, its objects streamed a chunk at a time (rule 2).
+
+        Memory is bounded by a chunk and the tenants when the file lists its tenants before its
+        objects, as ``export_inventory`` writes it (``arbiter.core.loading.InventoryStream``).
+
+        Args:
+            path: the inventory file (JSON, spec §4.1).
+            payloads: a directory of payload files at ``STORE/KEY``; an object without a file
+                there has no payload.
+            actor: who loads it, for the audit log.
+            chunk_size: objects validated and inserted together.
+
+        Returns:
+            The number of objects loaded.
+
+        Raises:
+            InputError: the file is unreadable or bad input, named with the file and field;
+                nothing is loaded.
+            RefusedError: the planners disagree on whether the input is valid.
+            CredentialError: no primary credentials (rule 5); nothing is read.
+            UsageError: ``chunk_size`` is not positive.
+        """
+        self.require_credentials("importing an inventory")
+        _check_chunk_size(chunk_size)
+        source = directory_payloads(Path(payloads)) if payloads is not None else _no_payloads
+        with InventoryStream.open(path) as stream:
+            chunks = stream.chunks(chunk_size) if stream.streamed else None
+            return self._import(
+                stream.head, chunks, source, actor=actor, file=str(path), chunk_size=chunk_size
+            )
+
+    def _import(  # noqa: PLR0913 -- an import's parts, as its two entry points give them
+        self,
+        head: Mapping[str, Any],
+        chunks: Iterable[tuple[int, list[Any]]] | None,
+        payloads: PayloadSource,
+        *,
+        actor: str,
+        file: str | None,
+        chunk_size: int,
+        before_commit: Callable[[], None] | None = None,
+    ) -> int:
         try:
-            self.store.add_inventory(inventory, records)
+            imported = import_chunks(
+                self.store,
+                self.blobs,
+                head,
+                chunks,
+                payloads,
+                policy=self.config.policy,
+                planners=self.planners,
+                before_commit=before_commit,
+            )
         except InputError as exc:
-            staged.discard()
             raise exc.with_file(file) from None
-        except BaseException:
-            staged.discard()
-            raise
-        staged.commit()
-        count = len(inventory["objects"])
         self.audit.append(
             "import",
             {
-                "tenants": len(inventory["tenants"]),
-                "objects": count,
+                "tenants": imported.tenants,
+                "objects": imported.objects,
                 "file": file,
-                "payloads": len(payloads),
+                "payloads": imported.payloads,
+                "chunk_size": chunk_size,
             },
             actor=actor,
         )
-        return count
-
-    def _check_not_stored(self, inventory: Mapping[str, Any]) -> None:
-        """Spec §4.4 rules 7 and 8 across the store and a file already valid on its own.
-
-        The store's content was valid when it was imported, and a valid file's refs may dangle:
-        the union is valid exactly when the file repeats no stored tenant id and no stored
-        object identity. Only those are looked up, so an import costs the file, not the store.
-        The first repeat is named at its place in the file (tenants before objects, as the
-        planners validate them).
-
-        Raises:
-            InputError: the file repeats a stored tenant or object.
-        """
-        tenants = [t["id"] for t in inventory["tenants"]]
-        objects = [(o["store"], o["key"]) for o in inventory["objects"]]
-        stored_tenants, stored_objects = self.store.already_stored(tenants, objects)
-        for i, tid in enumerate(tenants):
-            if tid in stored_tenants:
-                raise InputError(
-                    source="inventory",
-                    field=f"tenants[{i}]",
-                    message=f"duplicate tenant id {tid!r}: the store already holds it",
-                )
-        for i, identity in enumerate(objects):
-            if identity in stored_objects:
-                raise InputError(
-                    source="inventory",
-                    field=f"objects[{i}]",
-                    message=f"duplicate object (store, key) = {identity!r}: the store already"
-                    " holds it",
-                )
+        return imported.objects
 
     def export_inventory(self) -> dict[str, Any]:
         """The store's content as a portable inventory."""
@@ -888,3 +899,13 @@ class Workspace:
         """
         self._audit_checked = None  # asked for explicitly: read the whole log again
         return self.check_audit(actor=actor)
+
+
+def _no_payloads(identities: list[ObjectId]) -> dict[ObjectId, bytes]:
+    del identities
+    return {}
+
+
+def _check_chunk_size(size: int) -> None:
+    if size < 1:
+        raise UsageError(f"the chunk size must be positive, not {size}")

@@ -96,7 +96,7 @@ from arbiter.stores.sqlite import CREDENTIALS_META
 from arbiter.stores.streams import streamed_slice
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from contextlib import AbstractContextManager
     from datetime import datetime
     from typing import LiteralString
@@ -518,42 +518,25 @@ class PostgresStore:
             CredentialError: the store has no credentials to log in with.
             UsageError: this store's own transaction is open.
         """
-        payloads = payloads or {}
-        tenants = list(inventory["tenants"])
-        objects = list(inventory["objects"])
+        with self.loading() as load:
+            load.add_tenants(inventory["tenants"])
+            load.add_objects(inventory["objects"], payloads or {})
+
+    @contextmanager
+    def loading(self) -> Iterator[_Load]:
+        """One import's write transaction as the import role, filled chunk by chunk (ports 9).
+
+        Yields:
+            The load: ``add_tenants``, ``add_objects`` and ``held`` in this transaction, which
+            commits when the block ends and rolls back on any exception.
+
+        Raises:
+            CredentialError: the store has no credentials to log in with.
+            UsageError: this store's own transaction is open.
+        """
         self._idle()
-        try:
-            with self._begin(IMPORT_ROLE, _BEGIN_WRITE) as db:
-                db.execute(
-                    "INSERT INTO twinpurge.tenants (id, legal_hold, has_hold_field)"
-                    " SELECT * FROM unnest(%s::text[], %s::boolean[], %s::boolean[])",
-                    (
-                        [t["id"] for t in tenants],
-                        [bool(t.get("legal_hold", False)) for t in tenants],
-                        ["legal_hold" in t for t in tenants],
-                    ),
-                )
-                events = [(t["id"], i, e) for t in tenants for i, e in enumerate(t["events"])]
-                db.execute(
-                    "INSERT INTO twinpurge.events (tenant, pos, kind, at)"
-                    " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[])",
-                    (
-                        [tid for tid, _, _ in events],
-                        [pos for _, pos, _ in events],
-                        [e["kind"] for _, _, e in events],
-                        [e["at"] for _, _, e in events],
-                    ),
-                )
-                _insert_objects(
-                    db,
-                    [(o, payloads.get(ObjectId(o["store"], o["key"]))) for o in objects],
-                    skip_existing=False,
-                )
-        except pgerrors.UniqueViolation as exc:
-            reason = exc.diag.message_detail or exc.diag.message_primary or str(exc)
-            raise InputError(
-                source="inventory", field="", message=f"conflicts with the store: {reason}"
-            ) from None
+        with self._begin(IMPORT_ROLE, _BEGIN_WRITE) as db:
+            yield _Load(db)
 
     def restore_rows(
         self, credentials: PrimaryCredentials, rows: list[dict[str, Any]]
@@ -590,24 +573,8 @@ class PostgresStore:
 
         One indexed statement for the objects and one for the tenants, in one snapshot.
         """
-        ids = [ObjectId(store, key) for store, key in objects]
         with self._read() as db:
-            found_objects = {
-                (s, k)
-                for s, k in db.execute(
-                    "SELECT o.store, o.key FROM twinpurge.objects o"
-                    " JOIN unnest(%s::text[], %s::text[]) AS i (store, key)"
-                    " ON o.store = i.store AND o.key = i.key",
-                    _pairs(ids),
-                )
-            }
-            found_tenants = {
-                r[0]
-                for r in db.execute(
-                    "SELECT id FROM twinpurge.tenants WHERE id = ANY(%s::text[])", (list(tenants),)
-                )
-            }
-        return frozenset(found_tenants), frozenset(found_objects)
+            return _held(db, tenants, objects)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -999,6 +966,89 @@ def _insert(table: str, record: Mapping[str, Any]) -> sql.Composed:
         sql.SQL(", ").join(sql.Identifier(column) for column in record),
         sql.SQL(", ").join(sql.Placeholder() for _ in record),
     )
+
+
+def _held(
+    db: _Db, tenants: Iterable[str], objects: Iterable[tuple[str, str]]
+) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """Which of these tenant ids and identities ``db`` holds: one indexed statement each."""
+    ids = [ObjectId(store, key) for store, key in objects]
+    found_objects = {
+        (s, k)
+        for s, k in db.execute(
+            "SELECT o.store, o.key FROM twinpurge.objects o"
+            " JOIN unnest(%s::text[], %s::text[]) AS i (store, key)"
+            " ON o.store = i.store AND o.key = i.key",
+            _pairs(ids),
+        )
+    }
+    found_tenants = {
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM twinpurge.tenants WHERE id = ANY(%s::text[])", (list(tenants),)
+        )
+    }
+    return frozenset(found_tenants), frozenset(found_objects)
+
+
+@contextmanager
+def _conflicts() -> Iterator[None]:
+    """A repeated identity, found by the server, as bad input (the transaction rolls back)."""
+    try:
+        yield
+    except pgerrors.UniqueViolation as exc:
+        reason = exc.diag.message_detail or exc.diag.message_primary or str(exc)
+        raise InputError(
+            source="inventory", field="", message=f"conflicts with the store: {reason}"
+        ) from None
+
+
+class _Load:
+    """One import's write transaction as the import role (``InventoryLoad``, ports rule 9)."""
+
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def add_tenants(self, tenants: Sequence[Mapping[str, Any]]) -> None:
+        """Insert tenant records and their events, set-based (``InputError`` on a repeat)."""
+        with _conflicts():
+            self._db.execute(
+                "INSERT INTO twinpurge.tenants (id, legal_hold, has_hold_field)"
+                " SELECT * FROM unnest(%s::text[], %s::boolean[], %s::boolean[])",
+                (
+                    [t["id"] for t in tenants],
+                    [bool(t.get("legal_hold", False)) for t in tenants],
+                    ["legal_hold" in t for t in tenants],
+                ),
+            )
+            events = [(t["id"], i, e) for t in tenants for i, e in enumerate(t["events"])]
+            self._db.execute(
+                "INSERT INTO twinpurge.events (tenant, pos, kind, at)"
+                " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[])",
+                (
+                    [tid for tid, _, _ in events],
+                    [pos for _, pos, _ in events],
+                    [e["kind"] for _, _, e in events],
+                    [e["at"] for _, _, e in events],
+                ),
+            )
+
+    def add_objects(
+        self, objects: Sequence[Mapping[str, Any]], payloads: Mapping[ObjectId, bytes]
+    ) -> None:
+        """Insert objects, their refs and record payloads, set-based (``InputError``: a repeat)."""
+        with _conflicts():
+            _insert_objects(
+                self._db,
+                [(o, payloads.get(ObjectId(o["store"], o["key"]))) for o in objects],
+                skip_existing=False,
+            )
+
+    def held(
+        self, tenants: Iterable[str], objects: Iterable[tuple[str, str]]
+    ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """What the store holds as this transaction sees it (its own rows included)."""
+        return _held(self._db, tenants, objects)
 
 
 def _insert_objects(

@@ -92,21 +92,19 @@ def test_an_import_puts_its_files_in_place_and_leaves_no_temporary(tmp_path: Pat
         assert 5 == ws.store.total_objects()
 
 
-def test_an_import_refused_by_the_store_changes_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A conflict found only by the store (another importer won a race): no file changes."""
+def test_an_import_refused_in_a_later_chunk_changes_no_file_and_no_row(tmp_path: Path) -> None:
+    """A repeat of a stored object found in the third chunk: no file changes, no row is added."""
     first = {"tenants": [tenant("v")], "objects": [obj("v/1", "v", store="blob")]}
     with workspace(tmp_path / "ws", first, payloads={ObjectId("blob", "v/1"): b"old"}) as ws:
-        # The race: the repeat is committed after this import's own check of the store.
-        monkeypatch.setattr(ws.store, "already_stored", lambda *_: (frozenset(), frozenset()))
         again = {
             "tenants": [tenant("w")],
-            "objects": [obj("w/2", "w", store="blob"), obj("v/1", "w", store="blob")],
+            "objects": [obj(f"w/{i}", "w", store="blob") for i in range(4)]
+            + [obj("v/1", "w", store="blob")],
         }
-        payloads = {ObjectId("blob", "w/2"): b"new", ObjectId("blob", "v/1"): b"new"}
-        with pytest.raises(InputError, match="conflicts with the store"):
-            ws.import_inventory(again, payloads)
+        payloads = {ObjectId(o["store"], o["key"]): b"new" for o in again["objects"]}
+        with pytest.raises(InputError, match="already holds it") as info:
+            ws.import_inventory(again, payloads, chunk_size=2)
+        assert "objects[4]" == info.value.field
         root = Path(ws.blobs.root)
         found = {
             p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()

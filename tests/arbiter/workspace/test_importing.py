@@ -1,0 +1,167 @@
+"""Imports a chunk at a time (arbiter.workspace.importing): the same store, the same errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import arbiter
+from arbiter import InputError, ObjectId, UsageError
+from tests import tally
+from tests.builders import obj, tenant, workspace
+from tests.conftest import examples
+from tests.strategies import Scenario, scenarios
+
+EMPTY: dict[str, Any] = {"tenants": [], "objects": []}
+# One error planted in a valid inventory, at a drawn object.
+BREAKS = ("unknown field", "wrong type", "repeat", "unlisted tenant", "bad instant", "bad ref")
+
+
+def broken(inventory: dict[str, Any], how: str, at: int) -> dict[str, Any]:
+    """``inventory`` with one error of kind ``how`` at object ``at`` (or the last object)."""
+    bad = copy.deepcopy(inventory)
+    objects = bad["objects"]
+    target = objects[min(at, len(objects) - 1)]
+    if how == "unknown field":
+        target["legalhold"] = True
+    elif how == "wrong type":
+        target["legal_hold"] = 1
+    elif how == "repeat":
+        objects.append({**objects[min(at, len(objects) - 1)], "refs": []})
+    elif how == "unlisted tenant":
+        target["tenant"] = "\x00nobody"
+    elif how == "bad instant":
+        target["created_at"] = "2026-01-01T00:00:00"
+    else:
+        target["refs"] = [["db"]]
+    return bad
+
+
+def import_outcome(inventory: dict[str, Any], chunk: int, *, as_file: bool) -> tuple[str, Any]:
+    """Import into a fresh workspace: its export, or the error's source, field and message."""
+    with tempfile.TemporaryDirectory() as directory, workspace(Path(directory) / "ws", EMPTY) as ws:
+        try:
+            if as_file:
+                path = Path(directory) / "inventory.json"
+                path.write_text(json.dumps(inventory), "utf-8")
+                ws.import_file(path, chunk_size=chunk)
+            else:
+                ws.import_inventory(inventory, chunk_size=chunk)
+        except InputError as exc:
+            assert ([], 0) == (ws.store.tenant_ids(), ws.store.total_objects())
+            return "error", (exc.source, exc.field, exc.message)
+        return "value", ws.export_inventory()
+
+
+@settings(
+    max_examples=examples(ci=60, dev=15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    scenario=scenarios(max_objects=8),
+    chunk=st.integers(1, 4),
+    source=st.sampled_from(["mapping", "file"]),
+    broken_by=st.none() | st.tuples(st.sampled_from(BREAKS), st.integers(0, 8)),
+)
+def test_a_chunked_import_loads_what_a_whole_one_loads_and_fails_alike(
+    scenario: Scenario, chunk: int, source: str, broken_by: tuple[str, int] | None
+) -> None:
+    """Any chunk size, from a mapping or a file: the whole import's store, or its error."""
+    inventory = scenario.inventory
+    if broken_by is not None and inventory["objects"]:
+        inventory = broken(inventory, *broken_by)
+    whole = import_outcome(inventory, 10_000, as_file=False)
+    chunked = import_outcome(inventory, chunk, as_file=source == "file")
+    tally.COUNTS[f"chunked-import-{whole[0]}"] += 1
+    if whole[0] == "value" or chunked[0] == "value":
+        assert whole == chunked
+        return
+    (source, field, message), (c_source, c_field, c_message) = whole[1], chunked[1]
+    # A repeat across chunks is found by the import's transaction, with the planners' words
+    # and more: the same field, and the message the planners give as its start.
+    assert (source, field) == (c_source, c_field)
+    assert c_message.startswith(message), (message, c_message)
+
+
+def test_a_repeat_across_chunks_is_named_at_its_place_in_the_file(tmp_path: Path) -> None:
+    """An object repeating one of an earlier chunk: objects[i] of the whole file, nothing loaded."""
+    inventory = {
+        "tenants": [tenant("t")],
+        "objects": [obj(f"k{i}") for i in range(5)] + [obj("k1")],
+    }
+    with workspace(tmp_path / "ws", EMPTY) as ws:
+        with pytest.raises(InputError) as info:
+            ws.import_inventory(inventory, chunk_size=2)
+        assert ("objects[5]", 0) == (info.value.field, ws.store.total_objects())
+        assert info.value.message.endswith(
+            "the store or an earlier object of the file already holds it"
+        )
+
+
+def test_a_bad_object_in_a_later_chunk_is_named_in_the_whole_file(tmp_path: Path) -> None:
+    """The planners see a chunk; the error names the object's index in the file, and the file."""
+    inventory = {"tenants": [tenant("t")], "objects": [obj(f"k{i}") for i in range(7)]}
+    inventory["objects"][5]["legalhold"] = True
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(inventory), "utf-8")
+    with workspace(tmp_path / "ws", EMPTY) as ws:
+        with pytest.raises(InputError) as info:
+            ws.import_file(path, chunk_size=3)
+        assert (str(path), "objects[5].legalhold") == (info.value.file, info.value.field)
+        assert 0 == ws.store.total_objects()
+
+
+def test_a_member_after_the_objects_is_judged_by_the_planners(tmp_path: Path) -> None:
+    """A streamed file whose unknown top-level member follows its objects: bad input, no rows."""
+    path = tmp_path / "inventory.json"
+    path.write_text('{"tenants": [{"id": "t", "events": []}], "objects": [], "extra": 1}', "utf-8")
+    with workspace(tmp_path / "ws", EMPTY) as ws:
+        with pytest.raises(InputError) as info:
+            ws.import_file(path, chunk_size=1)
+        expected = arbiter.InputError  # the planners' own error for the whole inventory
+        with pytest.raises(expected) as whole:
+            arbiter.validate_inventory(json.loads(path.read_text()), ws.config.policy)
+        assert (whole.value.field, whole.value.message) == (info.value.field, info.value.message)
+        assert [] == ws.store.tenant_ids()
+
+
+def test_payloads_come_from_a_directory_and_must_name_listed_objects(tmp_path: Path) -> None:
+    """A directory's files become payloads; a mapping's payload for an unlisted object is bad."""
+    inventory = {
+        "tenants": [tenant("t")],
+        "objects": [obj("k0"), obj("t/f", store="blob"), obj("t/g", store="blob")],
+    }
+    (tmp_path / "payloads" / "db").mkdir(parents=True)
+    (tmp_path / "payloads" / "db" / "k0").write_bytes(b"record")
+    (tmp_path / "payloads" / "blob" / "t").mkdir(parents=True)
+    (tmp_path / "payloads" / "blob" / "t" / "f").write_bytes(b"file")
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(inventory), "utf-8")
+    with workspace(tmp_path / "ws", EMPTY) as ws:
+        assert 3 == ws.import_file(path, tmp_path / "payloads", chunk_size=2)
+        got = (
+            ws.store.payload(ObjectId("db", "k0")),
+            ws.blobs.read(ObjectId("blob", "t/f")),
+            ws.blobs.read(ObjectId("blob", "t/g")),
+        )
+        assert (b"record", b"file", None) == got
+        record = [r for r in ws.audit.records() if r.kind == "import"][-1]
+        assert {"tenants": 1, "objects": 3, "payloads": 2, "chunk_size": 2} == {
+            k: record.data[k] for k in ("tenants", "objects", "payloads", "chunk_size")
+        }
+    with workspace(tmp_path / "ws2", EMPTY) as ws:
+        extra = {ObjectId("db", "k0"): b"x", ObjectId("db", "unlisted"): b"y"}
+        with pytest.raises(InputError) as info:
+            ws.import_inventory(inventory, extra)
+        assert ("payloads", "db/unlisted") == (info.value.source, info.value.field)
+        assert 0 == ws.store.total_objects()
+        with pytest.raises(UsageError, match="chunk size must be positive"):
+            ws.import_inventory(inventory, chunk_size=0)
