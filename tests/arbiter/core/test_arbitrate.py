@@ -163,17 +163,30 @@ def test_agreement_carries_versions_and_fingerprints() -> None:
     """Spec §9: the agreed plan records both planners' versions and the inputs' fingerprints."""
     agreement = arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF)
     assert {"a": deleter_a.__version__, "b": deleter_b.__version__} == agreement.versions
-    assert arbiter.fingerprint(INVENTORY) == agreement.fingerprints["inventory"]
+    expected = {"inventory": arbiter.fingerprint(INVENTORY), "policy": arbiter.fingerprint(POLICY)}
+    assert expected == agreement.fingerprints
     assert (["a", "c"], {"b": "object-hold", "d": "shared"}) == (
         [o.key for o in agreement.verdict.purge],
         {k.key: k.reason for k in agreement.verdict.kept},
     )
 
 
-def test_planner_pair_must_be_distinct() -> None:
-    """The arbiter refuses to compare a planner with itself."""
-    with pytest.raises(arbiter.UsageError):
-        arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF, planners=(A, A))
+def test_a_divergence_report_carries_the_inputs_fingerprints() -> None:
+    """Spec §9: a refusal records what both planners were given, inventory and policy."""
+    with pytest.raises(RefusedError) as info:
+        arbiter.arbitrate(
+            INVENTORY, POLICY, "t", AS_OF, planners=(wrong("loses", _loses_an_object), B)
+        )
+    expected = {"inventory": arbiter.fingerprint(INVENTORY), "policy": arbiter.fingerprint(POLICY)}
+    assert expected == info.value.report.fingerprints
+
+
+@pytest.mark.parametrize("pair", [(A, A), (A,), (A, B, A)], ids=["itself", "one", "three"])
+def test_planner_pair_must_be_two_distinct_planners(pair: tuple[Planner, ...]) -> None:
+    """The arbiter refuses to compare a planner with itself, or other than two, and says so."""
+    with pytest.raises(arbiter.UsageError) as info:
+        arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF, planners=pair)  # type: ignore[arg-type]
+    assert "arbitrate needs exactly two planners with distinct names" == str(info.value)
 
 
 WRONG = {
