@@ -7,11 +7,14 @@ Run (from the repository root, after ``pip install -e .``)::
 
 The inventory of ``bench_purge.py`` per N: 2N objects (a due tenant and an active one), a tenth
 of them blob files of 64 bytes, 1% carrying a ref; imported into a fresh SQLite workspace in one
-call. Each size runs in its own process, so peak RSS (``ru_maxrss``, the inventory in memory
-included) is its own. The phases are timed by wrapping the import's own steps: both planners'
-validation of the file (``validate_inventory``), the check against the store for repeated
-identities, staging the blob files (written, then one filesystem sync), the rows' transaction,
-and putting the files in place. Prints a Markdown table; docs/performance.md records the results.
+call, twice: from the inventory in memory (``Workspace.import_inventory``, the mapping and its
+payloads built before the clock starts) and from a JSON file and a payload directory
+(``Workspace.import_file``, which streams the file; writing them is not timed). Each runs in its
+own process, so peak RSS (``ru_maxrss``) is its own; the first holds the whole inventory in
+memory by construction. The phases are timed by wrapping the import's own steps: both planners'
+validation of each chunk, the check of each chunk against the store in the import's
+transaction, staging the blob files (written, then one filesystem sync), inserting the rows, and
+putting the files in place. Prints a Markdown table; docs/performance.md records the results.
 """
 
 from __future__ import annotations
@@ -53,32 +56,44 @@ def _timed(phases: dict[str, float], name: str, function: Callable[P, R]) -> Cal
     return wrapper
 
 
-def measure(size: int, directory: Path) -> dict[str, Any]:
+def measure(size: int, directory: Path, *, from_file: bool) -> dict[str, Any]:
     """Import the store of ``size`` into a new workspace at ``directory``; seconds per phase."""
-    from arbiter import LimitsConfig, SqliteStore, Workspace, WorkspaceConfig  # noqa: PLC0415
+    from arbiter import LimitsConfig, Workspace, WorkspaceConfig  # noqa: PLC0415
     from arbiter.durable.files import StagedFiles  # noqa: PLC0415
+    from arbiter.stores import sqlite  # noqa: PLC0415
     from arbiter.stores.blobs import BlobDirectory  # noqa: PLC0415
-    from arbiter.workspace import workspace as workspace_module  # noqa: PLC0415
+    from arbiter.workspace import importing  # noqa: PLC0415
 
     config = WorkspaceConfig(
         policy={"timezone": "UTC"},
         limits=LimitsConfig(max_objects_per_purge=10 * size, max_store_fraction=1.0),
     )
     data, payloads = bench_purge.inventory(size)
+    source: Path | None = None
+    if from_file:
+        # The payloads as files at STORE/KEY, the inventory as JSON: not timed.
+        source = directory.parent / "source"
+        for obj, content in payloads.items():
+            target = source / "payloads" / obj.store / obj.key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        (source / "inventory.json").write_text(json.dumps(data), "utf-8")
+        del data, payloads
     phases: dict[str, float] = {}
     # The import's own steps, wrapped where they are looked up (a slotted workspace has no
     # instance attributes to wrap).
-    workspace_module.validate_inventory = _timed(
-        phases, "validation", workspace_module.validate_inventory
-    )
-    Workspace._check_not_stored = _timed(phases, "store check", Workspace._check_not_stored)  # type: ignore[method-assign]  # noqa: SLF001
+    importing.validate_inventory = _timed(phases, "validation", importing.validate_inventory)
+    sqlite._Load.held = _timed(phases, "store check", sqlite._Load.held)  # type: ignore[method-assign]  # noqa: SLF001
     BlobDirectory.stage = _timed(phases, "files staged", BlobDirectory.stage)  # type: ignore[method-assign]
-    SqliteStore.add_inventory = _timed(phases, "rows", SqliteStore.add_inventory)  # type: ignore[method-assign]
+    sqlite._Load.add_objects = _timed(phases, "rows", sqlite._Load.add_objects)  # type: ignore[method-assign]  # noqa: SLF001
     StagedFiles.commit = _timed(phases, "files in place", StagedFiles.commit)  # type: ignore[method-assign]
     with Workspace.create(directory, config) as ws:
         phases.clear()  # creating validates the policy on an empty inventory
         started = time.perf_counter()
-        count = ws.import_inventory(data, payloads)
+        if source is not None:
+            count = ws.import_file(source / "inventory.json", source / "payloads")
+        else:
+            count = ws.import_inventory(data, payloads)
         seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"objects": count, "seconds": seconds, "phases": phases, "peak_rss_mib": peak}
@@ -89,33 +104,42 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--from-file", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         work = Path(tempfile.mkdtemp(prefix="twinpurge-import-"))
         try:
-            print(json.dumps(measure(args.measure, work / "ws")))
+            print(json.dumps(measure(args.measure, work / "ws", from_file=args.from_file)))
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return 0
     print(
-        "| N (objects imported: 2N) | import | objects/s | peak RSS | phases |\n"
-        "|---:|---:|---:|---:|---|",
+        "| N (objects imported: 2N) | from | import | objects/s | peak RSS | phases |\n"
+        "|---:|---|---:|---:|---:|---|",
         flush=True,
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        output = subprocess.run(  # noqa: S603 -- this script, by its own path
-            [sys.executable, __file__, "--measure", str(size)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        result = json.loads(output.strip().splitlines()[-1])
-        phases = ", ".join(f"{k} {v:.1f} s" for k, v in result["phases"].items())
-        print(
-            f"| {size:,} | {result['seconds']:.1f} s | {result['objects'] / result['seconds']:,.0f}"
-            f" | {result['peak_rss_mib']:,.0f} MiB | {phases} |",
-            flush=True,
-        )
+        for origin in ("mapping", "file"):
+            output = subprocess.run(  # noqa: S603 -- this script, by its own path
+                [
+                    sys.executable,
+                    __file__,
+                    "--measure",
+                    str(size),
+                    *(["--from-file"] if origin == "file" else []),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            result = json.loads(output.strip().splitlines()[-1])
+            phases = ", ".join(f"{k} {v:.1f} s" for k, v in result["phases"].items())
+            rate = result["objects"] / result["seconds"]
+            print(
+                f"| {size:,} | {origin} | {result['seconds']:.1f} s | {rate:,.0f}"
+                f" | {result['peak_rss_mib']:,.0f} MiB | {phases} |",
+                flush=True,
+            )
     return 0
 
 

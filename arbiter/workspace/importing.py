@@ -23,8 +23,10 @@ Rules:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -38,7 +40,6 @@ from arbiter.stores.ports import InventoryLoad
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from pathlib import Path
 
     from arbiter.stores.ports import PrimaryStore
 
@@ -276,13 +277,16 @@ def mapping_payloads(payloads: Mapping[ObjectId, bytes]) -> tuple[PayloadSource,
 def directory_payloads(directory: Path) -> PayloadSource:
     """A payload source over a directory of files at ``STORE/KEY`` (none outside it)."""
     root = directory.resolve()
+    base = str(root)
 
     def source(identities: list[ObjectId]) -> dict[ObjectId, bytes]:
         found: dict[ObjectId, bytes] = {}
         for identity in identities:
-            path = (root / identity.store / identity.key).resolve()
-            if path.is_relative_to(root) and path.is_file():
-                found[identity] = path.read_bytes()
+            path = os.path.join(base, identity.store, identity.key)  # noqa: PTH118 -- one stat per object, no Path objects
+            # Most objects have no file: one stat each; only a file found is resolved, so a
+            # link or a ``..`` leading out of the directory is never read.
+            if os.path.isfile(path) and Path(path).resolve().is_relative_to(root):  # noqa: PTH113 -- as above
+                found[identity] = Path(path).read_bytes()
         return found
 
     return source

@@ -134,11 +134,18 @@ def test_a_member_after_the_objects_is_judged_by_the_planners(tmp_path: Path) ->
 
 
 def test_payloads_come_from_a_directory_and_must_name_listed_objects(tmp_path: Path) -> None:
-    """A directory's files become payloads; a mapping's payload for an unlisted object is bad."""
+    """Payloads: a directory's files, none from outside it; a mapping's, only for listed objects."""
     inventory = {
         "tenants": [tenant("t")],
-        "objects": [obj("k0"), obj("t/f", store="blob"), obj("t/g", store="blob")],
+        "objects": [
+            obj("k0"),
+            obj("t/f", store="blob"),
+            obj("t/g", store="blob"),
+            obj("../../secret"),
+            obj(str(tmp_path / "secret")),
+        ],
     }
+    (tmp_path / "secret").write_bytes(b"outside the payload directory")
     (tmp_path / "payloads" / "db").mkdir(parents=True)
     (tmp_path / "payloads" / "db" / "k0").write_bytes(b"record")
     (tmp_path / "payloads" / "blob" / "t").mkdir(parents=True)
@@ -146,15 +153,17 @@ def test_payloads_come_from_a_directory_and_must_name_listed_objects(tmp_path: P
     path = tmp_path / "inventory.json"
     path.write_text(json.dumps(inventory), "utf-8")
     with workspace(tmp_path / "ws", EMPTY) as ws:
-        assert 3 == ws.import_file(path, tmp_path / "payloads", chunk_size=2)
+        assert 5 == ws.import_file(path, tmp_path / "payloads", chunk_size=2)
         got = (
             ws.store.payload(ObjectId("db", "k0")),
             ws.blobs.read(ObjectId("blob", "t/f")),
             ws.blobs.read(ObjectId("blob", "t/g")),
+            ws.store.payload(ObjectId("db", "../../secret")),
+            ws.store.payload(ObjectId("db", str(tmp_path / "secret"))),
         )
-        assert (b"record", b"file", None) == got
+        assert (b"record", b"file", None, None, None) == got
         record = [r for r in ws.audit.records() if r.kind == "import"][-1]
-        assert {"tenants": 1, "objects": 3, "payloads": 2, "chunk_size": 2} == {
+        assert {"tenants": 1, "objects": 5, "payloads": 2, "chunk_size": 2} == {
             k: record.data[k] for k in ("tenants", "objects", "payloads", "chunk_size")
         }
     with workspace(tmp_path / "ws2", EMPTY) as ws:
