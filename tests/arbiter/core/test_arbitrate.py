@@ -171,6 +171,32 @@ def test_agreement_carries_versions_and_fingerprints() -> None:
     )
 
 
+@pytest.mark.parametrize("wrong_one", ["a", "b"])
+def test_a_divergence_report_lists_the_kept_objects_each_side_alone_kept(wrong_one: str) -> None:
+    """Spec §9: a planner purging a held object: purged by one side only, kept by the other only."""
+    liar = Planner(wrong_one, "wrong-ignores-holds", _ignores_holds, deleter_a.PlanInputError)
+    honest = Planner(
+        "b" if wrong_one == "a" else "a", "right", deleter_a.plan, deleter_a.PlanInputError
+    )
+    pair = (liar, honest) if wrong_one == "a" else (honest, liar)
+    with pytest.raises(RefusedError) as info:
+        arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF, planners=pair)
+    report = info.value.report
+    held = arbiter.ObjectId("db", "b")
+    kept = (arbiter.KeptObject("db", "b", "object-hold"),)
+    expected = {
+        "a": ((held,), (), (), kept),
+        "b": ((), (held,), kept, ()),
+    }[wrong_one]
+    got = (
+        report.purge_only_in_a,
+        report.purge_only_in_b,
+        report.kept_only_in_a,
+        report.kept_only_in_b,
+    )
+    assert expected == got
+
+
 def test_a_divergence_report_carries_the_inputs_fingerprints() -> None:
     """Spec §9: a refusal records what both planners were given, inventory and policy."""
     with pytest.raises(RefusedError) as info:
