@@ -142,7 +142,9 @@ class StagedFiles:
     recorded (an import's rows), or ``discard`` to leave every target as it was.
     """
 
-    _staged: list[tuple[Path, Path]]
+    # Each target and its temporary's name (None once renamed into place). The temporary is
+    # found again by ``with_name``: only files this object created are ever removed.
+    _staged: list[tuple[Path, str | None]]
     _done: bool = False
 
     @classmethod
@@ -163,13 +165,16 @@ class StagedFiles:
         try:
             for path, data in items:
                 temporary = _write_temporary(path, _writer(data), mode, sync=False)
-                staged._staged.append((path, temporary))
-            _sync_files([temporary for _, temporary in staged._staged])
+                staged._staged.append((path, temporary.name))
+            _sync_files(staged._temporaries())
             crash_point("files-temporary-written")  # rule 5, once for the whole set
         except BaseException:
             staged.discard()
             raise
         return staged
+
+    def _temporaries(self) -> list[Path]:
+        return [path.with_name(name) for path, name in self._staged if name is not None]
 
     def __len__(self) -> int:
         """How many files are staged."""
@@ -185,14 +190,14 @@ class StagedFiles:
         self._done = True
         directories: set[Path] = set()
         try:
-            for index, (path, temporary) in enumerate(self._staged):
-                temporary.replace(path)
+            for index, (path, name) in enumerate(self._staged):
+                if name is None:
+                    continue
+                path.with_name(name).replace(path)
                 directories.add(path.parent)
-                self._staged[index] = (path, path)
+                self._staged[index] = (path, None)
         finally:
-            for path, temporary in self._staged:
-                if temporary != path:
-                    temporary.unlink(missing_ok=True)
+            self._remove_temporaries()
             for directory in sorted(directories):
                 fsync_directory(directory)
 
@@ -201,9 +206,14 @@ class StagedFiles:
         if self._done:
             return
         self._done = True
-        for path, temporary in self._staged:
-            if temporary != path:
+        self._remove_temporaries()
+
+    def _remove_temporaries(self) -> None:
+        for index, (path, name) in enumerate(self._staged):
+            if name is not None:
+                temporary = path.with_name(name)
                 temporary.unlink(missing_ok=True)
+                self._staged[index] = (path, None)
 
 
 def atomic_write(path: Path, data: bytes | str, *, mode: int = 0o644) -> None:
