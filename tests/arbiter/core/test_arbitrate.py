@@ -197,6 +197,34 @@ def test_a_divergence_report_lists_the_kept_objects_each_side_alone_kept(wrong_o
     assert expected == got
 
 
+def _relabels_a_hold(
+    inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str
+) -> object:
+    verdict: dict[str, Any] = deleter_a.plan(inv, pol, t, at)
+    for kept in verdict["kept"]:
+        if kept["reason"] == "object-hold":
+            kept["reason"] = "shared"
+    return verdict
+
+
+def test_a_divergence_report_lists_objects_kept_for_different_reasons() -> None:
+    """Spec §9: both keep the held object, one calling it shared: listed with both reasons."""
+    with pytest.raises(RefusedError) as info:
+        arbiter.arbitrate(
+            INVENTORY, POLICY, "t", AS_OF, planners=(wrong("relabel", _relabels_a_hold), B)
+        )
+    report = info.value.report
+    expected = ((), (), (), (), (arbiter.ReasonDifference("db", "b", "shared", "object-hold"),))
+    got = (
+        report.purge_only_in_a,
+        report.purge_only_in_b,
+        report.kept_only_in_a,
+        report.kept_only_in_b,
+        report.kept_reason_differs,
+    )
+    assert expected == got
+
+
 def test_a_divergence_report_carries_the_inputs_fingerprints() -> None:
     """Spec §9: a refusal records what both planners were given, inventory and policy."""
     with pytest.raises(RefusedError) as info:
