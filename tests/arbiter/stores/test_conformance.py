@@ -261,6 +261,44 @@ def test_already_stored_names_what_the_store_holds(primary_store: OpenStore) -> 
     assert (frozenset(), frozenset()) == store.already_stored([], [])
 
 
+def test_a_load_sees_its_own_chunks_and_commits_them_together(primary_store: OpenStore) -> None:
+    """Ports rule 9: held() sees earlier chunks; the chunks commit together, at the end."""
+    store = loaded(primary_store)
+    other = primary_store.reopen()
+    with store.loading() as load:
+        load.add_tenants([tenant("v")])
+        load.add_objects([obj("v1", "v"), obj("v2", "v", refs=[("db", "a")])], {})
+        assert (frozenset({"v"}), frozenset({("db", "v1"), ("db", "a")})) == load.held(
+            ["v", "w"], [("db", "v1"), ("db", "a"), ("db", "v3")]
+        )
+        load.add_objects([obj("v3", "v")], {ObjectId("db", "v3"): b"p"})
+        # Nothing is visible to another connection before the end.
+        assert (frozenset(), frozenset()) == other.already_stored(["v"], [("db", "v3")])
+    assert (frozenset({"v"}), frozenset({("db", "v1"), ("db", "v3")})) == other.already_stored(
+        ["v"], [("db", "v1"), ("db", "v3")]
+    )
+    assert b"p" == store.payload(ObjectId("db", "v3"))
+
+
+def test_a_repeat_in_a_later_chunk_loads_nothing(primary_store: OpenStore) -> None:
+    """Ports rule 9: a repeated identity in any chunk is InputError, and no chunk commits."""
+    store = loaded(primary_store)
+    before = store.export_inventory()
+
+    def chunks(*parts: list[dict[str, Any]]) -> None:
+        with store.loading() as load:
+            load.add_tenants([tenant("v")])
+            for part in parts:
+                load.add_objects(part, {})
+
+    with pytest.raises(InputError, match="conflicts with the store"):
+        chunks([obj("v1", "v")], [obj("v2", "v"), obj("v1", "v")])
+    assert before == store.export_inventory()
+    with pytest.raises(InputError, match="conflicts with the store"):
+        chunks([obj("v1", "v")], [obj("a", "v")])
+    assert before == store.export_inventory()
+
+
 @pytest.mark.parametrize(
     "conflict",
     [
