@@ -388,6 +388,10 @@ class InventoryStream:
             self._pos += 1
             self._end()
             return
+        self._members()
+
+    def _members(self) -> None:
+        """Members up to the top level's end, or to the start of a streamed ``objects`` array."""
         while True:
             if self._peek() != '"':
                 raise self._syntax("Expecting property name enclosed in double quotes")
@@ -426,21 +430,7 @@ class InventoryStream:
     def _after_objects(self) -> None:
         """The members after a streamed ``objects`` array, read once its last item is."""
         if not self._next_member():
-            # Read on as the top level does: more members, then the end.
-            while True:
-                if self._peek() != '"':
-                    raise self._syntax("Expecting property name enclosed in double quotes")
-                key = self._value(1)
-                self._skip()
-                if self._peek() != ":":
-                    raise self._syntax("Expecting ':' delimiter")
-                self._pos += 1
-                self._skip()
-                if key in self.head or key == "objects":
-                    raise self._error(f"duplicate key {key!r} in one JSON object")
-                self.head[key] = self._value(1)
-                if self._next_member():
-                    return
+            self._members()
 
     def _array_items(self) -> Iterator[Any]:
         """The items of the array whose ``[`` was just passed, then past its ``]``."""
