@@ -138,6 +138,21 @@ def test_a_wrong_planner_is_refused(plan: Any, expected_summary_part: str) -> No
     assert "nothing was deleted" in info.value.report.render()
 
 
+def test_a_crashing_planners_failure_names_its_exception() -> None:
+    """A planner that raises: its failure says which exception, and with what message."""
+
+    def crashes_saying(inv: object, pol: object, t: str, at: str) -> object:
+        del inv, pol, t, at
+        message = "planted"
+        raise RuntimeError(message)
+
+    with pytest.raises(RefusedError) as info:
+        arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF, planners=(wrong("x", crashes_saying), B))
+    assert [("a", "failed", "RuntimeError: planted")] == [
+        (f.planner, f.kind, f.message) for f in info.value.report.failures
+    ]
+
+
 def test_ignoring_reactivation_is_refused() -> None:
     """Spec §9: a planner that ignores a reactivation diverges from B on a reactivated tenant."""
     inventory = copy.deepcopy(INVENTORY)
