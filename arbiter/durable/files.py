@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -179,6 +180,29 @@ class StagedFiles:
     def __len__(self) -> int:
         """How many files are staged."""
         return len(self._staged)
+
+    def refresh(self) -> None:
+        """Mark every temporary as just written (its modification time: now).
+
+        Recovery removes temporaries untouched for a while as strays of a crashed write
+        (``arbiter.purge.recovery`` rule 2); a long import refreshes its own as it goes, and
+        last just before its rows commit, so that none can go before it renames them.
+
+        Raises:
+            FileNotFoundError: a temporary is gone; the caller must not commit what it belongs to.
+        """
+        for path, name in self._staged:
+            if name is not None:
+                temporary = path.with_name(name)
+                try:
+                    os.utime(temporary)
+                except FileNotFoundError:
+                    raise FileNotFoundError(
+                        errno.ENOENT,
+                        "a staged file is gone before it was put in place (recovery removes"
+                        " temporaries untouched for ten minutes)",
+                        str(temporary),
+                    ) from None
 
     def commit(self) -> None:
         """Rename every temporary over its target, then fsync each directory once.

@@ -14,7 +14,10 @@ Rules:
    The first repeat is named at its place in the file, tenants before objects.
 3. The rows go in through one transaction (``PrimaryStore.loading``): the import is whole or
    absent. Blob files are staged (``arbiter.durable.files`` rule 6) as their chunk goes in, and
-   put in place only once the transaction has committed; any error discards them all.
+   put in place only once the transaction has committed; any error discards them all. The
+   staged temporaries are refreshed every ``REFRESH_SECONDS`` and once more just before the
+   commit, so that a concurrent recovery, which removes temporaries untouched for ten minutes
+   as strays, never takes one; a temporary found gone fails the import before the commit.
 4. Payloads may name only objects of the file: a payload for anything else is bad input, never
    written as a file no row owns.
 5. Memory is bounded by a chunk, the tenants and the staged files' names when the objects are
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CHUNK",
+    "REFRESH_SECONDS",
     "Imported",
     "PayloadSource",
     "chunked",
@@ -56,6 +61,9 @@ __all__ = [
 
 DEFAULT_CHUNK = 50_000
 """Objects validated and inserted together."""
+
+REFRESH_SECONDS = 120.0
+"""How often a long import marks its staged files as just written (rule 3)."""
 
 # Any instant does for validation: the planners check the inventory before the instant matters.
 _VALIDATION_AS_OF = "2000-01-01T00:00:00Z"
@@ -129,6 +137,7 @@ class _Import:
     by_id: dict[str, Any] = attrs.Factory(dict)
     objects: int = 0
     loaded: int = 0
+    refreshed: float = attrs.Factory(time.monotonic)
 
     def first(self, head: Mapping[str, Any], chunk: list[Any] | None) -> None:
         """Validate the first chunk with every tenant (rule 1); insert the tenants."""
@@ -189,6 +198,14 @@ class _Import:
         self.load.add_objects(chunk, records)
         self.objects += len(chunk)
         self.loaded += len(payloads)
+        if time.monotonic() - self.refreshed >= REFRESH_SECONDS:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Mark the staged files as just written (rule 3)."""
+        for staged in self.staged:
+            staged.refresh()
+        self.refreshed = time.monotonic()
 
     def discard(self) -> None:
         for staged in self.staged:
@@ -254,6 +271,7 @@ def import_chunks(  # noqa: PLR0913 -- the file's parts, where they go, and how 
                     validate_inventory({**head, "objects": []}, policy, planners=planners)
             if before_commit is not None:
                 before_commit()
+            started.refresh()
     except BaseException:
         if started is not None:
             started.discard()

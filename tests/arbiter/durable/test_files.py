@@ -141,3 +141,19 @@ def test_a_failed_sync_stages_nothing(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(OSError, match="Input/output error") as info:
         StagedFiles.write([(tmp_path / "x", b"1")])
     assert (errno.EIO, []) == (info.value.errno, sorted(tmp_path.iterdir()))
+
+
+def test_refreshing_staged_files_marks_them_written_now(tmp_path: Path) -> None:
+    """Refresh moves every temporary's mtime to now; a temporary gone is FileNotFoundError."""
+    staged = StagedFiles.write([(tmp_path / "x", b"1"), (tmp_path / "y", b"2")])
+    temporaries = stray_temporaries(tmp_path)
+    for temporary in temporaries:
+        os.utime(temporary, (0, 0))
+    staged.refresh()
+    assert [True, True] == [t.stat().st_mtime > 1e9 for t in temporaries]
+    temporaries[0].unlink()
+    with pytest.raises(FileNotFoundError, match="a staged file is gone") as info:
+        staged.refresh()
+    assert str(temporaries[0]) == info.value.filename
+    staged.discard()
+    assert [] == sorted(tmp_path.iterdir())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import tempfile
 import tracemalloc
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,10 +16,17 @@ from hypothesis import strategies as st
 
 import arbiter
 from arbiter import InputError, ObjectId, UsageError
+from arbiter.purge.journal import strays
+from arbiter.purge.recovery import STRAY_QUIET_SECONDS
+from arbiter.workspace import importing
+from arbiter.workspace.importing import chunked, import_chunks
 from tests import tally
 from tests.builders import obj, tenant, workspace
 from tests.conftest import examples
 from tests.strategies import Scenario, scenarios
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 EMPTY: dict[str, Any] = {"tenants": [], "objects": []}
 # One error planted in a valid inventory, at a drawn object.
@@ -202,3 +210,78 @@ def test_a_streamed_import_holds_a_chunk_not_the_file(tmp_path: Path) -> None:
         assert count == ws.store.total_objects()
     # Read whole, the file takes 32 MiB traced; a chunk, the tenants and a 1 MiB block, 6.4 MiB.
     assert peak < 12 * 2**20, f"peak traced memory {peak / 2**20:.1f} MiB"
+
+
+BLOBS = {
+    "tenants": [tenant("t")],
+    "objects": [obj(f"t/{i}", store="blob") for i in range(6)],
+}
+
+
+def blob_payloads(
+    on_chunk: Callable[[int], None],
+) -> Callable[[list[ObjectId]], dict[ObjectId, bytes]]:
+    """A payload source that calls ``on_chunk(n)`` before giving the n-th chunk's payloads."""
+    calls = [0]
+
+    def source(identities: list[ObjectId]) -> dict[ObjectId, bytes]:
+        on_chunk(calls[0])
+        calls[0] += 1
+        return {o: o.key.encode() for o in identities}
+
+    return source
+
+
+def test_an_import_whose_staged_file_a_recovery_removed_imports_nothing(tmp_path: Path) -> None:
+    """A concurrent recovery takes a staged file as a stray: the import fails before committing."""
+    with workspace(tmp_path / "ws", EMPTY) as ws:
+        root = Path(ws.blobs.root)
+
+        def recover_strays(chunk: int) -> None:
+            if chunk == 2:  # the files of chunks 0 and 1 are staged
+                for stray in strays([root]):
+                    stray.unlink()
+
+        with pytest.raises(FileNotFoundError, match="a staged file is gone"):
+            import_chunks(
+                ws.store,
+                ws.blobs,
+                {"tenants": BLOBS["tenants"]},
+                chunked(BLOBS["objects"], 2),
+                blob_payloads(recover_strays),
+                policy=ws.config.policy,
+            )
+        assert ([], 0) == (ws.store.tenant_ids(), ws.store.total_objects())
+        assert [] == [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_a_long_import_keeps_its_staged_files_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staged files aged past recovery's quiet time are refreshed by the next chunk."""
+    monkeypatch.setattr(importing, "REFRESH_SECONDS", 0.0)
+    seen: list[list[Path]] = []
+    with workspace(tmp_path / "ws", EMPTY) as ws:
+        root = Path(ws.blobs.root)
+
+        def age_then_look(chunk: int) -> None:
+            if chunk == 1:
+                for stray in strays([root]):
+                    os.utime(stray, (0, 0))
+            if chunk == 2:
+                seen.append(strays([root], quiet_for=STRAY_QUIET_SECONDS))
+
+        import_chunks(
+            ws.store,
+            ws.blobs,
+            {"tenants": BLOBS["tenants"]},
+            chunked(BLOBS["objects"], 2),
+            blob_payloads(age_then_look),
+            policy=ws.config.policy,
+        )
+        assert [[]] == seen
+        assert {f"t/{i}": f"t/{i}".encode() for i in range(6)} == {
+            p.relative_to(root / "blob").as_posix(): p.read_bytes()
+            for p in root.rglob("*")
+            if p.is_file()
+        }
