@@ -160,8 +160,11 @@ class _Import:
 
     def later(self, start: int, chunk: list[Any], head: Mapping[str, Any]) -> None:
         """Validate a later chunk with the tenants its objects name (rule 1); insert it."""
-        named = dict.fromkeys(o.get("tenant") for o in chunk if isinstance(o, dict))
-        tenants = [self.by_id[t] for t in named if isinstance(t, str) and t in self.by_id]
+        # Only strings can name a tenant; any other value is the planners' to reject.
+        named = dict.fromkeys(
+            tid for o in chunk if isinstance(o, dict) and isinstance(tid := o.get("tenant"), str)
+        )
+        tenants = [self.by_id[t] for t in named if t in self.by_id]
         # A chunk naming no listed tenant still gets one, so that the planners report its
         # objects' own error rather than an empty tenant list.
         part = {**head, "tenants": tenants or self.tenants[:1], "objects": chunk}

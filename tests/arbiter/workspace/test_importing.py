@@ -30,7 +30,15 @@ if TYPE_CHECKING:
 
 EMPTY: dict[str, Any] = {"tenants": [], "objects": []}
 # One error planted in a valid inventory, at a drawn object.
-BREAKS = ("unknown field", "wrong type", "repeat", "unlisted tenant", "bad instant", "bad ref")
+BREAKS = (
+    "unknown field",
+    "wrong type",
+    "repeat",
+    "unlisted tenant",
+    "tenant not a string",
+    "bad instant",
+    "bad ref",
+)
 
 
 def broken(inventory: dict[str, Any], how: str, at: int) -> dict[str, Any]:
@@ -46,6 +54,8 @@ def broken(inventory: dict[str, Any], how: str, at: int) -> dict[str, Any]:
         objects.append({**objects[min(at, len(objects) - 1)], "refs": []})
     elif how == "unlisted tenant":
         target["tenant"] = "\x00nobody"
+    elif how == "tenant not a string":
+        target["tenant"] = [target["tenant"]]
     elif how == "bad instant":
         target["created_at"] = "2026-01-01T00:00:00"
     else:
@@ -126,6 +136,21 @@ def test_a_bad_object_in_a_later_chunk_is_named_in_the_whole_file(tmp_path: Path
             ws.import_file(path, chunk_size=3)
         assert (str(path), "objects[5].legalhold") == (info.value.file, info.value.field)
         assert 0 == ws.store.total_objects()
+
+
+def test_a_tenant_that_is_no_string_in_a_later_chunk_is_the_planners_error(tmp_path: Path) -> None:
+    """An object's tenant given as a list, in the second chunk: the planners' own error."""
+    inventory = {"tenants": [tenant("t")], "objects": [obj(f"k{i}") for i in range(4)]}
+    inventory["objects"][3]["tenant"] = ["t"]
+    with workspace(tmp_path / "ws", EMPTY) as ws:
+        with pytest.raises(InputError) as chunked_error:
+            ws.import_inventory(inventory, chunk_size=2)
+        with pytest.raises(InputError) as whole:
+            arbiter.validate_inventory(inventory, ws.config.policy)
+        assert (whole.value.field, whole.value.message) == (
+            chunked_error.value.field,
+            chunked_error.value.message,
+        )
 
 
 def test_a_member_after_the_objects_is_judged_by_the_planners(tmp_path: Path) -> None:
