@@ -329,6 +329,13 @@ def _a_date_for_an_instant(
     return {**deleter_a.plan(inv, pol, t, at), "primary_due": "2026-03-03"}
 
 
+def _purge_reversed(
+    inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str
+) -> object:
+    verdict: dict[str, Any] = deleter_a.plan(inv, pol, t, at)
+    return {**verdict, "purge": verdict["purge"][::-1]}
+
+
 @pytest.mark.parametrize(
     ("plan", "expected"),
     [
@@ -341,8 +348,16 @@ def _a_date_for_an_instant(
                 " <class 'arbiter.core.verdict.Verdict'>)"
             ),
         ),
+        (
+            _purge_reversed,
+            (
+                "malformed verdict: ClassValidationError('While structuring Verdict', [ValueError("
+                "'purge is not sorted by (store, key) without repeats (spec §7.5)')],"
+                " <class 'arbiter.core.verdict.Verdict'>)"
+            ),
+        ),
     ],
-    ids=["a-list", "a-date"],
+    ids=["a-list", "a-date", "unsorted"],
 )
 def test_a_malformed_verdict_is_a_failure_that_says_what_is_wrong(plan: Any, expected: str) -> None:
     """The report of a malformed verdict names what is wrong with it, for the operator."""
