@@ -138,6 +138,69 @@ def test_a_wrong_planner_is_refused(plan: Any, expected_summary_part: str) -> No
     assert "nothing was deleted" in info.value.report.render()
 
 
+def _with_kept_a(verdict: dict[str, Any]) -> dict[str, Any]:
+    kept = [*verdict["kept"], {"store": "db", "key": "a", "reason": "shared"}]
+    return {**verdict, "kept": sorted(kept, key=lambda k: (k["store"], k["key"]))}
+
+
+_NONE: dict[str, Any] = {"purge": [], "kept": []}
+# A verdict breaking one cross-field rule of arbiter.core.verdict (invariants 4 and 5), and
+# what the failure says.
+_CROSS_FIELD = {
+    "purged-and-kept": (_with_kept_a, "an object is both purged and kept"),
+    "eligible-with-reason": (
+        lambda v: {**v, "reason": "not-due"},
+        "an eligible verdict has no reason and both dues",
+    ),
+    "eligible-without-due": (
+        lambda v: {**v, "backup_due": None},
+        "an eligible verdict has no reason and both dues",
+    ),
+    "ineligible-without-reason": (
+        lambda v: {**v, **_NONE, "eligible": False},
+        "an ineligible verdict needs a reason",
+    ),
+    "ineligible-with-objects": (
+        lambda v: {**v, "eligible": False, "reason": "not-due"},
+        "an ineligible verdict lists no object",
+    ),
+    "active-with-dues": (
+        lambda v: {**v, **_NONE, "eligible": False, "reason": "active"},
+        "dues are reported exactly when the tenant is cancelled",
+    ),
+    "not-due-without-dues": (
+        lambda v: {
+            **v,
+            **_NONE,
+            "eligible": False,
+            "reason": "not-due",
+            "primary_due": None,
+            "backup_due": None,
+        },
+        "dues are reported exactly when the tenant is cancelled",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CROSS_FIELD))
+def test_a_verdict_breaking_a_cross_field_rule_is_a_failure_naming_the_rule(name: str) -> None:
+    """Spec §7.5: each cross-field rule a planner's verdict breaks is named in its failure."""
+    change, rule = _CROSS_FIELD[name]
+
+    def breaks(inv: Mapping[str, object], pol: Mapping[str, object], t: str, at: str) -> object:
+        return change(deleter_a.plan(inv, pol, t, at))
+
+    with pytest.raises(RefusedError) as info:
+        arbiter.arbitrate(INVENTORY, POLICY, "t", AS_OF, planners=(wrong("x", breaks), B))
+    expected = (
+        "malformed verdict: ClassValidationError('While structuring Verdict',"
+        f" [ValueError('{rule}')], <class 'arbiter.core.verdict.Verdict'>)"
+    )
+    assert [("a", "failed", expected)] == [
+        (f.planner, f.kind, f.message) for f in info.value.report.failures
+    ]
+
+
 def test_a_crashing_planners_failure_names_its_exception() -> None:
     """A planner that raises: its failure says which exception, and with what message."""
 
