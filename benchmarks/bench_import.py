@@ -9,12 +9,13 @@ The inventory of ``bench_purge.py`` per N: 2N objects (a due tenant and an activ
 of them blob files of 64 bytes, 1% carrying a ref; imported into a fresh SQLite workspace in one
 call, twice: from the inventory in memory (``Workspace.import_inventory``, the mapping and its
 payloads built before the clock starts) and from a JSON file and a payload directory
-(``Workspace.import_file``, which streams the file; writing them is not timed). Each runs in its
-own process, so peak RSS (``ru_maxrss``) is its own; the first holds the whole inventory in
-memory by construction. The phases are timed by wrapping the import's own steps: both planners'
-validation of each chunk, the check of each chunk against the store in the import's
-transaction, staging the blob files (written, then one filesystem sync), inserting the rows, and
-putting the files in place. Prints a Markdown table; docs/performance.md records the results.
+(``Workspace.import_file``, which streams the file; another process writes them first). Each
+import runs in its own process, so peak RSS (``ru_maxrss``) is its own; the first holds the
+whole inventory in memory by construction. The phases are timed by wrapping the import's own
+steps: both planners' validation of each chunk, the check of each chunk against the store in
+the import's transaction, staging the blob files (written, then one filesystem sync), inserting
+the rows, and putting the files in place. Prints a Markdown table; docs/performance.md records
+the results.
 """
 
 from __future__ import annotations
@@ -68,17 +69,9 @@ def measure(size: int, directory: Path, *, from_file: bool) -> dict[str, Any]:
         policy={"timezone": "UTC"},
         limits=LimitsConfig(max_objects_per_purge=10 * size, max_store_fraction=1.0),
     )
-    data, payloads = bench_purge.inventory(size)
-    source: Path | None = None
-    if from_file:
-        # The payloads as files at STORE/KEY, the inventory as JSON: not timed.
-        source = directory.parent / "source"
-        for obj, content in payloads.items():
-            target = source / "payloads" / obj.store / obj.key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        (source / "inventory.json").write_text(json.dumps(data), "utf-8")
-        del data, payloads
+    source = directory.parent / "source" if from_file else None
+    if source is None:
+        data, payloads = bench_purge.inventory(size)
     phases: dict[str, float] = {}
     # The import's own steps, wrapped where they are looked up (a slotted workspace has no
     # instance attributes to wrap).
@@ -99,19 +92,34 @@ def measure(size: int, directory: Path, *, from_file: bool) -> dict[str, Any]:
     return {"objects": count, "seconds": seconds, "phases": phases, "peak_rss_mib": peak}
 
 
+def prepare(size: int, source: Path) -> None:
+    """Write the inventory as JSON and its payloads as files at ``STORE/KEY`` (not timed).
+
+    In a process of its own, so that the measuring process's peak RSS is the import's alone.
+    """
+    data, payloads = bench_purge.inventory(size)
+    for obj, content in payloads.items():
+        target = source / "payloads" / obj.store / obj.key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    (source / "inventory.json").write_text(json.dumps(data), "utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure each size in its own process and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--from-file", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.prepare:
+        prepare(int(args.prepare[0]), Path(args.prepare[1]))
+        return 0
     if args.measure:
-        work = Path(tempfile.mkdtemp(prefix="twinpurge-import-"))
-        try:
-            print(json.dumps(measure(args.measure, work / "ws", from_file=args.from_file)))
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        work = Path(args.work)
+        print(json.dumps(measure(args.measure, work / "ws", from_file=args.from_file)))
         return 0
     print(
         "| N (objects imported: 2N) | from | import | objects/s | peak RSS | phases |\n"
@@ -120,18 +128,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     for size in (int(s) for s in args.sizes.split(",")):
         for origin in ("mapping", "file"):
-            output = subprocess.run(  # noqa: S603 -- this script, by its own path
-                [
-                    sys.executable,
-                    __file__,
-                    "--measure",
-                    str(size),
-                    *(["--from-file"] if origin == "file" else []),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
+            work = Path(tempfile.mkdtemp(prefix="twinpurge-import-"))
+            try:
+                if origin == "file":
+                    subprocess.run(  # noqa: S603 -- this script, by its own path
+                        [sys.executable, __file__, "--prepare", str(size), str(work / "source")],
+                        check=True,
+                    )
+                output = subprocess.run(  # noqa: S603 -- as above
+                    [
+                        sys.executable,
+                        __file__,
+                        "--measure",
+                        str(size),
+                        "--work",
+                        str(work),
+                        *(["--from-file"] if origin == "file" else []),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
             result = json.loads(output.strip().splitlines()[-1])
             phases = ", ".join(f"{k} {v:.1f} s" for k, v in result["phases"].items())
             rate = result["objects"] / result["seconds"]
