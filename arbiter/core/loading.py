@@ -375,13 +375,9 @@ class InventoryStream:
         self._feed(first)
         self._skip()
         if self._peek() != "{":
-            if self._peek() in {"[", '"', "-", "t", "f", "n"} or self._peek().isdigit():
-                value = self._value(0)
-                self._end()
-                raise self._error(
-                    f"the top level must be a JSON object, not {type(value).__name__}"
-                )
-            self._value(0)  # raises json's own error
+            value = self._value(0)  # json's own error when it is no value at all
+            self._end()
+            raise self._error(f"the top level must be a JSON object, not {type(value).__name__}")
         self._pos += 1
         self._skip()
         if self._peek() == "}":

@@ -146,7 +146,6 @@ class StagedFiles:
     # Each target and its temporary's name (None once renamed into place). The temporary is
     # found again by ``with_name``: only files this object created are ever removed.
     _staged: list[tuple[Path, str | None]]
-    _done: bool = False
 
     @classmethod
     def write(cls, items: Iterable[tuple[Path, bytes]], *, mode: int = 0o644) -> StagedFiles:
@@ -191,18 +190,16 @@ class StagedFiles:
         Raises:
             FileNotFoundError: a temporary is gone; the caller must not commit what it belongs to.
         """
-        for path, name in self._staged:
-            if name is not None:
-                temporary = path.with_name(name)
-                try:
-                    os.utime(temporary)
-                except FileNotFoundError:
-                    raise FileNotFoundError(
-                        errno.ENOENT,
-                        "a staged file is gone before it was put in place (recovery removes"
-                        " temporaries untouched for ten minutes)",
-                        str(temporary),
-                    ) from None
+        for temporary in self._temporaries():
+            try:
+                os.utime(temporary)
+            except FileNotFoundError:
+                raise FileNotFoundError(
+                    errno.ENOENT,
+                    "a staged file is gone before it was put in place (recovery removes"
+                    " temporaries untouched for ten minutes)",
+                    str(temporary),
+                ) from None
 
     def commit(self) -> None:
         """Rename every temporary over its target, then fsync each directory once.
@@ -211,7 +208,6 @@ class StagedFiles:
             OSError: a rename or a directory sync failed; the files renamed before it are in
                 place, the others' temporaries are removed.
         """
-        self._done = True
         directories: set[Path] = set()
         try:
             for index, (path, name) in enumerate(self._staged):
@@ -227,9 +223,6 @@ class StagedFiles:
 
     def discard(self) -> None:
         """Remove every temporary not yet renamed; no target changes (a no-op after commit)."""
-        if self._done:
-            return
-        self._done = True
         self._remove_temporaries()
 
     def _remove_temporaries(self) -> None:
