@@ -257,6 +257,18 @@ def blob_payloads(
     return source
 
 
+def import_blobs(ws: arbiter.Workspace, on_chunk: Callable[[int], None]) -> None:
+    """Import ``BLOBS`` two objects a chunk, calling ``on_chunk(n)`` before chunk n's payloads."""
+    import_chunks(
+        ws.store,
+        ws.blobs,
+        {"tenants": BLOBS["tenants"]},
+        chunked(BLOBS["objects"], 2),
+        blob_payloads(on_chunk),
+        policy=ws.config.policy,
+    )
+
+
 def test_an_import_whose_staged_file_a_recovery_removed_imports_nothing(tmp_path: Path) -> None:
     """A concurrent recovery takes a staged file as a stray: the import fails before committing."""
     with workspace(tmp_path / "ws", EMPTY) as ws:
@@ -268,14 +280,7 @@ def test_an_import_whose_staged_file_a_recovery_removed_imports_nothing(tmp_path
                     stray.unlink()
 
         with pytest.raises(FileNotFoundError, match="a staged file is gone"):
-            import_chunks(
-                ws.store,
-                ws.blobs,
-                {"tenants": BLOBS["tenants"]},
-                chunked(BLOBS["objects"], 2),
-                blob_payloads(recover_strays),
-                policy=ws.config.policy,
-            )
+            import_blobs(ws, recover_strays)
         assert ([], 0) == (ws.store.tenant_ids(), ws.store.total_objects())
         assert [] == [p for p in root.rglob("*") if p.is_file()]
 
@@ -296,14 +301,7 @@ def test_a_long_import_keeps_its_staged_files_fresh(
             if chunk == 2:
                 seen.append(strays([root], quiet_for=STRAY_QUIET_SECONDS))
 
-        import_chunks(
-            ws.store,
-            ws.blobs,
-            {"tenants": BLOBS["tenants"]},
-            chunked(BLOBS["objects"], 2),
-            blob_payloads(age_then_look),
-            policy=ws.config.policy,
-        )
+        import_blobs(ws, age_then_look)
         assert [[]] == seen
         assert {f"t/{i}": f"t/{i}".encode() for i in range(6)} == {
             p.relative_to(root / "blob").as_posix(): p.read_bytes()
