@@ -102,6 +102,9 @@ class LimitsConfig:
     # tenant is legitimately a large share of everything.
     fraction_floor: int = attrs.field(default=1000, validator=attrs.validators.ge(0))
     batch_size: int = attrs.field(default=500, validator=_positive)
+    # A tenant owning at least this many objects is planned by streaming, each planner in a
+    # process of its own (``arbiter.purge.streamed``); 0 streams every tenant.
+    stream_from: int = attrs.field(default=20_000, validator=attrs.validators.ge(0))
 
     def __attrs_post_init__(self) -> None:
         """A fraction above 1 would disable the guard."""

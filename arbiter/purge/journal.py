@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -91,6 +92,8 @@ Kind = Literal["automated", "manual"]
 FORMAT = "twinpurge-purge-plan-1"
 FORMAT_STREAMED = "twinpurge-purge-plan-2"
 _BLOCK = 1 << 20
+# Objects the completeness check reads per query.
+_CHUNK = 4096
 
 
 def new_purge_id() -> str:
@@ -382,7 +385,8 @@ def check_completeness(  # noqa: PLR0913 -- what the check compares
         store: the store (rows are read as they are now).
         blobs: the blob files, if any.
         tenant: the purged tenant.
-        purged: the plan's purge list.
+        purged: the plan's purge list, read once, a chunk at a time (it may stream from the
+            plan file).
         skipped: objects recovery left alone on purpose.
         temp_dirs: where stray temporary files are looked for.
         own_files: the names of the purge's own files besides its objects' blob files (its
@@ -393,21 +397,23 @@ def check_completeness(  # noqa: PLR0913 -- what the check compares
         One line per omission; empty when the purge is complete.
     """
     left_alone = set(skipped)
-    targets = [o for o in purged if o not in left_alone]
-    owners = store.object_rows(targets)
-    omissions = [
-        f"row {o.store}/{o.key} of {tenant} remains" for o in targets if owners.get(o) == tenant
-    ]
-    if blobs is not None:
-        omissions += [
-            f"file of {o.store}/{o.key} remains after its row was deleted"
-            for o in targets
-            if o not in owners and blobs.is_blob_store(o.store) and blobs.read(o) is not None
+    found = strays(temp_dirs)
+    ours = {p for p in found if any(p.name.startswith(f".{name}.") for name in own_files)}
+    rows: list[str] = []
+    files: list[str] = []
+    # A chunk at a time: a purge list read from its plan file is never held whole.
+    targets = (o for o in purged if o not in left_alone)
+    while chunk := list(itertools.islice(targets, _CHUNK)):
+        owners = store.object_rows(chunk)
+        rows += [
+            f"row {o.store}/{o.key} of {tenant} remains" for o in chunk if owners.get(o) == tenant
         ]
-    names = {*own_files, *(PurePosixPath(o.key).name for o in targets)}
-    omissions += [
-        f"stray temporary file {p}"
-        for p in strays(temp_dirs)
-        if any(p.name.startswith(f".{name}.") for name in names)
-    ]
-    return omissions
+        if blobs is not None:
+            files += [
+                f"file of {o.store}/{o.key} remains after its row was deleted"
+                for o in chunk
+                if o not in owners and blobs.is_blob_store(o.store) and blobs.read(o) is not None
+            ]
+        names = {PurePosixPath(o.key).name for o in chunk}
+        ours.update(p for p in found if any(p.name.startswith(f".{name}.") for name in names))
+    return [*rows, *files, *(f"stray temporary file {p}" for p in found if p in ours)]

@@ -70,7 +70,9 @@ The planners are trusted for nothing. Rules, in the order they are applied:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import contextlib
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -83,7 +85,7 @@ from arbiter.auth.credentials import PrimaryCredentials, require_primary
 from arbiter.core.arbitrate import Agreement, Planner, arbitrate, fingerprint
 from arbiter.core.canonical import canonical_digest
 from arbiter.core.config import LimitsConfig
-from arbiter.core.errors import GuardError, StoreConnectionError
+from arbiter.core.errors import GuardError, StoreConnectionError, UsageError
 from arbiter.core.instants import format_instant, utc_now
 from arbiter.core.loading import as_of_or_now
 from arbiter.core.verdict import ObjectId, Verdict, verdict_to_json
@@ -92,6 +94,7 @@ from arbiter.purge import guards
 from arbiter.purge.journal import JournalState, check_completeness, new_purge_id, write_plan_file
 from arbiter.purge.refusal import Refusal, RefusalHandler, status_counts
 from arbiter.purge.safemode import SafeMode, SafeModeTrip
+from arbiter.purge.streaming import PlannerProcesses, StreamPlanner
 from arbiter.stores.ports import (
     Archiver,
     BlobTarget,
@@ -222,9 +225,11 @@ class FleetReport:
 _ARCHIVE_CHUNK = 4096
 
 
-def _chunks(items: Sequence[ObjectId], size: int) -> Iterator[list[ObjectId]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+def _chunks(items: Iterable[ObjectId], size: int) -> Iterator[list[ObjectId]]:
+    """``items`` in lists of ``size`` (the last one shorter), read as they are needed."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 @attrs.define
@@ -264,6 +269,16 @@ class Purger:
     temp_dirs: tuple[Path, ...] = attrs.field(default=(), kw_only=True)
     # Rule 13: tenants whose earlier purge recovery could not finish; refused, nothing planned.
     unfinished_tenants: frozenset[str] = attrs.field(default=frozenset(), kw_only=True)
+    # Rule 15: the planners of a streamed purge, each run in its own process; A and B if None.
+    stream_planners: tuple[StreamPlanner, StreamPlanner] | None = attrs.field(
+        default=None, kw_only=True
+    )
+    _session: contextlib.ExitStack | None = attrs.field(
+        default=None, init=False, repr=False, eq=False
+    )
+    _processes: PlannerProcesses | None = attrs.field(
+        default=None, init=False, repr=False, eq=False
+    )
 
     def __attrs_post_init__(self) -> None:
         """Given credentials must open the target (else ``CredentialError``, nothing built)."""
@@ -285,6 +300,44 @@ class Purger:
         credentials = require_primary(self.credentials, purpose=purpose)
         self.target.verify_credentials(credentials)
         return credentials
+
+    def streams(self, tenant: str) -> bool:
+        """Whether ``tenant`` is planned by streaming (rule 15): its size against the limit.
+
+        Args:
+            tenant: the tenant id.
+
+        Returns:
+            True when ``limits.stream_from`` is 0, or the tenant owns at least that many objects.
+        """
+        threshold = self.limits.stream_from
+        return threshold == 0 or self.reader.object_count(tenant) >= threshold
+
+    @contextlib.contextmanager
+    def planning_session(self) -> Iterator[None]:
+        """Keep the planner processes a streamed purge starts until the block ends (rule 15).
+
+        ``purge_tenant`` and ``run_due`` open one themselves; open one around several calls to
+        start the two processes once for all of them. Nested sessions share the outer one.
+        """
+        if self._session is not None:
+            yield
+            return
+        with contextlib.ExitStack() as stack:
+            self._session = stack
+            try:
+                yield
+            finally:
+                self._session = None
+                self._processes = None
+
+    def _planner_processes(self) -> PlannerProcesses:
+        """The planner processes of this session, started at the first streamed tenant."""
+        if self._processes is None:
+            if self._session is None:
+                raise UsageError("a streamed purge runs inside `Purger.planning_session()`")
+            self._processes = self._session.enter_context(PlannerProcesses(self.stream_planners))
+        return self._processes
 
     def _audit(self, kind: str, data: Mapping[str, Any], actor: str) -> None:
         self.audit.append(kind, data, actor=actor)
@@ -358,7 +411,8 @@ class Purger:
                 tripped it (rule 11); nothing is read.
         """
         as_of = self._start(as_of, dry_run=dry_run, purpose="purging a tenant", actor=actor)
-        return self._purge_locked(tenant, as_of, dry_run=dry_run, actor=actor)
+        with self.planning_session():
+            return self._purge_locked(tenant, as_of, dry_run=dry_run, actor=actor)
 
     def _start(self, as_of: str | None, *, dry_run: bool, purpose: str, actor: str) -> str:
         """Credentials, safe mode and clock sanity before a purge or a run (rule 11)."""
@@ -412,38 +466,32 @@ class Purger:
                 " omissions); nothing more is deleted until `twinpurge recover` finishes it",
                 {},
             )
+        if self.streams(tenant):
+            # Deferred: the streamed purge is built on this module's Purger.
+            from arbiter.purge.streamed import purge_streamed  # noqa: PLC0415
+
+            return purge_streamed(
+                self, self._planner_processes(), tenant, as_of, dry_run=dry_run, actor=actor
+            )
         agreement, planned = self.agree(tenant, as_of, actor=actor)
         verdict = agreement.verdict
         digest = plan_digest(verdict)
         kept: dict[str, int] = {}
         for k in verdict.kept:
             kept[k.reason] = kept.get(k.reason, 0) + 1
-        base = PurgeOutcome(
+        base = self.agreed(
             tenant,
             as_of,
-            "not-eligible",
-            f"not eligible: {verdict.reason}",
             eligible=verdict.eligible,
             reason=verdict.reason,
             primary_due=verdict.primary_due,
             backup_due=verdict.backup_due,
-            kept_by_reason=kept,
-            plan_digest=digest,
-        )
-        self._audit(
-            "agreement",
-            {
-                "tenant": tenant,
-                "as_of": as_of,
-                "plan_digest": digest,
-                "eligible": verdict.eligible,
-                "reason": verdict.reason,
-                "purge": len(verdict.purge),
-                "kept": kept,
-                "versions": agreement.versions,
-                "slice": planned.fingerprint,
-            },
-            actor,
+            purge=len(verdict.purge),
+            kept=kept,
+            digest=digest,
+            versions=agreement.versions,
+            slice_fingerprint=planned.fingerprint,
+            actor=actor,
         )
         if not verdict.eligible:
             return base
@@ -459,10 +507,105 @@ class Purger:
             # execute_verdict runs the pre-flight checks (rules 2 to 5) itself, once.
             execution = self.execute_verdict(tenant, verdict, planned, actor=actor)
         except GuardError as exc:
-            refusal = self._refusals.refuse(
-                exc, tenant=tenant, as_of=as_of, actor=actor, context={"plan_digest": digest}
-            )
-            return _refused(base, refusal)
+            return self.guard_refused(base, exc, actor=actor)
+        return self.executed(base, execution, actor=actor)
+
+    def guard_refused(self, base: PurgeOutcome, exc: GuardError, *, actor: str) -> PurgeOutcome:
+        """Refuse a purge a guard stopped (rule 9): audit record, alert, ``refused`` outcome.
+
+        Args:
+            base: the agreement's outcome (``agreed``).
+            exc: the guard's error.
+            actor: who ran the purge.
+
+        Returns:
+            ``base`` ended by the refusal.
+        """
+        refusal = self._refusals.refuse(
+            exc,
+            tenant=base.tenant,
+            as_of=base.as_of,
+            actor=actor,
+            context={"plan_digest": base.plan_digest},
+        )
+        return _refused(base, refusal)
+
+    def agreed(  # noqa: PLR0913 -- the agreed verdict's scalars and counts, and who asked
+        self,
+        tenant: str,
+        as_of: str,
+        *,
+        eligible: bool,
+        reason: str | None,
+        primary_due: str | None,
+        backup_due: str | None,
+        purge: int,
+        kept: dict[str, int],
+        digest: str,
+        versions: Mapping[str, str],
+        slice_fingerprint: str,
+        actor: str,
+    ) -> PurgeOutcome:
+        """Record an agreement in the audit log; the outcome of a tenant that is not eligible.
+
+        Args:
+            tenant: the tenant.
+            as_of: the verdict's instant.
+            eligible: whether the tenant is eligible.
+            reason: why not, when it is not.
+            primary_due: the verdict's primary due.
+            backup_due: the verdict's backup due.
+            purge: how many objects the verdict purges.
+            kept: kept objects counted per reason.
+            digest: the plan digest.
+            versions: each planner's version.
+            slice_fingerprint: what the planners were fed (evidence; rule 4).
+            actor: who asked, for the audit log.
+
+        Returns:
+            The ``not-eligible`` outcome, which an eligible purge's outcome evolves from.
+        """
+        self._audit(
+            "agreement",
+            {
+                "tenant": tenant,
+                "as_of": as_of,
+                "plan_digest": digest,
+                "eligible": eligible,
+                "reason": reason,
+                "purge": purge,
+                "kept": kept,
+                "versions": dict(versions),
+                "slice": slice_fingerprint,
+            },
+            actor,
+        )
+        return PurgeOutcome(
+            tenant,
+            as_of,
+            "not-eligible",
+            f"not eligible: {reason}",
+            eligible=eligible,
+            reason=reason,
+            primary_due=primary_due,
+            backup_due=backup_due,
+            kept_by_reason=kept,
+            plan_digest=digest,
+        )
+
+    def executed(self, base: PurgeOutcome, execution: Execution, *, actor: str) -> PurgeOutcome:
+        """The outcome of an executed purge; its receipt and journal's end once it is complete.
+
+        Args:
+            base: the agreement's outcome (``agreed``).
+            execution: what the execution did.
+            actor: who ran the purge.
+
+        Returns:
+            ``executed``, with the omissions when the completeness check found some (rule 13:
+            then no receipt, and the journal stays unfinished).
+        """
+        tenant, as_of, digest = base.tenant, base.as_of, str(base.plan_digest)
         outcome = attrs.evolve(
             base,
             status="executed",
@@ -483,7 +626,7 @@ class Purger:
         self.finish(
             execution.purge_id,
             lambda: self.automated_receipt(
-                tenant, digest, as_of, execution.purged, verdict.backup_due, actor=actor
+                tenant, digest, as_of, execution.purged, base.backup_due, actor=actor
             ),
         )
         return outcome
@@ -607,6 +750,45 @@ class Purger:
         purge_id = new_purge_id()
         digest = plan_digest(verdict)
         path, sha = write_plan_file(self.journal_dir, purge_id, verdict, digest)
+        self.open_journal(
+            purge_id,
+            tenant,
+            plan=(path, sha, digest),
+            as_of=verdict.as_of,
+            backup_due=verdict.backup_due,
+            actor=actor,
+            plan_id=plan_id,
+        )
+        return purge_id
+
+    def open_journal(  # noqa: PLR0913 -- what a journal entry records
+        self,
+        purge_id: str,
+        tenant: str,
+        *,
+        plan: tuple[Path, str, str],
+        as_of: str,
+        backup_due: str | None,
+        actor: str,
+        plan_id: str | None = None,
+    ) -> None:
+        """Rule 13: open the journal of a purge whose plan file is written, before its archive.
+
+        Args:
+            purge_id: the purge id (the plan file's name).
+            tenant: the tenant.
+            plan: the plan file's path, its SHA-256 and the plan digest.
+            as_of: the verdict's instant.
+            backup_due: the verdict's backup due.
+            actor: who purges.
+            plan_id: the manual plan being executed, if any.
+
+        Raises:
+            UsageError: the purger has no journal.
+        """
+        if self.journal is None:
+            raise UsageError("this purger keeps no journal")
+        path, sha, digest = plan
         self.journal.open_journal(
             {
                 "purge_id": purge_id,
@@ -616,21 +798,20 @@ class Purger:
                 "plan_digest": digest,
                 "plan_path": str(path),
                 "plan_sha256": sha,
-                "as_of": verdict.as_of,
-                "backup_due": verdict.backup_due,
+                "as_of": as_of,
+                "backup_due": backup_due,
                 "actor": actor,
                 "started_at": format_instant(self.clock()),
                 "state": "open",
             }
         )
         crash_point("journal-after-plan")
-        return purge_id
 
     def complete(
         self,
         tenant: str,
-        purge: Sequence[ObjectId],
-        skipped: Sequence[ObjectId],
+        purge: Iterable[ObjectId],
+        skipped: Iterable[ObjectId],
         purge_id: str | None,
         actor: str,
     ) -> tuple[str, ...]:
@@ -735,14 +916,51 @@ class Purger:
         self, tenant: str, verdict: Verdict, actor: str, plan_id: str | None, purge_id: str | None
     ) -> str | None:
         """Rule 1 of ``arbiter.purge.archive``: no archive, no deletion."""
-        if self.archiver is None or not verdict.purge:
+        if not verdict.purge:
             return None  # nothing is about to be deleted: nothing to restore
+        return self.archive_objects(
+            tenant,
+            verdict.purge,
+            plan=(plan_digest(verdict), verdict.backup_due),
+            actor=actor,
+            plan_id=plan_id,
+            purge_id=purge_id,
+        )
+
+    def archive_objects(  # noqa: PLR0913 -- what is archived, for which plan, by whom
+        self,
+        tenant: str,
+        objects: Iterable[ObjectId],
+        *,
+        plan: tuple[str, str | None],
+        actor: str,
+        plan_id: str | None = None,
+        purge_id: str | None = None,
+    ) -> str | None:
+        """Write and verify the restore archive of ``objects`` before they are deleted.
+
+        Rule 1 of ``arbiter.purge.archive``: no archive, no deletion. The objects are read a
+        chunk at a time as the archive is written.
+
+        Args:
+            tenant: the tenant.
+            objects: what is about to be deleted.
+            plan: the plan digest and the verdict's backup due (the archive's lifetime).
+            actor: who purges, for the audit log.
+            plan_id: the manual plan being executed, if any.
+            purge_id: the purge's journal, which records the archive step.
+
+        Returns:
+            The archive id; None when the purger has no archiver.
+        """
+        if self.archiver is None:
+            return None
         blobs = [0]
         archive_id, count = self.archiver.archive(
             tenant=tenant,
-            plan_digest=plan_digest(verdict),
-            backup_due=verdict.backup_due,
-            entries=self._archive_entries(list(verdict.purge), blobs),
+            plan_digest=plan[0],
+            backup_due=plan[1],
+            entries=self._archive_entries(objects, blobs),
             plan_id=plan_id,
         )
         if self.on_progress is not None:
@@ -761,7 +979,7 @@ class Purger:
         return archive_id
 
     def _archive_entries(
-        self, ids: list[ObjectId], blobs: list[int]
+        self, ids: Iterable[ObjectId], blobs: list[int]
     ) -> Iterator[tuple[dict[str, Any], bytes | None]]:
         """Each object's row and blob bytes, read a chunk at a time as the archive is written.
 
@@ -796,26 +1014,31 @@ class Purger:
     def delete_batches(  # noqa: PLR0913 -- what a run of batches needs
         self,
         tenant: str,
-        objects: list[ObjectId],
+        objects: Iterable[ObjectId],
         purge_set: frozenset[ObjectId],
         actor: str,
         purge_id: str | None,
         *,
         done: tuple[int, int],
         counter: int | None = None,
+        count: int | None = None,
     ) -> tuple[int, int]:
         """Delete ``objects`` in guarded batches, each journalled with its delete (rule 13).
 
         Args:
             tenant: the tenant.
-            objects: what to delete, in order.
-            purge_set: the whole purge set (a referrer inside it goes too).
+            objects: what to delete, in order; read a batch at a time.
+            purge_set: the purge set's members a referrer can be: the whole purge set, or
+                (a streamed purge, ``arbiter.purge.streamed`` rule 4) those of its objects that
+                carry refs. A referrer inside it goes too.
             actor: who acts, for the audit log.
             purge_id: the journal, or None.
             done: (objects, batches) committed before (a resumed purge counts on from them).
             counter: the tenant's change counter the plan was made with; each batch compares
                 the counter with it, then with what the batch before read after its own
                 deletes (rule 4). None compares nothing (a purge resumed from its journal).
+            count: how many ``objects`` there are, for progress; None counts them (then
+                ``objects`` is read into a list first).
 
         Returns:
             (objects purged, batches committed), counting ``done``.
@@ -826,6 +1049,9 @@ class Purger:
             CredentialError: no valid primary credentials; nothing is read.
         """
         self.require_credentials("deleting batches")
+        if count is None:
+            objects = list(objects)
+            count = len(objects)
         keep_categories = self._kept_categories
         purged, batches = done
         for batch in _chunks(objects, self.limits.batch_size):
@@ -863,7 +1089,7 @@ class Purger:
             batches += 1
             crash_point("journal-after-batch")
             if self.on_progress is not None:
-                self.on_progress("deleting", purged, done[0] + len(objects))
+                self.on_progress("deleting", purged, done[0] + count)
             self._audit(
                 "batch",
                 {"tenant": tenant, "index": batches, "objects": [[o.store, o.key] for o in batch]},
@@ -948,27 +1174,28 @@ class Purger:
         trip = None
         outcomes = []
         tenants = self.reader.tenant_ids()
-        for tenant in tenants:
-            if counting and self.safe_mode is not None:
-                trip = self.safe_mode.active()  # another runner may have tripped it
-                if trip is not None:
+        with self.planning_session():
+            for tenant in tenants:
+                if counting and self.safe_mode is not None:
+                    trip = self.safe_mode.active()  # another runner may have tripped it
+                    if trip is not None:
+                        break
+                outcome = self._purge_locked(tenant, as_of, dry_run=dry_run, actor=actor)
+                outcomes.append(outcome)
+                if progress is not None:
+                    progress(tenant)
+                if counting and tally is not None and tally.add(tenant, outcome.status):
+                    assert self.safe_mode is not None  # noqa: S101 -- counting implies safe mode
+                    trip = self.safe_mode.trip(
+                        "threshold",
+                        f"{len(tally.bad)} of {tally.attempted} tenants attempted were refused"
+                        " or failed",
+                        tally.bad,
+                        {"attempted": tally.attempted, "bad": len(tally.bad), **tally.statuses},
+                        as_of=as_of,
+                        actor=actor,
+                    )
                     break
-            outcome = self._purge_locked(tenant, as_of, dry_run=dry_run, actor=actor)
-            outcomes.append(outcome)
-            if progress is not None:
-                progress(tenant)
-            if counting and tally is not None and tally.add(tenant, outcome.status):
-                assert self.safe_mode is not None  # noqa: S101 -- counting implies safe mode
-                trip = self.safe_mode.trip(
-                    "threshold",
-                    f"{len(tally.bad)} of {tally.attempted} tenants attempted were refused or"
-                    " failed",
-                    tally.bad,
-                    {"attempted": tally.attempted, "bad": len(tally.bad), **tally.statuses},
-                    as_of=as_of,
-                    actor=actor,
-                )
-                break
         if self.safe_mode is not None and trip is None:
             trip = self.safe_mode.active()
         not_started = tuple(tenants[len(outcomes) :]) if trip is not None and not dry_run else ()

@@ -121,3 +121,7 @@ class ShardedReader:
     def change_counter(self, tenant: str) -> int:
         """The tenant's change counter, as the store gives it."""
         return self._reader.change_counter(tenant)
+
+    def object_count(self, tenant: str) -> int:
+        """How many objects the tenant owns, as the store counts them."""
+        return self._reader.object_count(tenant)

@@ -173,6 +173,10 @@ class InventoryReader(Protocol):
         """The tenant's change counter now (rule 7): one row read; 0 when it has none."""
         ...
 
+    def object_count(self, tenant: str) -> int:
+        """How many objects the tenant owns now, counted by its index (0 for no such tenant)."""
+        ...
+
 
 class PurgeReads(Protocol):
     """Primitive reads inside one consistent snapshot: what the guards re-check."""

@@ -616,6 +616,11 @@ class SqliteStore:
         """How many objects the store holds."""
         return int(self._db.execute("SELECT COUNT(*) FROM objects").fetchone()[0])
 
+    def object_count(self, tenant: str) -> int:
+        """How many objects the tenant owns now (0 for no such tenant)."""
+        row = self._db.execute("SELECT COUNT(*) FROM objects WHERE tenant = ?", (tenant,))
+        return int(row.fetchone()[0])
+
     def payload(self, obj: ObjectId) -> bytes | None:
         """A record's payload, or None."""
         row = self._db.execute(

@@ -589,6 +589,14 @@ class PostgresStore:
             row = db.execute("SELECT count(*) FROM twinpurge.objects").fetchone()
         return int(row[0]) if row else 0
 
+    def object_count(self, tenant: str) -> int:
+        """How many objects the tenant owns now (0 for no such tenant)."""
+        with self._session() as db:
+            row = db.execute(
+                "SELECT count(*) FROM twinpurge.objects WHERE tenant = %s", (tenant,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     def payload(self, obj: ObjectId) -> bytes | None:
         """A record's payload, or None."""
         with self._session() as db:
