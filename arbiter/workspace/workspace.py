@@ -71,6 +71,7 @@ from arbiter.purge.purger import FleetReport, PurgeOutcome, Purger
 from arbiter.purge.recovery import Recovery, RecoveryReport
 from arbiter.purge.safemode import SafeMode
 from arbiter.purge.shard import Shard, ShardedReader
+from arbiter.purge.streaming import StreamPlanner
 from arbiter.stores.blobs import BlobDirectory
 from arbiter.stores.locks import FileTenantLocks
 from arbiter.stores.ports import PrimaryStore, TenantLocks
@@ -194,6 +195,10 @@ class Workspace:
     on_progress: Callable[[str, int, int], None] | None = None
     # Delete-capable access (rule 5); None opens the workspace for reading and planning only.
     credentials: PrimaryCredentials | None = None
+    # The planners of a streamed purge (purger rule 15), each in its own process; A and B if None.
+    stream_planners: tuple[StreamPlanner, StreamPlanner] | None = attrs.field(
+        default=None, kw_only=True
+    )
     # The log's (inode, size, mtime, head) when it last verified (rule 7).
     _audit_checked: tuple[int, int, int, AuditHead | None] | None = attrs.field(
         default=None, init=False, repr=False
@@ -279,12 +284,14 @@ class Workspace:
         planners: tuple[Planner, Planner] | None = None,
         clock: Callable[[], datetime] = utc_now,
         credentials: PrimaryCredentials | None = None,
+        stream_planners: tuple[StreamPlanner, StreamPlanner] | None = None,
     ) -> Workspace:
         """Open a workspace (rules 3 and 5).
 
         Args:
             directory: the workspace directory, or its ``twinpurge.toml``.
             planners: substitute planners (tests only).
+            stream_planners: substitute planners of a streamed purge (tests only).
             clock: the source of "now".
             credentials: the primary credentials, checked against the store; without them the
                 workspace cannot delete anything.
@@ -330,7 +337,17 @@ class Workspace:
         blobs = BlobDirectory(config.path(config.store.blobs), config.store.blob_stores)
         audit = AuditLog(config.path(config.audit.log), _StoreHeads(store))
         alerter = alerter_for(config)
-        return cls(config, store, blobs, audit, alerter, planners, clock, credentials=credentials)
+        return cls(
+            config,
+            store,
+            blobs,
+            audit,
+            alerter,
+            planners,
+            clock,
+            credentials=credentials,
+            stream_planners=stream_planners,
+        )
 
     def require_credentials(self, purpose: str) -> PrimaryCredentials:
         """The primary credentials, checked against the store again (rule 5).
@@ -445,6 +462,7 @@ class Workspace:
             journal=self.store,
             journal_dir=self.journal_dir,
             temp_dirs=self.temp_dirs,
+            stream_planners=self.stream_planners,
         )
 
     @property
@@ -492,6 +510,7 @@ class Workspace:
             clock=self.clock,
             on_progress=self.on_progress,
             safe_mode=self.safe_mode,
+            stream_planners=self.stream_planners,
         )
 
     def recover_purges(

@@ -10,6 +10,7 @@ administrator, since none of twinpurge's roles may update the data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,11 +31,13 @@ from arbiter import (
     WorkspaceConfig,
 )
 from arbiter.core.config import StoreConfig
+from arbiter.purge.streaming import StreamPlanner
+from tests.arbiter.purge import writing_stream_planner
 from tests.arbiter.conftest import DirectWriter, direct_writer, store_url
 from tests.builders import event, obj, tenant
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from tests.webhook_server import Webhook
 
@@ -104,22 +107,65 @@ class Opened:
     directory: Path
     credentials: arbiter.PrimaryCredentials
     write: DirectWriter
+    where: str
+    streamed: bool
 
-    def open(self, planners: tuple[Planner, Planner] | None = None) -> Workspace:
+    def open(
+        self,
+        planners: tuple[Planner, Planner] | None = None,
+        stream_planners: tuple[StreamPlanner, StreamPlanner] | None = None,
+    ) -> Workspace:
         """The workspace, opened with its credentials (and substitute planners)."""
-        return Workspace.open(self.directory, planners=planners, credentials=self.credentials)
+        return Workspace.open(
+            self.directory,
+            planners=planners,
+            credentials=self.credentials,
+            stream_planners=stream_planners,
+        )
+
+    @contextlib.contextmanager
+    def open_writing(
+        self, statement: str, params: tuple[object, ...], monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[tuple[Workspace, Callable[[], bool]]]:
+        """The workspace, its planner A writing once beside the store before it plans t.
+
+        Planning in memory, A is wrapped in the test's process; streamed, A's process runs
+        ``writing_stream_planner``. Yields the workspace and whether the write was made.
+        """
+        writer = _WritingPlanner(self.write, statement, params)
+        marker = self.directory.parent / "written"
+        write = {"kind": self.kind, "where": self.where, "statement": statement}
+        write |= {"params": params, "marker": str(marker)}
+        monkeypatch.setenv(writing_stream_planner.ENV, json.dumps(write))
+        streamed_a = StreamPlanner("a", A.version, writing_stream_planner.__name__)
+        with self.open(
+            (Planner("a", A.version, writer.plan, deleter_a.PlanInputError), B),
+            (streamed_a, arbiter.default_stream_planners()[1]),
+        ) as ws:
+            yield ws, (marker.exists if self.streamed else lambda: writer.done)
+
+
+@pytest.fixture(params=["memory", "streamed"])
+def planning(request: pytest.FixtureRequest) -> str:
+    """How t is planned: from its slice in memory, or streamed (purger rule 15)."""
+    return str(request.param)
 
 
 @pytest.fixture
 def opened(
-    store_kind: str, workspace_admin_url: str | None, tmp_path: Path, webhook: Webhook
+    store_kind: str,
+    workspace_admin_url: str | None,
+    tmp_path: Path,
+    webhook: Webhook,
+    planning: str,
 ) -> Opened:
     """INVENTORY in a new workspace on each store, batches of two, alerting to the webhook."""
     directory = tmp_path / "ws"
     admin_url = workspace_admin_url
+    streamed = planning == "streamed"
     config = WorkspaceConfig(
         policy={"timezone": "UTC"},
-        limits=LimitsConfig(batch_size=2),
+        limits=LimitsConfig(batch_size=2, **({"stream_from": 0} if streamed else {})),
         alerts=AlertsConfig(webhooks=(WebhookConfig(webhook.url, timeout_seconds=2.0, retries=1),)),
         store=StoreConfig(url=None if admin_url is None else store_url(admin_url)),
     )
@@ -127,7 +173,9 @@ def opened(
         ws.import_inventory(INVENTORY)
         credentials = ws.require_credentials("the staleness tests")
     where = str(directory / "primary.sqlite3") if admin_url is None else admin_url
-    return Opened(store_kind, directory, credentials, direct_writer(store_kind, where))
+    return Opened(
+        store_kind, directory, credentials, direct_writer(store_kind, where), where, streamed
+    )
 
 
 class _WritingPlanner:
@@ -170,12 +218,11 @@ def refused(outcome: PurgeOutcome) -> tuple[str, str | None, int]:
 
 @pytest.mark.parametrize("name", sorted(WRITES))
 def test_a_write_while_planning_makes_the_plan_stale(
-    opened: Opened, webhook: Webhook, name: str
+    opened: Opened, webhook: Webhook, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Written after the slice was read: refused as stale before anything is deleted, alerted."""
     statement, params, _ = WRITES[name]
-    writer = _WritingPlanner(opened.write, statement, params)
-    with opened.open((Planner("a", A.version, writer.plan, deleter_a.PlanInputError), B)) as ws:
+    with opened.open_writing(statement, params, monkeypatch) as (ws, _written):
         before = objects_left(ws)
         outcome = ws.purge_tenant("t", AS_OF)
         assert ("refused", "stale", 0) == refused(outcome)
@@ -184,6 +231,8 @@ def test_a_write_while_planning_makes_the_plan_stale(
         assert [("guard", "stale")] == alerts(webhook)
         report = json.loads(Path(outcome.report_path or "").read_text(encoding="utf-8"))
         assert ("guard", "stale") == (report["kind"], report["details"]["guard"])
+        # No journal opened: no plan file is left, streamed or not (streamed rule 2).
+        assert [] == sorted(ws.journal_dir.glob("*"))
 
 
 @pytest.mark.parametrize("name", UNGUARDED)
@@ -261,10 +310,9 @@ def test_the_purges_own_batches_never_make_it_stale(opened: Opened, webhook: Web
     ids=["u-hold", "u-cancelled", "ref-among-u"],
 )
 def test_a_write_to_another_tenant_alone_leaves_the_plan_fresh(
-    opened: Opened, statement: str, params: tuple[object, ...]
+    opened: Opened, statement: str, params: tuple[object, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A write that cannot change t's verdict (u's own rows) does not bump t: t is purged."""
-    writer = _WritingPlanner(opened.write, statement, params)
-    with opened.open((Planner("a", A.version, writer.plan, deleter_a.PlanInputError), B)) as ws:
+    with opened.open_writing(statement, params, monkeypatch) as (ws, written):
         outcome = ws.purge_tenant("t", AS_OF)
-        assert ("executed", 6, True) == (outcome.status, outcome.purged, writer.done)
+        assert ("executed", 6, True) == (outcome.status, outcome.purged, written())
