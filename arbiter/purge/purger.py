@@ -314,22 +314,25 @@ class Purger:
         return threshold == 0 or self.reader.object_count(tenant) >= threshold
 
     @contextlib.contextmanager
-    def planning_session(self) -> Iterator[None]:
-        """Keep the planner processes a streamed purge starts until the block ends (rule 15).
+    def planning_session(self, processes: PlannerProcesses | None = None) -> Iterator[None]:
+        """Keep the planner processes of streamed purges until the block ends (rule 15).
 
         ``purge_tenant`` and ``run_due`` open one themselves; open one around several calls to
         start the two processes once for all of them. Nested sessions share the outer one.
+
+        Args:
+            processes: open planner processes to use (their owner closes them); None starts
+                them at the first streamed tenant and stops them when the block ends.
         """
         if self._session is not None:
             yield
             return
         with contextlib.ExitStack() as stack:
-            self._session = stack
+            self._session, self._processes = stack, processes
             try:
                 yield
             finally:
-                self._session = None
-                self._processes = None
+                self._session, self._processes = None, None
 
     def _planner_processes(self) -> PlannerProcesses:
         """The planner processes of this session, started at the first streamed tenant."""

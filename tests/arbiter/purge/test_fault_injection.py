@@ -19,6 +19,7 @@ import itertools
 import json
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -49,7 +50,6 @@ from tests.faults import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
 # Cancelled long enough ago to be due now, recently enough that backup_due (when the restore
 # archives expire) is still ahead.
@@ -106,11 +106,18 @@ def admin_url(workspace_admin_url: str | None) -> str | None:
     return workspace_admin_url
 
 
-def build(directory: Path, keys: Path | None = None, *, admin_url: str | None = None) -> None:
+def build(
+    directory: Path,
+    keys: Path | None = None,
+    *,
+    admin_url: str | None = None,
+    streamed: bool = False,
+) -> None:
     """The workspace of INVENTORY, batches of 3; with alice and bob when ``keys`` is given.
 
     On SQLite without ``admin_url``; on PostgreSQL, in the database ``admin_url`` names (the
-    reviewed script run there as ``twinpurge init --store`` runs it).
+    reviewed script run there as ``twinpurge init --store`` runs it). ``streamed`` plans every
+    tenant by streaming (``limits.stream_from = 0``, purger rule 15).
     """
     operators = {}
     if keys is not None:
@@ -120,11 +127,17 @@ def build(directory: Path, keys: Path | None = None, *, admin_url: str | None = 
     config = WorkspaceConfig(
         policy={"timezone": "UTC"},
         store=store,
-        limits=LimitsConfig(batch_size=3),
+        limits=LimitsConfig(batch_size=3, stream_from=0 if streamed else 20_000),
         operators=operators,
     )
     with Workspace.create(directory, config, admin_url=admin_url) as created:
         created.import_inventory(INVENTORY, PAYLOADS)
+
+
+def plan_format(path: Path) -> str:
+    """The format its header gives a plan file (journal rule 1)."""
+    with path.open("rb") as handle:
+        return str(json.loads(handle.readline())["format"])
 
 
 def check_purged(directory: Path, before: State) -> None:
@@ -139,17 +152,22 @@ def check_purged(directory: Path, before: State) -> None:
     assert (0, True) == (len(unfinished), len(receipts(directory, "t")) >= 1)
 
 
+@pytest.mark.parametrize("planning", ["memory", "streamed"])
 @pytest.mark.parametrize("point", RUN_DUE_POINTS)
-def test_run_due_killed_at_a_crash_point_ends_as_planned_when_run_again(
+def test_run_due_killed_at_a_crash_point_ends_as_planned_when_run_again(  # noqa: PLR0913, PLR0917 -- the point, the planning and the fixtures
     tmp_path: Path,
     point: str,
+    planning: str,
     admin_url: str | None,
     store_kind: str,
     record_property: Callable[[str, object], None],
 ) -> None:
-    """run-due killed at the point, then run again: exactly the plan deleted, nothing left."""
+    """run-due killed at the point, then run again: exactly the plan deleted, nothing left.
+
+    Planned in memory or streamed: a streamed plan's journal resumes from its format-2 plan file.
+    """
     directory = tmp_path / "ws"
-    build(directory, admin_url=admin_url)
+    build(directory, admin_url=admin_url, streamed=planning == "streamed")
     before = state(directory)
     run_due = ("run-due", "--workspace", str(directory))
     first = twinpurge(directory, *run_due, crash_at=point)
@@ -159,7 +177,9 @@ def test_run_due_killed_at_a_crash_point_ends_as_planned_when_run_again(
     recovered = [j["status"] for j in json.loads(again.stdout)["recovered"]]
     assert recovered in (["completed"], ["abandoned"]), recovered
     check_purged(directory, before)
-    record_property("journal_crash_point", f"run-due:{point} @{store_kind}")
+    formats = [plan_format(Path(j["plan_path"])) for j in journals(directory)]
+    assert [f"twinpurge-purge-plan-{2 if planning == 'streamed' else 1}"] == formats[-1:]
+    record_property("journal_crash_point", f"run-due:{point}:{planning} @{store_kind}")
 
 
 @pytest.mark.parametrize(("execute_point", "restore_point"), MANUAL_POINTS)
