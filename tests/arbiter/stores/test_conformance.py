@@ -8,6 +8,7 @@ refusing a write in a snapshot, logging in, connections that break).
 
 from __future__ import annotations
 
+import collections
 import os
 import threading
 import time
@@ -586,6 +587,21 @@ def test_a_counted_slice_is_the_slice_and_the_counter_of_one_snapshot(
         CountedSlice(store.read_slice(t), store.change_counter(t)) for t in ("t", "u", "nobody")
     ] == [store.read_counted_slice(t) for t in ("t", "u", "nobody")]
     assert [store.change_counter(t) for t in ("t", "u", "nobody")] == in_snapshot
+
+
+def test_an_object_count_is_the_tenants_objects_now(primary_store: OpenStore) -> None:
+    """object_count counts each tenant's objects in the store, 0 for none; a delete lowers it."""
+    store = loaded(primary_store)
+    owned = collections.Counter(o["tenant"] for o in store.export_inventory()["objects"])
+    assert {**owned, "nobody": 0} == {t: store.object_count(t) for t in [*owned, "nobody"]}
+    first = min(
+        ObjectId(o["store"], o["key"])
+        for o in store.read_slice("t")["objects"]
+        if o["tenant"] == "t"
+    )
+    with store.transaction(primary_store.credentials) as tx:
+        tx.delete("t", [first])
+    assert owned["t"] - 1 == store.object_count("t")
 
 
 def test_reads_do_not_bump_a_counter(primary_store: OpenStore) -> None:
