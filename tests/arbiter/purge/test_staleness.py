@@ -32,8 +32,8 @@ from arbiter import (
 )
 from arbiter.core.config import StoreConfig
 from arbiter.purge.streaming import StreamPlanner
-from tests.arbiter.purge import writing_stream_planner
 from tests.arbiter.conftest import DirectWriter, direct_writer, store_url
+from tests.arbiter.purge import writing_stream_planner
 from tests.builders import event, obj, tenant
 
 if TYPE_CHECKING:
