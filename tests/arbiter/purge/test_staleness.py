@@ -134,8 +134,8 @@ class Opened:
         """
         writer = _WritingPlanner(self.write, statement, params)
         marker = self.directory.parent / "written"
-        write = {"kind": self.kind, "where": self.where, "statement": statement}
-        write |= {"params": params, "marker": str(marker)}
+        write: dict[str, object] = {"kind": self.kind, "where": self.where}
+        write |= {"statement": statement, "params": params, "marker": str(marker)}
         monkeypatch.setenv(writing_stream_planner.ENV, json.dumps(write))
         streamed_a = StreamPlanner("a", A.version, writing_stream_planner.__name__)
         with self.open(
