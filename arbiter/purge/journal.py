@@ -414,6 +414,7 @@ def check_completeness(  # noqa: PLR0913 -- what the check compares
                 for o in chunk
                 if o not in owners and blobs.is_blob_store(o.store) and blobs.read(o) is not None
             ]
-        names = {PurePosixPath(o.key).name for o in chunk}
-        ours.update(p for p in found if any(p.name.startswith(f".{name}.") for name in names))
+        if found:  # pathlib interns each name it parses: only when there is a stray to match
+            names = {PurePosixPath(o.key).name for o in chunk}
+            ours.update(p for p in found if any(p.name.startswith(f".{name}.") for name in names))
     return [*rows, *files, *(f"stray temporary file {p}" for p in found if p in ours)]

@@ -869,7 +869,8 @@ class Purger:
         record = next((r for r in self.journal.journals() if r["purge_id"] == purge_id), None)
         if record is None:
             return ()
-        state = JournalState.load(self.journal, record)
+        # Its archive step only: the batch steps name every object (rule 4 of the streamed purge).
+        state = JournalState(record, tuple(self.journal.journal_steps(purge_id, only=("archive",))))
         archive = state.archive
         return (Path(record["plan_path"]).name, *(() if archive is None else (archive[0],)))
 

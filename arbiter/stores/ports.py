@@ -305,8 +305,10 @@ class JournalStore(Protocol):
         """Journal records, oldest first."""
         ...
 
-    def journal_steps(self, purge_id: str) -> list[dict[str, Any]]:
-        """A journal's steps in order."""
+    def journal_steps(
+        self, purge_id: str, *, only: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """A journal's steps in order; only those named in ``only`` when given."""
         ...
 
     def object_rows(self, ids: list[ObjectId]) -> dict[ObjectId, str]:

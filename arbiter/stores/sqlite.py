@@ -912,10 +912,14 @@ class SqliteStore:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def journal_steps(self, purge_id: str) -> list[dict[str, Any]]:
-        """A journal's steps, in order: ``{"step": ..., "data": {...}}``."""
+    def journal_steps(
+        self, purge_id: str, *, only: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """A journal's steps, in order: ``{"step": ..., "data": {...}}``; only ``only``'s."""
+        steps = "" if only is None else f" AND step IN ({','.join('?' * len(only))})"
         rows = self._db.execute(
-            "SELECT step, data FROM journal_steps WHERE purge_id = ? ORDER BY seq", (purge_id,)
+            f"SELECT step, data FROM journal_steps WHERE purge_id = ?{steps} ORDER BY seq",  # noqa: S608 -- placeholders only
+            (purge_id, *(only or ())),
         ).fetchall()
         return [{"step": step, "data": json.loads(data)} for step, data in rows]
 

@@ -927,12 +927,19 @@ class PostgresStore:
                 )
             )
 
-    def journal_steps(self, purge_id: str) -> list[dict[str, Any]]:
-        """A journal's steps, in order: ``{"step": ..., "data": {...}}``."""
+    def journal_steps(
+        self, purge_id: str, *, only: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """A journal's steps, in order: ``{"step": ..., "data": {...}}``; only ``only``'s."""
         with self._session() as db:
             rows = db.execute(
-                "SELECT step, data FROM twinpurge.journal_steps WHERE purge_id = %s ORDER BY seq",
-                (purge_id,),
+                "SELECT step, data FROM twinpurge.journal_steps WHERE purge_id = %s"
+                " AND (%s::text[] IS NULL OR step = ANY(%s::text[])) ORDER BY seq",
+                (
+                    purge_id,
+                    None if only is None else list(only),
+                    None if only is None else list(only),
+                ),
             ).fetchall()
         return [{"step": step, "data": json.loads(data)} for step, data in rows]
 

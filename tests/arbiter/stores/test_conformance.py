@@ -706,6 +706,18 @@ def test_journals_and_their_steps(primary_store: OpenStore) -> None:
         {"step": "deleted", "data": {}},
     ] == store.journal_steps("p1")
     assert [] == store.journal_steps("p2")
+    store.add_journal_step("p1", "started", {"objects": 4})
+    assert (
+        [{"step": "deleted", "data": {}}],
+        [{"objects": 3, "a": [1, "x"]}, {"objects": 4}],
+        3,
+        [],
+    ) == (
+        store.journal_steps("p1", only=("deleted",)),
+        [s["data"] for s in store.journal_steps("p1", only=["started", "nothing"])],
+        len(store.journal_steps("p1", only=("deleted", "started"))),
+        store.journal_steps("p1", only=()),
+    )
 
 
 def test_one_trip_is_active_at_a_time(primary_store: OpenStore) -> None:
