@@ -4,19 +4,26 @@ Run (from the repository root, after ``pip install -e .``)::
 
     python benchmarks/bench_purge.py                    # N = 100,000 and 1,000,000
     python benchmarks/bench_purge.py --sizes 100000     # one size
-    python benchmarks/bench_purge.py --ten-million      # adds N = 10,000,000 (hours, GiBs)
+    python benchmarks/bench_purge.py --ten-million      # adds N = 10,000,000 (built by SQL)
     python benchmarks/bench_purge.py --store postgresql # the same on PostgreSQL (see below)
+    python benchmarks/bench_purge.py --sizes 1000000 --build sql   # the store written by SQL
 
 The store, per N: a due tenant ``t`` of N objects — a tenth of them blob files of 64 bytes, 1%
-carrying one ref to another object of ``t`` — and N objects of an active tenant ``u`` around it.
-It is built once through ``Workspace.import_inventory`` (timed: the import figure), then copied
-twice. On one copy (a) deletes ``t`` the unguarded way: one ``DELETE FROM objects WHERE tenant =
-?`` (and its refs and events) in one transaction, then unlinks its blob files. On the other (b)
-runs the full guarded purge, ``Workspace.purge_tenant``: both planners, the comparison, every
-guard, the restore archive, the audit records, the journal and the completeness check. Each runs
-in its own process, so peak RSS (``ru_maxrss``) is its own. The phases of (b) are read from the
-timestamps of its audit records. Planner throughput is measured separately, each planner alone
-on the tenant's slice read from the store.
+carrying one ref to another object of ``t`` — and N objects of an active tenant ``u`` around it. It
+is built once through ``Workspace.import_inventory`` (timed: the import figure), or with ``--build
+sql`` (and always at 10M, whose inventory would not fit in memory as one mapping) by SQL and file
+writes beside the workspace, as a service fills its own tables (no import figure;
+``benchmarks/bench_import.py`` measures the import); then it is copied. On one copy (a) deletes
+``t`` the unguarded way: one ``DELETE FROM objects WHERE tenant = ?`` (and its refs and events) in
+one transaction, then unlinks its blob files. On the other (b) runs the full guarded purge,
+``Workspace.purge_tenant``: both planners, the comparison, every guard, the restore archive, the
+audit records, the journal and the completeness check. Each runs in its own process, so peak RSS
+(``VmHWM``) is its own. The phases of (b) are read from the timestamps of its audit records.
+Planner throughput is measured separately, each planner alone running its ``plan_stream`` (spec
+§8.1) on the tenant's slice streamed from the store's cursors (``stream_counted_slice``), both
+passes, in the measuring process: the planners' own rate with the store's reads, on one core. With
+the default ``stream_from`` (20,000 objects) ``t`` is planned by streaming (purger rule 15): both
+planners in processes of their own, their peak RSS reported apart (``RUSAGE_CHILDREN``).
 
 With ``--store postgresql`` the primary store is a PostgreSQL database instead of SQLite: the
 server ``--postgres-admin-url`` names (a superuser URL of a database the benchmark may create
@@ -53,6 +60,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
+# Larger stores are built by SQL: their inventory would not fit in memory as one mapping.
+_IMPORTED_UP_TO = 1_000_000
 CANCELLED = "2026-01-01T00:00:00Z"
 AS_OF = "2026-03-01T00:00:00Z"
 
@@ -113,6 +122,53 @@ def build(directory: Path, size: int, admin_url: str | None = None) -> float:
         return time.perf_counter() - started
 
 
+def build_sql(directory: Path, size: int) -> None:
+    """Create the workspace, import the tenants, then write the objects by SQL (``--build sql``).
+
+    The same rows, refs and blob files as ``inventory``, written as a service fills its own
+    tables: the store's triggers keep the change counters as for any write.
+    """
+    from arbiter import LimitsConfig, StoreConfig, Workspace, WorkspaceConfig  # noqa: PLC0415
+
+    config = WorkspaceConfig(
+        policy={"timezone": "UTC"},
+        store=StoreConfig(),
+        limits=LimitsConfig(max_objects_per_purge=10 * size, max_store_fraction=1.0),
+    )
+    tenants = inventory(0)[0]
+    with Workspace.create(directory, config) as ws:
+        ws.import_inventory(tenants)
+    db = sqlite3.connect(directory / "primary.sqlite3")
+    root = directory / "blobs" / "blob"
+    try:
+        for owner in ("t", "u"):
+            (root / owner).mkdir(parents=True, exist_ok=True)
+            for start in range(0, size, 100_000):
+                rows, refs = [], []
+                for i in range(start, min(size, start + 100_000)):
+                    store = "blob" if i % 10 == 0 else "db"
+                    key = f"{owner}/{i:09d}"
+                    rows.append((store, key, owner))
+                    if i % 100 == 1 and i + 1 < size:
+                        to = "blob" if (i + 1) % 10 == 0 else "db"
+                        refs.append((store, key, to, f"{owner}/{i + 1:09d}"))
+                    if store == "blob":
+                        (root / key).write_bytes(f"{key:<64}".encode()[:64])
+                with db:
+                    db.executemany(
+                        "INSERT INTO objects (store, key, tenant, category, created_at, legal_hold)"
+                        " VALUES (?, ?, ?, 'default', '2025-01-01T00:00:00Z', 0)",
+                        rows,
+                    )
+                    db.executemany(
+                        "INSERT INTO refs (from_store, from_key, pos, to_store, to_key)"
+                        " VALUES (?, ?, 0, ?, ?)",
+                        refs,
+                    )
+    finally:
+        db.close()
+
+
 def unguarded(directory: Path) -> dict[str, Any]:
     """(a): the bare delete of ``t`` and its files."""
     admin_url = os.environ.get(_ADMIN_ENV)
@@ -167,7 +223,7 @@ def guarded(directory: Path) -> dict[str, Any]:
 
 
 def planners(directory: Path) -> dict[str, Any]:
-    """Each planner alone on the tenant's slice: seconds and objects per second."""
+    """Each planner's ``plan_stream`` alone on the streamed slice: seconds and objects/s."""
     import deleter_a  # noqa: PLC0415
     import deleter_b  # noqa: PLC0415
     from arbiter import Workspace  # noqa: PLC0415
@@ -175,15 +231,16 @@ def planners(directory: Path) -> dict[str, Any]:
 
     # On PostgreSQL even reading needs the primary credentials.
     credentials = load_primary_credentials(directory / "credentials" / "primary.toml")
-    with Workspace.open(directory, credentials=credentials) as ws:
-        inventory, policy = ws.store.read_slice("t"), ws.config.policy
-    count = sum(1 for o in inventory["objects"] if o["tenant"] == "t")
     result: dict[str, Any] = {}
-    for name, planner in (("A", deleter_a), ("B", deleter_b)):
-        started = time.perf_counter()
-        planner.plan(inventory, policy, "t", AS_OF)
-        seconds = time.perf_counter() - started
-        result[name] = {"seconds": seconds, "per_second": count / seconds}
+    with Workspace.open(directory, credentials=credentials) as ws:
+        policy = ws.config.policy
+        for name, planner in (("A", deleter_a), ("B", deleter_b)):
+            with ws.store.stream_counted_slice("t") as piece:
+                started = time.perf_counter()
+                plan = planner.plan_stream(piece.tenant, piece.objects, piece.shared, policy, AS_OF)
+                count = sum(1 for _ in plan["decisions"])
+                seconds = time.perf_counter() - started
+            result[name] = {"seconds": seconds, "per_second": count / seconds}
     return result
 
 
@@ -193,6 +250,11 @@ def _peak_rss_mib() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _children_peak_rss_mib() -> float:
+    """The largest peak RSS of this process's waited-for children (the planner processes)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 MEASURES = {"unguarded": unguarded, "guarded": guarded, "planners": planners}
@@ -296,13 +358,17 @@ def _point_at(directory: Path, url: str) -> None:
     config.write_text(replaced, encoding="utf-8")
 
 
-def run_size(size: int, work: Path, admin_url: str | None) -> dict[str, Any]:
+def run_size(size: int, work: Path, admin_url: str | None, *, sql: bool) -> dict[str, Any]:
     """Build one size, copy it three times, measure (a), (b) and the planners."""
     databases = _Databases(admin_url) if admin_url is not None else None
     try:
         started = time.perf_counter()
         built_url = databases.create(f"bench_built_{size}") if databases else None
-        imported = build(work / "built", size, built_url)
+        imported = None
+        if sql:
+            build_sql(work / "built", size)
+        else:
+            imported = build(work / "built", size, built_url)
         print(f"N = {size:,}: built in {time.perf_counter() - started:.1f} s", flush=True)
         urls: dict[str, str | None] = {}
         for name in ("a", "b", "p"):
@@ -329,12 +395,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ten-million", action="store_true")
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--postgres-admin-url", default=None)
+    parser.add_argument("--build", choices=("import", "sql"), default="import")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         kind, directory = args.measure
         result = MEASURES[kind](Path(directory))
         result["peak_rss_mib"] = _peak_rss_mib()
+        result["children_peak_rss_mib"] = _children_peak_rss_mib()
         print(json.dumps(result))
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -353,16 +421,20 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             work = Path(tempfile.mkdtemp(prefix=f"twinpurge-bench-{size}-"))
             try:
-                result = run_size(size, work, admin_url)
+                sql = args.build == "sql" or size > _IMPORTED_UP_TO
+                if sql and admin_url is not None:
+                    raise SystemExit("--build sql (and N over 1,000,000) is for SQLite only")
+                result = run_size(size, work, admin_url, sql=sql)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             a, b, p, imported = result["a"], result["b"], result["p"], result["imported"]
+            import_rate = "—" if imported is None else f"{2 * size / imported:,.0f} objects/s"
             print(
                 f"| {size:,} | {a['seconds']:.1f} s | {b['seconds']:.1f} s ({b['status']},"
                 f" {b['purged']:,}) | {b['seconds'] / a['seconds']:.1f}x"
-                f" | {b['peak_rss_mib']:,.0f} MiB"
+                f" | {b['peak_rss_mib']:,.0f} MiB (planners {b['children_peak_rss_mib']:,.0f} MiB)"
                 f" | {p['A']['per_second']:,.0f} | {p['B']['per_second']:,.0f}"
-                f" | {2 * size / imported:,.0f} objects/s ({imported:.0f} s) |"
+                f" | {import_rate} |"
             )
             print("  phases of (b): " + ", ".join(f"{k} {v:.1f} s" for k, v in b["phases"].items()))
             print(f"  unguarded peak RSS {a['peak_rss_mib']:,.0f} MiB", flush=True)
