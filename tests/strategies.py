@@ -896,6 +896,7 @@ def workspace_configs(draw: st.DrawFn) -> Any:
             ),
             fraction_floor=draw(_NATURALS),
             batch_size=draw(_POSITIVE_INTS),
+            stream_from=draw(_NATURALS),
         ),
         audit=config.AuditConfig(log=draw(_PATHS)),
         alerts=config.AlertsConfig(

@@ -94,6 +94,7 @@ from arbiter.purge import guards
 from arbiter.purge.journal import JournalState, check_completeness, new_purge_id, write_plan_file
 from arbiter.purge.refusal import Refusal, RefusalHandler, status_counts
 from arbiter.purge.safemode import SafeMode, SafeModeTrip
+from arbiter.purge.streamed import StreamedPlan, plan_streamed, preflight
 from arbiter.purge.streaming import PlannerProcesses, StreamPlanner
 from arbiter.stores.ports import (
     Archiver,
@@ -470,19 +471,14 @@ class Purger:
                 {},
             )
         if self.streams(tenant):
-            # Deferred: the streamed purge is built on this module's Purger.
-            from arbiter.purge.streamed import purge_streamed  # noqa: PLC0415
-
-            return purge_streamed(
-                self, self._planner_processes(), tenant, as_of, dry_run=dry_run, actor=actor
-            )
+            return self._purge_streamed(tenant, as_of, dry_run=dry_run, actor=actor)
         agreement, planned = self.agree(tenant, as_of, actor=actor)
         verdict = agreement.verdict
         digest = plan_digest(verdict)
         kept: dict[str, int] = {}
         for k in verdict.kept:
             kept[k.reason] = kept.get(k.reason, 0) + 1
-        base = self.agreed(
+        base = self._agreed(
             tenant,
             as_of,
             eligible=verdict.eligible,
@@ -510,10 +506,10 @@ class Purger:
             # execute_verdict runs the pre-flight checks (rules 2 to 5) itself, once.
             execution = self.execute_verdict(tenant, verdict, planned, actor=actor)
         except GuardError as exc:
-            return self.guard_refused(base, exc, actor=actor)
-        return self.executed(base, execution, actor=actor)
+            return self._guard_refused(base, exc, actor=actor)
+        return self._executed(base, execution, actor=actor)
 
-    def guard_refused(self, base: PurgeOutcome, exc: GuardError, *, actor: str) -> PurgeOutcome:
+    def _guard_refused(self, base: PurgeOutcome, exc: GuardError, *, actor: str) -> PurgeOutcome:
         """Refuse a purge a guard stopped (rule 9): audit record, alert, ``refused`` outcome.
 
         Args:
@@ -533,7 +529,7 @@ class Purger:
         )
         return _refused(base, refusal)
 
-    def agreed(  # noqa: PLR0913 -- the agreed verdict's scalars and counts, and who asked
+    def _agreed(  # noqa: PLR0913 -- the agreed verdict's scalars and counts, and who asked
         self,
         tenant: str,
         as_of: str,
@@ -596,7 +592,7 @@ class Purger:
             plan_digest=digest,
         )
 
-    def executed(self, base: PurgeOutcome, execution: Execution, *, actor: str) -> PurgeOutcome:
+    def _executed(self, base: PurgeOutcome, execution: Execution, *, actor: str) -> PurgeOutcome:
         """The outcome of an executed purge; its receipt and journal's end once it is complete.
 
         Args:
@@ -683,6 +679,123 @@ class Purger:
         crash_point("journal-before-done")
         self.journal.close_journal(purge_id, "done", format_instant(self.clock()))
 
+    def _purge_streamed(
+        self, tenant: str, as_of: str, *, dry_run: bool, actor: str
+    ) -> PurgeOutcome:
+        """Rule 15: plan by streaming and purge from the plan file (``arbiter.purge.streamed``)."""
+        processes = self._planner_processes()
+        journalled = self.journal is not None and self.journal_dir is not None and not dry_run
+        plan_dir = self.journal_dir if journalled else processes.work_dir
+        assert plan_dir is not None  # noqa: S101 -- an open pool has its work directory
+        owned: list[str] = []  # the journal that owns the plan file, once it is opened
+        plan: StreamedPlan | None = None
+        try:
+            plan = plan_streamed(
+                self.reader,
+                processes,
+                tenant,
+                self.policy,
+                as_of,
+                plan_dir=plan_dir,
+                purge_id=new_purge_id(),
+            )
+            agreement = plan.agreement
+            fingerprints = agreement.fingerprints
+            self._audit(
+                "plan", {"tenant": tenant, "as_of": as_of, "slice": fingerprints["slice"]}, actor
+            )
+            base = self._agreed(
+                tenant,
+                as_of,
+                eligible=agreement.eligible,
+                reason=agreement.reason,
+                primary_due=agreement.primary_due,
+                backup_due=agreement.backup_due,
+                purge=agreement.purge_count,
+                kept=agreement.kept_by_reason,
+                digest=agreement.plan_digest,
+                versions=agreement.versions,
+                slice_fingerprint=fingerprints["slice"],
+                actor=actor,
+            )
+            if not agreement.eligible:
+                return base
+            try:
+                if dry_run:
+                    self._preflight_streamed(tenant, plan, look_ahead=True)
+                    return attrs.evolve(
+                        base,
+                        status="dry-run",
+                        message=f"would purge {agreement.purge_count}",
+                        purged=agreement.purge_count,
+                    )
+                execution = self._execute_streamed(tenant, plan, actor, owned)
+            except GuardError as exc:
+                return self._guard_refused(base, exc, actor=actor)
+            return self._executed(base, execution, actor=actor)
+        finally:
+            # Streamed rule 2: a plan file no journal took up goes with the purge.
+            if plan is not None and not owned:
+                plan.path.unlink(missing_ok=True)
+
+    def _preflight_streamed(self, tenant: str, plan: StreamedPlan, *, look_ahead: bool) -> None:
+        """Rules 2 to 5 over the plan file (streamed rule 5)."""
+        preflight(
+            self.target,
+            tenant,
+            plan,
+            policy=self.policy,
+            limits=self.limits,
+            now=self.clock(),
+            look_ahead=look_ahead,
+        )
+
+    def _execute_streamed(
+        self, tenant: str, plan: StreamedPlan, actor: str, owned: list[str]
+    ) -> Execution:
+        """Rules 2 to 10 and 13 from the plan file; ``owned`` gets the journal once it opens."""
+        self.require_credentials("executing a streamed plan")
+        self._preflight_streamed(tenant, plan, look_ahead=False)
+        agreement = plan.agreement
+        if agreement.purge_count == 0:
+            return Execution(0, 0, None)
+        purge_id = None
+        if self.journal is not None and self.journal_dir is not None:
+            purge_id = str(agreement.purge_id)
+            self._journal_opened(
+                purge_id,
+                tenant,
+                plan=(plan.path, str(agreement.plan_sha256), agreement.plan_digest),
+                as_of=agreement.as_of,
+                backup_due=agreement.backup_due,
+                actor=actor,
+            )
+            owned.append(purge_id)
+        archive_id = self._archive_objects(
+            tenant,
+            plan.purge(),
+            plan=(agreement.plan_digest, agreement.backup_due),
+            actor=actor,
+            purge_id=purge_id,
+        )
+        try:
+            purged, batches = self.delete_batches(
+                tenant,
+                plan.purge(),
+                plan.carriers,
+                actor,
+                purge_id,
+                done=(0, 0),
+                counter=plan.counter,
+                count=agreement.purge_count,
+            )
+        except GuardError:
+            if purge_id is not None and self.journal is not None:
+                self.journal.close_journal(purge_id, "refused", format_instant(self.clock()))
+            raise
+        omissions = self.complete(tenant, plan.purge(), (), purge_id, actor)
+        return Execution(purged, batches, archive_id, purge_id, omissions)
+
     def _check_before(
         self, tenant: str, verdict: Verdict, planned: PlannedSlice, *, look_ahead: bool
     ) -> None:
@@ -753,7 +866,7 @@ class Purger:
         purge_id = new_purge_id()
         digest = plan_digest(verdict)
         path, sha = write_plan_file(self.journal_dir, purge_id, verdict, digest)
-        self.open_journal(
+        self._journal_opened(
             purge_id,
             tenant,
             plan=(path, sha, digest),
@@ -764,7 +877,7 @@ class Purger:
         )
         return purge_id
 
-    def open_journal(  # noqa: PLR0913 -- what a journal entry records
+    def _journal_opened(  # noqa: PLR0913 -- what a journal entry records
         self,
         purge_id: str,
         tenant: str,
@@ -922,7 +1035,7 @@ class Purger:
         """Rule 1 of ``arbiter.purge.archive``: no archive, no deletion."""
         if not verdict.purge:
             return None  # nothing is about to be deleted: nothing to restore
-        return self.archive_objects(
+        return self._archive_objects(
             tenant,
             verdict.purge,
             plan=(plan_digest(verdict), verdict.backup_due),
@@ -931,7 +1044,7 @@ class Purger:
             purge_id=purge_id,
         )
 
-    def archive_objects(  # noqa: PLR0913 -- what is archived, for which plan, by whom
+    def _archive_objects(  # noqa: PLR0913 -- what is archived, for which plan, by whom
         self,
         tenant: str,
         objects: Iterable[ObjectId],

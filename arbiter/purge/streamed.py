@@ -1,10 +1,10 @@
-"""A tenant purged from a streamed plan: both planners in their processes, the plan on disk.
+"""A streamed plan: both planners in their processes, the agreed plan on disk, checked from there.
 
 Rule 15 of ``arbiter.purge.purger``: a tenant owning at least ``limits.stream_from`` objects is
 planned by streaming (``arbiter.purge.streaming``) and purged from the plan file, so that the
-arbiter's memory does not grow with the tenant. Every rule of the purger holds as it does for a
-plan held in memory (the guards, the journal, the archive, the batches, the completeness check,
-the receipt); what this module adds:
+arbiter's memory does not grow with the tenant. The purger runs such a purge with this module's
+plan and pre-flight; every rule of the purger holds as it does for a plan held in memory (the
+guards, the journal, the archive, the batches, the completeness check, the receipt). Rules:
 
 1. **One snapshot.** The tenant's slice is read from one ``stream_counted_slice`` snapshot
    (ports rule 8) together with its change counter, and fed to ``PlannerProcesses.plan``; the
@@ -33,35 +33,30 @@ the receipt); what this module adds:
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from arbiter.core.errors import GuardError, InputError
-from arbiter.core.instants import format_instant
+from arbiter.core.errors import InputError
 from arbiter.core.verdict import ObjectId
 from arbiter.purge import guards
-from arbiter.purge.journal import iter_plan_file, new_purge_id
-from arbiter.purge.purger import Execution, PurgeOutcome, Purger
+from arbiter.purge.journal import iter_plan_file
 from arbiter.purge.streaming import StreamedAgreement
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
+    from datetime import datetime
     from pathlib import Path
 
+    from arbiter.core.config import LimitsConfig
     from arbiter.purge.streaming import PlannerProcesses
+    from arbiter.stores.ports import InventoryReader, PurgeTarget
 
-__all__ = ["purge_streamed"]
+__all__ = ["StreamedPlan", "plan_streamed", "preflight"]
 
 # Objects checked per query in the pre-flight (rule 5).
 _PREFLIGHT = 4096
-
-
-def _purge_entries(path: Path, sha256: str) -> Iterator[ObjectId]:
-    """The plan file's purge list, in order (rule 2)."""
-    return (obj for kind, obj in iter_plan_file(path, sha256) if kind == "purge")
 
 
 def _chunks(items: Iterator[ObjectId], size: int) -> Iterator[list[ObjectId]]:
@@ -70,35 +65,62 @@ def _chunks(items: Iterator[ObjectId], size: int) -> Iterator[list[ObjectId]]:
 
 
 @attrs.frozen
-class _Plan:
-    """An agreed streamed plan: its file and the members of its purge set a referrer can be."""
+class StreamedPlan:
+    """An agreed streamed plan (rules 1, 2 and 4).
+
+    Attributes:
+        agreement: the planners' agreement, with its plan file.
+        counter: the tenant's change counter in the planned snapshot (purger rule 4).
+        carriers: the purge set's members that carry refs: the only ones a referrer can be.
+    """
 
     agreement: StreamedAgreement
     counter: int
-    carriers: frozenset[ObjectId]
+    carriers: frozenset[ObjectId] = attrs.field(repr=lambda c: f"<{len(c)} objects>")
 
     @property
     def path(self) -> Path:
+        """The plan file."""
         path = self.agreement.plan_path
         assert path is not None  # noqa: S101 -- a streamed purge always spills its plan
         return path
 
     def purge(self) -> Iterator[ObjectId]:
-        """The purge list, read afresh from the plan file."""
-        return _purge_entries(self.path, str(self.agreement.plan_sha256))
+        """The purge list, read afresh from the plan file, in order (rule 2)."""
+        entries = iter_plan_file(self.path, str(self.agreement.plan_sha256))
+        return (obj for kind, obj in entries if kind == "purge")
 
 
-def _plan(  # noqa: PLR0913, PLR0917 -- the purger, its processes, the tenant, as_of, the file
-    purger: Purger,
+def plan_streamed(  # noqa: PLR0913 -- where the slice is, who plans it, what and as of when
+    reader: InventoryReader,
     processes: PlannerProcesses,
     tenant: str,
+    policy: Mapping[str, Any],
     as_of: str,
+    *,
     plan_dir: Path,
     purge_id: str,
-) -> _Plan:
-    """Rules 1 and 4: plan from one snapshot; note the objects that carry refs as they pass."""
+) -> StreamedPlan:
+    """Plan ``tenant`` from one snapshot and spill the agreed plan (rules 1, 2 and 4).
+
+    Args:
+        reader: the store.
+        processes: the open planner processes.
+        tenant: the tenant.
+        policy: the policy.
+        as_of: the verdict's instant.
+        plan_dir: where the plan file goes.
+        purge_id: the plan file's purge id.
+
+    Returns:
+        The plan.
+
+    Raises:
+        InputError: the store does not hold the tenant, or both planners rejected its slice.
+        RefusedError: the planners' streams diverged, or one failed.
+    """
     carriers: set[ObjectId] = set()
-    with purger.reader.stream_counted_slice(tenant) as streamed:
+    with reader.stream_counted_slice(tenant) as streamed:
         if streamed.tenant is None:
             raise InputError(
                 source="tenant", field="tenant", message=f"the inventory lists no tenant {tenant!r}"
@@ -114,152 +136,46 @@ def _plan(  # noqa: PLR0913, PLR0917 -- the purger, its processes, the tenant, a
             streamed.tenant,
             fed(),
             streamed.shared,
-            purger.policy,
+            policy,
             as_of,
             plan_dir=plan_dir,
             purge_id=purge_id,
         )
         counter = streamed.counter
-    plan = _Plan(agreement, counter, frozenset())
+    plan = StreamedPlan(agreement, counter, frozenset())
     # Rule 4: of the objects carrying refs, those the plan purges.
     purged = frozenset(o for o in plan.purge() if o in carriers) if carriers else frozenset()
     return attrs.evolve(plan, carriers=purged)
 
 
-def _preflight(purger: Purger, tenant: str, plan: _Plan, *, look_ahead: bool) -> None:
-    """Purger rules 2 to 5 over the plan file (rule 5)."""
-    guards.check_not_ahead(
-        tenant, plan.agreement.as_of, purger.clock(), look_ahead=look_ahead, details={}
-    )
-    guards.check_blast_radius(
-        tenant, plan.agreement.purge_count, purger.target.total_objects(), purger.limits
-    )
-    keep = guards.kept_categories(purger.policy)
-    with purger.target.transaction() as tx:
+def preflight(  # noqa: PLR0913 -- the store, the plan, the policy and limits, the instant
+    target: PurgeTarget,
+    tenant: str,
+    plan: StreamedPlan,
+    *,
+    policy: Mapping[str, Any],
+    limits: LimitsConfig,
+    now: datetime,
+    look_ahead: bool,
+) -> None:
+    """Purger rules 2 to 5 over the plan file, a chunk at a time, in one transaction (rule 5).
+
+    Args:
+        target: the store, as the purge deletes from it.
+        tenant: the tenant.
+        plan: the plan.
+        policy: the policy (its kept categories).
+        limits: the blast-radius limits.
+        now: the runner's clock.
+        look_ahead: a dry run, which may plan ahead of now.
+
+    Raises:
+        GuardError: a guard refused; nothing was deleted.
+    """
+    guards.check_not_ahead(tenant, plan.agreement.as_of, now, look_ahead=look_ahead, details={})
+    guards.check_blast_radius(tenant, plan.agreement.purge_count, target.total_objects(), limits)
+    keep = guards.kept_categories(policy)
+    with target.transaction() as tx:
         guards.check_unchanged(tenant, plan.counter, tx.change_counter(tenant))
         for chunk in _chunks(plan.purge(), _PREFLIGHT):
             guards.check_batch(tx, tenant, chunk, plan.carriers, keep)
-
-
-def purge_streamed(  # noqa: PLR0913 -- the purger, its processes, the purge, who asks
-    purger: Purger,
-    processes: PlannerProcesses,
-    tenant: str,
-    as_of: str,
-    *,
-    dry_run: bool,
-    actor: str,
-) -> PurgeOutcome:
-    """Plan ``tenant`` by streaming and, on agreement, purge it from the plan file.
-
-    The streamed counterpart of the purger's own path (``Purger._purge``), with the same
-    outcomes, audit records, alerts and journal.
-
-    Args:
-        purger: the purger whose guards, stores, journal and archive are used.
-        processes: the open planner processes.
-        tenant: the tenant.
-        as_of: the instant of the verdict.
-        dry_run: plan and check, delete nothing.
-        actor: who asked, for the audit log.
-
-    Returns:
-        The outcome: ``executed``, ``dry-run``, ``not-eligible`` or ``refused`` by a guard.
-
-    Raises:
-        InputError: the tenant is not in the store, or both planners rejected its slice.
-        RefusedError: the planners' streams diverged, or one failed.
-        CredentialError: not a dry run, and no valid primary credentials.
-    """
-    journalled = purger.journal is not None and purger.journal_dir is not None and not dry_run
-    plan_dir = purger.journal_dir if journalled else processes.work_dir
-    assert plan_dir is not None  # noqa: S101 -- an open pool has its work directory
-    purge_id = new_purge_id()
-    opened: list[bool] = []  # set once the journal owns the plan file
-    plan: _Plan | None = None
-    try:
-        plan = _plan(purger, processes, tenant, as_of, plan_dir, purge_id)
-        agreement = plan.agreement
-        purger.audit.append(
-            "plan",
-            {"tenant": tenant, "as_of": as_of, "slice": agreement.fingerprints["slice"]},
-            actor=actor,
-        )
-        base = purger.agreed(
-            tenant,
-            as_of,
-            eligible=agreement.eligible,
-            reason=agreement.reason,
-            primary_due=agreement.primary_due,
-            backup_due=agreement.backup_due,
-            purge=agreement.purge_count,
-            kept=agreement.kept_by_reason,
-            digest=agreement.plan_digest,
-            versions=agreement.versions,
-            slice_fingerprint=agreement.fingerprints["slice"],
-            actor=actor,
-        )
-        if not agreement.eligible:
-            return base
-        try:
-            if dry_run:
-                _preflight(purger, tenant, plan, look_ahead=True)
-                return attrs.evolve(
-                    base,
-                    status="dry-run",
-                    message=f"would purge {agreement.purge_count}",
-                    purged=agreement.purge_count,
-                )
-            execution = _execute(purger, tenant, plan, actor, opened)
-        except GuardError as exc:
-            return purger.guard_refused(base, exc, actor=actor)
-        return purger.executed(base, execution, actor=actor)
-    finally:
-        if not opened and plan is not None:
-            with contextlib.suppress(FileNotFoundError):
-                plan.path.unlink()
-
-
-def _execute(purger: Purger, tenant: str, plan: _Plan, actor: str, opened: list[bool]) -> Execution:
-    """Purger rules 2 to 10 and 13 from the plan file; ``opened`` gains True with the journal."""
-    purger.require_credentials("executing a streamed plan")
-    _preflight(purger, tenant, plan, look_ahead=False)
-    agreement = plan.agreement
-    if agreement.purge_count == 0:
-        return Execution(0, 0, None)
-    purge_id = None
-    if purger.journal is not None and purger.journal_dir is not None:
-        purge_id = str(agreement.purge_id)
-        purger.open_journal(
-            purge_id,
-            tenant,
-            plan=(plan.path, str(agreement.plan_sha256), agreement.plan_digest),
-            as_of=agreement.as_of,
-            backup_due=agreement.backup_due,
-            actor=actor,
-        )
-        opened.append(True)
-    archive_id = purger.archive_objects(
-        tenant,
-        plan.purge(),
-        plan=(agreement.plan_digest, agreement.backup_due),
-        actor=actor,
-        purge_id=purge_id,
-    )
-    try:
-        purged, batches = purger.delete_batches(
-            tenant,
-            plan.purge(),
-            plan.carriers,
-            actor,
-            purge_id,
-            done=(0, 0),
-            counter=plan.counter,
-            count=agreement.purge_count,
-        )
-    except GuardError:
-        if purge_id is not None and purger.journal is not None:
-            purger.journal.close_journal(purge_id, "refused", format_instant(purger.clock()))
-        raise
-    omissions = purger.complete(tenant, plan.purge(), (), purge_id, actor)
-    return Execution(purged, batches, archive_id, purge_id, omissions)
