@@ -66,6 +66,15 @@ The planners are trusted for nothing. Rules, in the order they are applied:
     is no tenant's refusal: it ends the run with that error, because neither the journal nor
     the audit head can be written without it. Batches committed before it stay deleted, the
     open journal is finished by the next run's recovery, and the command exits 9.
+15. Streaming (``arbiter.purge.streamed``): a tenant owning at least ``limits.stream_from``
+    objects (``InventoryReader.object_count``; 0 streams every tenant) is planned with each
+    planner in a process of its own (``arbiter.purge.streaming``), from one streamed snapshot,
+    and purged from the agreed plan file (journal format 2), which the pre-flight, the archive,
+    the batches and the completeness check read a chunk at a time: the arbiter's memory does
+    not grow with the tenant. Every rule above holds alike; the scope check (rule 3) holds by
+    construction, the lockstep comparison checking each decision against the object fed at its
+    position. The planner processes live for one ``planning_session``: one ``purge_tenant``,
+    one ``run_due``, or a session the caller opens around many calls.
 """
 
 from __future__ import annotations
