@@ -92,6 +92,8 @@ Kind = Literal["automated", "manual"]
 FORMAT = "twinpurge-purge-plan-1"
 FORMAT_STREAMED = "twinpurge-purge-plan-2"
 _BLOCK = 1 << 20
+# Bytes of plan-file lines parsed at once: some 1,500 lines, a few hundred KiB of objects.
+_LINES_BLOCK = 1 << 16
 # Objects the completeness check reads per query.
 _CHUNK = 4096
 
@@ -234,10 +236,19 @@ def _verified_lines(path: Path, sha256: str) -> Iterator[dict[str, Any]]:
         msg = f"purge plan file {path} does not match the checksum in its journal"
         raise ArchiveError(msg)
     read = hashlib.sha256()
+    rest = b""
     with handle:
-        for line in handle:
-            read.update(line)
-            yield json.loads(line)
+        # A block of lines at a time, parsed as one JSON array: a line is one JSON value and
+        # holds no raw newline (JSON escapes it), so the newlines can become commas.
+        while block := handle.read(_LINES_BLOCK):
+            read.update(block)
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            rest = block[cut:]
+            if cut:
+                yield from json.loads(b"[" + block[: cut - 1].replace(b"\n", b",") + b"]")
+        if rest:
+            yield json.loads(rest)
     if read.hexdigest() != sha256:
         msg = f"purge plan file {path} changed while it was read"
         raise ArchiveError(msg)

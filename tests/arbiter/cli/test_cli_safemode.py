@@ -110,7 +110,7 @@ def test_two_concurrent_runners_purge_each_object_once(
     directory = created.config.directory
     config = directory / "twinpurge.toml"
     config.write_text(
-        config.read_text("utf-8").replace("batch_size = 500", "batch_size = 20"), "utf-8"
+        config.read_text("utf-8").replace("batch_size = 2000", "batch_size = 20"), "utf-8"
     )
     env = {**os.environ, PRIMARY_ENV: str(directory / "credentials" / "primary.toml")}
     args = [

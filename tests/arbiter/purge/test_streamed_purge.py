@@ -265,7 +265,7 @@ LARGE = 200_000
 def large_workspace(directory: Path) -> Workspace:
     """A due tenant of LARGE records (1% carrying a ref), written by SQL as a service would."""
     limits = LimitsConfig(
-        max_objects_per_purge=LARGE, max_store_fraction=1.0, batch_size=5000, stream_from=0
+        max_objects_per_purge=LARGE, max_store_fraction=1.0, stream_from=0
     )
     ws: Workspace = workspace(directory, inventory_of("t", 0), limits=limits)
     db = sqlite3.connect(directory / "primary.sqlite3")

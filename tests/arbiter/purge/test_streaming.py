@@ -433,8 +433,11 @@ def test_a_streamed_plan_file_streams_back_and_checks_its_checksum(
 
 
 def test_a_plan_file_changed_while_streamed_raises_after_the_last_line(tmp_path: Path) -> None:
-    """Journal rule 1: the lines are hashed again as read; a change in between raises."""
-    purge = [{"store": "db", "key": f"k{i:04d}"} for i in range(1000)]
+    """Journal rule 1: the lines are hashed again as read; a change in between raises.
+
+    The file is read a block (64 KiB) at a time: the change is made past the first block.
+    """
+    purge = [{"store": "db", "key": f"k{i:06d}"} for i in range(60_000)]
     verdict = verdict_from_planner(
         {
             "tenant": "t",
@@ -449,9 +452,9 @@ def test_a_plan_file_changed_while_streamed_raises_after_the_last_line(tmp_path:
     )
     path, sha256 = write_plan_file(tmp_path, "p", verdict, plan_digest(verdict))
     lines = iter_plan_file(path, sha256)
-    assert ("purge", ObjectId("db", "k0000")) == next(lines)
+    assert ("purge", ObjectId("db", "k000000")) == next(lines)
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('"k0999"', '"k9999"'), encoding="utf-8")
+    path.write_text(text.replace('"k059999"', '"k099999"'), encoding="utf-8")
     with pytest.raises(ArchiveError, match="changed while it was read"):
         list(lines)
 

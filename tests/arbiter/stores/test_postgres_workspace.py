@@ -100,7 +100,7 @@ def created(directory: Path, admin_url: str, inventory: dict[str, Any]) -> Path:
     assert 0 == completed.returncode, completed.stderr
     config = directory / "twinpurge.toml"
     config.write_text(
-        config.read_text("utf-8").replace("batch_size = 500", "batch_size = 7"), "utf-8"
+        config.read_text("utf-8").replace("batch_size = 2000", "batch_size = 7"), "utf-8"
     )
     (directory / "inventory.json").write_text(json.dumps(inventory), "utf-8")
     code, _out, err = finish(
