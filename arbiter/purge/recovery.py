@@ -19,7 +19,8 @@ Every run that can delete or restore (``Workspace.run_due``, ``purge_tenant``, `
 4. A journal that crashed before its ``archive`` step deleted nothing (batches come after the
    archive): it is closed ``abandoned``; the next run plans afresh.
 5. Committed batches (their ``batch`` steps) are never deleted again. Every object of the plan not
-   yet committed is re-checked against every batch guard as the data is now, each on its own: an
+   yet committed is re-checked against every batch guard as the data is now, each on its own (a
+   chunk at a time, object by object within a chunk that fails): an
    object that no longer passes (now held, re-referenced, owned by another tenant, the tenant
    reactivated or gone, already missing) is left alone, recorded in a ``skipped`` step, the audit
    log (``recovery-left-alone``) and an alert, and reported. The others are deleted in guarded,
@@ -54,10 +55,13 @@ from arbiter.stores.ports import JournalStore
 
 if TYPE_CHECKING:
     from arbiter.purge.journal import PlanFile
+    from arbiter.stores.ports import PurgeTransaction
 
 __all__ = ["STRAY_QUIET_SECONDS", "JournalRecovery", "Recovery", "RecoveryReport"]
 
 STRAY_QUIET_SECONDS = 600.0  # rule 2: ten minutes without a write
+# Objects re-checked per query by rule 5 (one by one only within a chunk that fails).
+_RECHECK_CHUNK = 2000
 
 RecoveryStatus = Literal["completed", "abandoned", "stopped", "omissions", "skipped", "waiting"]
 
@@ -303,6 +307,34 @@ class Recovery:
             return str(exc)
         return None
 
+    def _failing(
+        self,
+        tx: PurgeTransaction,
+        tenant: str,
+        objects: list[ObjectId],
+        allowed: frozenset[ObjectId],
+    ) -> dict[ObjectId, str]:
+        """The objects that fail a batch guard each on its own, with the guard (rule 5).
+
+        A chunk that passes whole passes object by object (a batch's guards are each object's,
+        and the tenant's); only a chunk that fails is checked one object at a time.
+        """
+        keep = self._keep()
+        failing: dict[ObjectId, str] = {}
+        for start in range(0, len(objects), _RECHECK_CHUNK):
+            chunk = objects[start : start + _RECHECK_CHUNK]
+            try:
+                guards.check_batch(tx, tenant, chunk, allowed, keep)
+                continue
+            except GuardError:
+                pass
+            for obj in chunk:
+                try:
+                    guards.check_batch(tx, tenant, [obj], allowed, keep)
+                except GuardError as exc:
+                    failing[obj] = exc.guard
+        return failing
+
     def _finish_batches(
         self, state: JournalState, plan: PlanFile, committed: set[ObjectId], actor: str
     ) -> tuple[int, dict[ObjectId, str]]:
@@ -313,18 +345,16 @@ class Recovery:
         purge_set = frozenset(plan.purge) - already_skipped
         left: dict[ObjectId, str] = {}
         # Leaving one object alone can make another fail the shared-ref guard: to a fixpoint.
+        # Each round checks against the purge set as the round began; an object that passes
+        # only because of a later round's exclusion is caught by that round (the guards are
+        # monotone: a smaller purge set never lets more objects pass).
         changed = bool(remaining)
         while changed:
-            changed = False
+            allowed = purge_set - left.keys()
             with self.purger.target.transaction() as tx:
-                for obj in remaining:
-                    if obj in left:
-                        continue
-                    try:
-                        guards.check_batch(tx, tenant, [obj], purge_set - left.keys(), self._keep())
-                    except GuardError as exc:
-                        left[obj] = exc.guard
-                        changed = True
+                found = self._failing(tx, tenant, [o for o in remaining if o not in left], allowed)
+            left.update(found)
+            changed = bool(found)
         if left:
             objects = [[o.store, o.key] for o in left]
             self.store.add_journal_step(

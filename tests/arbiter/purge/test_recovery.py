@@ -77,6 +77,24 @@ def test_an_object_put_on_hold_after_the_crash_is_left_alone_and_reported(tmp_pa
     assert ([], 0) == (orphan_files(directory), unfinished(directory))
 
 
+def test_what_a_left_alone_object_refs_is_left_alone_too_to_a_fixpoint(tmp_path: Path) -> None:
+    """Rule 5: d05 held refs d04, which refs d03: all three stay (the shared guard), in that order."""
+    directory = crashed_workspace(tmp_path, "journal-after-batch")
+    db = sqlite3.connect(directory / "primary.sqlite3")
+    with db:
+        db.execute("UPDATE objects SET legal_hold = 1 WHERE store = 'db' AND key = 'd05'")
+        db.execute("INSERT INTO refs VALUES ('db', 'd05', 0, 'db', 'd04')")
+        db.execute("INSERT INTO refs VALUES ('db', 'd04', 0, 'db', 'd03')")
+    db.close()
+    with opened(directory) as ws:
+        report = ws.recover_purges()
+    [journal] = report.journals
+    stayed = ("db/d05: object-hold", "db/d04: shared", "db/d03: shared")
+    assert ("completed", stayed) == (journal.status, journal.left_alone)
+    expected = {KEPT, *(ObjectId("db", f"d0{i}") for i in (3, 4, 5))}
+    assert (expected, []) == (objects_of(directory, "t"), orphan_files(directory))
+
+
 def test_a_damaged_archive_stops_recovery_with_nothing_more_deleted(tmp_path: Path) -> None:
     """Recovery rule 3: the archive is checked first; damaged, nothing more is deleted."""
     directory = crashed_workspace(tmp_path, "journal-after-batch")
