@@ -20,12 +20,12 @@ Every run that can delete or restore (``Workspace.run_due``, ``purge_tenant``, `
    archive): it is closed ``abandoned``; the next run plans afresh.
 5. Committed batches (their ``batch`` steps) are never deleted again. Every object of the plan not
    yet committed is re-checked against every batch guard as the data is now, each on its own (a
-   chunk at a time, object by object within a chunk that fails): an
-   object that no longer passes (now held, re-referenced, owned by another tenant, the tenant
-   reactivated or gone, already missing) is left alone, recorded in a ``skipped`` step, the audit
-   log (``recovery-left-alone``) and an alert, and reported. The others are deleted in guarded,
-   journalled batches (``Purger.delete_batches``), with the purge set minus what was left alone
-   (so a left-alone object's refs keep their targets).
+   chunk at a time, object by object within a chunk that fails): an object that no longer passes
+   (now held, re-referenced, owned by another tenant, the tenant reactivated or gone, already
+   missing) is left alone, recorded in a ``skipped`` step, the audit log (``recovery-left-alone``)
+   and an alert, and reported. The others are deleted in guarded, journalled batches
+   (``Purger.delete_batches``), with the purge set minus what was left alone (so a left-alone
+   object's refs keep their targets).
 6. The files of every committed object are removed, never a file whose row exists
    (``Purger.delete_files``); then the completeness check (``arbiter.purge.journal``, rule 5)
    and, when it finds nothing left behind, the receipt and ``done``. Omissions keep the journal
