@@ -6,10 +6,13 @@ Every run that can delete or restore (``Workspace.run_due``, ``purge_tenant``, `
 1. Recovery starts only while the fleet is not in safe mode; in safe mode it deletes nothing
    and reports the unfinished journals as ``waiting``.
 2. Stray temporary files (``durable.files.stray_temporaries``) in the blob, archive and journal
-   directories are removed first and reported: a crashed write left them, and they hold tenant
-   data that nothing else would ever remove. Only files untouched for ``STRAY_QUIET_SECONDS``
-   are strays: a younger one may be another runner's file being written (a streamed archive
-   is modified until it is renamed), and a later run removes it if it was a stray after all.
+   directories are removed first and reported: a crashed write left them, and they hold tenant data
+   that nothing else would ever remove. So are plan files no journal names (a crash after a plan
+   was spilled, before its journal opened: nothing was deleted), once no runner holds their
+   tenant's lock; a plan file whose tenant cannot be read is kept. Only files untouched for
+   ``STRAY_QUIET_SECONDS`` are strays: a younger one may be another runner's file being written (a
+   streamed archive is modified until it is renamed), and a later run removes it if it was a stray
+   after all.
 3. Each unfinished journal is recovered under its tenant's lock (a tenant another runner holds is
    left for later, ``skipped``), from its plan file alone, never from a new plan. The plan file
    must match its SHA-256, and once the journal's ``archive`` step exists the archive must exist
@@ -37,6 +40,9 @@ Every run that can delete or restore (``Workspace.run_due``, ``purge_tenant``, `
 
 from __future__ import annotations
 
+import contextlib
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -192,7 +198,10 @@ class Recovery:
             states = [JournalState.load(self.store, r) for r in records]
             return RecoveryReport(tuple(_result(state, "waiting", waiting) for state in states))
         # Only files no writer has touched for a while: another runner may be filling its own.
-        found = strays(self.purger.temp_dirs, quiet_for=STRAY_QUIET_SECONDS)
+        found = [
+            *strays(self.purger.temp_dirs, quiet_for=STRAY_QUIET_SECONDS),
+            *self._orphan_plan_files(),
+        ]
         if not records and not found:
             return RecoveryReport()
         self.purger.audit.append(
@@ -223,6 +232,38 @@ class Recovery:
             actor=actor,
         )
         return report
+
+    def _orphan_plan_files(self) -> list[Path]:
+        """Plan files no journal took up and no runner is using (rule 2)."""
+        directory = self.purger.journal_dir
+        if directory is None or not directory.is_dir():
+            return []
+        now = time.time()
+        candidates = []
+        for path in sorted(directory.glob("*.plan.jsonl")):
+            with contextlib.suppress(FileNotFoundError):  # its purge ended meanwhile
+                if now - path.stat().st_mtime >= STRAY_QUIET_SECONDS:
+                    candidates.append(path)
+        if not candidates:
+            return []
+        owned = {Path(r["plan_path"]).name for r in self.store.journals()}
+        return [p for p in candidates if p.name not in owned and not self._in_use(p)]
+
+    def _in_use(self, path: Path) -> bool:
+        """Whether a runner may still be purging the tenant of a plan file (its lock is held).
+
+        A file whose tenant cannot be read is kept, as in use: when in doubt, keep it.
+        """
+        try:
+            with path.open("rb") as handle:
+                tenant = json.loads(handle.readline())["tenant"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return True
+        locks = self.purger.locks
+        if locks is None:
+            return False
+        with locks.hold(str(tenant)) as held:
+            return not held
 
     def _recover_locked(self, record: dict[str, Any], actor: str) -> JournalRecovery:
         state = JournalState.load(self.store, record)

@@ -8,8 +8,11 @@ the retention service or an accident would do it, directly to the store or the f
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -21,11 +24,18 @@ from arbiter.core.verdict import ObjectId
 from arbiter.stores.blobs import BlobDirectory
 from arbiter.workspace.workspace import Workspace
 from tests.arbiter.purge.test_fault_injection import BLOBS, KEPT, PLANNED, build
-from tests.faults import age_strays, crashed, objects_of, orphan_files, stray_files, twinpurge
+from tests.faults import (
+    age_strays,
+    crashed,
+    journals,
+    objects_of,
+    orphan_files,
+    stray_files,
+    twinpurge,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from pathlib import Path
 
 
 def crashed_workspace(tmp_path: Path, point: str) -> Path:
@@ -93,6 +103,37 @@ def test_what_a_left_alone_object_refs_is_left_alone_too_to_a_fixpoint(tmp_path:
     assert ("completed", stayed) == (journal.status, journal.left_alone)
     expected = {KEPT, *(ObjectId("db", f"d0{i}") for i in (3, 4, 5))}
     assert (expected, []) == (objects_of(directory, "t"), orphan_files(directory))
+
+
+def orphan_plan_file(directory: Path, name: str, header: bytes, age: float = 3600.0) -> Path:
+    """A plan file in the journal directory that no journal names, ``age`` seconds old."""
+    path = directory / "journal" / f"{name}.plan.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(header + b'{"purge":{"key":"d00","store":"db"}}\n')
+    then = time.time() - age
+    os.utime(path, (then, then))
+    return path
+
+
+def test_a_plan_file_no_journal_names_is_removed_once_no_runner_uses_it(tmp_path: Path) -> None:
+    """Rule 2: an old orphan of t goes, reported; young, locked, unreadable and owned ones stay."""
+    directory = tmp_path / "ws"
+    build(directory)
+    with opened(directory) as ws:
+        assert "executed" == ws.purge_tenant("t").status
+    [journal] = journals(directory)
+    own = Path(journal["plan_path"])
+    os.utime(own, (time.time() - 3600, time.time() - 3600))
+    header = b'{"format":"twinpurge-purge-plan-2","purge_id":"x","tenant":"%s"}\n'
+    orphan = orphan_plan_file(directory, "orphan", header % b"t")
+    young = orphan_plan_file(directory, "young", header % b"t", age=0.0)
+    locked = orphan_plan_file(directory, "locked", header % b"u")
+    unreadable = orphan_plan_file(directory, "unreadable", b"not json\n")
+    with opened(directory) as ws, ws.locks.hold("u") as held:
+        assert held  # another runner, purging u
+        report = ws.recover_purges()
+    assert ((str(orphan),), False) == (report.strays_removed, orphan.exists())
+    assert [True] * 4 == [p.exists() for p in (young, locked, unreadable, own)]
 
 
 def test_a_damaged_archive_stops_recovery_with_nothing_more_deleted(tmp_path: Path) -> None:
