@@ -177,5 +177,8 @@ def preflight(  # noqa: PLR0913 -- the store, the plan, the policy and limits, t
     keep = guards.kept_categories(policy)
     with target.transaction() as tx:
         guards.check_unchanged(tenant, plan.counter, tx.change_counter(tenant))
+        # The tenant's own guards, once, as a plan held in memory checks them: also when there
+        # is nothing to purge (then no chunk would).
+        guards.check_tenant_state(tenant, tx.tenant_state(tenant), {})
         for chunk in _chunks(plan.purge(), _PREFLIGHT):
             guards.check_batch(tx, tenant, chunk, plan.carriers, keep)

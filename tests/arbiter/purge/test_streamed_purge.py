@@ -264,9 +264,7 @@ LARGE = 200_000
 
 def large_workspace(directory: Path) -> Workspace:
     """A due tenant of LARGE records (1% carrying a ref), written by SQL as a service would."""
-    limits = LimitsConfig(
-        max_objects_per_purge=LARGE, max_store_fraction=1.0, stream_from=0
-    )
+    limits = LimitsConfig(max_objects_per_purge=LARGE, max_store_fraction=1.0, stream_from=0)
     ws: Workspace = workspace(directory, inventory_of("t", 0), limits=limits)
     db = sqlite3.connect(directory / "primary.sqlite3")
     try:
@@ -301,3 +299,18 @@ def test_the_arbiters_memory_does_not_grow_with_the_tenant(tmp_path: Path) -> No
             ws.store.object_count("t"),
         )
         assert peak < 16 * 2**20, f"peak traced memory {peak / 2**20:.1f} MiB"
+
+
+def test_nothing_to_purge_still_meets_the_tenants_guards_as_in_memory(tmp_path: Path) -> None:
+    """Eligible as of March, reactivated since, nothing to purge: refused alike, no receipt."""
+    inventory = {
+        "tenants": [tenant("t", *CANCELLED, event("reactivated", "2026-06-01T00:00:00Z"))],
+        "objects": [],
+    }
+    ended_as = []
+    for stream_from in (0, MEMORY):
+        limits = LimitsConfig(stream_from=stream_from)
+        with workspace(tmp_path / f"ws{stream_from}", inventory, limits=limits) as ws:
+            outcome = ws.purge_tenant("t", AS_OF)
+            ended_as.append((outcome.status, outcome.guard, len(ws.store.receipts("t"))))
+    assert [("refused", "tenant-not-cancelled", 0)] * 2 == ended_as
