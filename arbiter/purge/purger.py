@@ -696,7 +696,7 @@ class Purger:
         journalled = self.journal is not None and self.journal_dir is not None and not dry_run
         plan_dir = self.journal_dir if journalled else processes.work_dir
         assert plan_dir is not None  # noqa: S101 -- an open pool has its work directory
-        owned: list[str] = []  # the journal that owns the plan file, once it is opened
+        owned = False  # whether a journal owns the plan file (then it stays)
         plan: StreamedPlan | None = None
         try:
             plan = plan_streamed(
@@ -738,7 +738,11 @@ class Purger:
                         message=f"would purge {agreement.purge_count}",
                         purged=agreement.purge_count,
                     )
-                execution = self._execute_streamed(tenant, plan, actor, owned)
+                self.require_credentials("executing a streamed plan")
+                self._preflight_streamed(tenant, plan, look_ahead=False)
+                purge_id = self._open_streamed_journal(tenant, plan, actor)
+                owned = purge_id is not None
+                execution = self._execute_streamed(tenant, plan, purge_id, actor)
             except GuardError as exc:
                 return self._guard_refused(base, exc, actor=actor)
             return self._executed(base, execution, actor=actor)
@@ -759,27 +763,29 @@ class Purger:
             look_ahead=look_ahead,
         )
 
+    def _open_streamed_journal(self, tenant: str, plan: StreamedPlan, actor: str) -> str | None:
+        """Rule 13: the journal of a streamed plan that purges something; its purge id."""
+        agreement = plan.agreement
+        if self.journal is None or self.journal_dir is None or agreement.purge_count == 0:
+            return None
+        purge_id = str(agreement.purge_id)
+        self._journal_opened(
+            purge_id,
+            tenant,
+            plan=(plan.path, str(agreement.plan_sha256), agreement.plan_digest),
+            as_of=agreement.as_of,
+            backup_due=agreement.backup_due,
+            actor=actor,
+        )
+        return purge_id
+
     def _execute_streamed(
-        self, tenant: str, plan: StreamedPlan, actor: str, owned: list[str]
+        self, tenant: str, plan: StreamedPlan, purge_id: str | None, actor: str
     ) -> Execution:
-        """Rules 2 to 10 and 13 from the plan file; ``owned`` gets the journal once it opens."""
-        self.require_credentials("executing a streamed plan")
-        self._preflight_streamed(tenant, plan, look_ahead=False)
+        """Rules 6 to 10 and 13 from the plan file, after its pre-flight and journal."""
         agreement = plan.agreement
         if agreement.purge_count == 0:
             return Execution(0, 0, None)
-        purge_id = None
-        if self.journal is not None and self.journal_dir is not None:
-            purge_id = str(agreement.purge_id)
-            self._journal_opened(
-                purge_id,
-                tenant,
-                plan=(plan.path, str(agreement.plan_sha256), agreement.plan_digest),
-                as_of=agreement.as_of,
-                backup_due=agreement.backup_due,
-                actor=actor,
-            )
-            owned.append(purge_id)
         archive_id = self._archive_objects(
             tenant,
             plan.purge(),

@@ -366,14 +366,12 @@ class Recovery:
             chunk = objects[start : start + _RECHECK_CHUNK]
             try:
                 guards.check_batch(tx, tenant, chunk, allowed, keep)
-                continue
             except GuardError:
-                pass
-            for obj in chunk:
-                try:
-                    guards.check_batch(tx, tenant, [obj], allowed, keep)
-                except GuardError as exc:
-                    failing[obj] = exc.guard
+                for obj in chunk:
+                    try:
+                        guards.check_batch(tx, tenant, [obj], allowed, keep)
+                    except GuardError as exc:
+                        failing[obj] = exc.guard
         return failing
 
     def _finish_batches(

@@ -87,8 +87,14 @@ class StreamedPlan:
 
     def purge(self) -> Iterator[ObjectId]:
         """The purge list, read afresh from the plan file, in order (rule 2)."""
-        entries = iter_plan_file(self.path, str(self.agreement.plan_sha256))
-        return (obj for kind, obj in entries if kind == "purge")
+        return _purge_entries(self.agreement)
+
+
+def _purge_entries(agreement: StreamedAgreement) -> Iterator[ObjectId]:
+    """The purge list of an agreement's plan file, in order (rule 2)."""
+    assert agreement.plan_path is not None  # noqa: S101 -- a streamed purge always spills its plan
+    entries = iter_plan_file(agreement.plan_path, str(agreement.plan_sha256))
+    return (obj for kind, obj in entries if kind == "purge")
 
 
 def plan_streamed(  # noqa: PLR0913 -- where the slice is, who plans it, what and as of when
@@ -142,10 +148,11 @@ def plan_streamed(  # noqa: PLR0913 -- where the slice is, who plans it, what an
             purge_id=purge_id,
         )
         counter = streamed.counter
-    plan = StreamedPlan(agreement, counter, frozenset())
     # Rule 4: of the objects carrying refs, those the plan purges.
-    purged = frozenset(o for o in plan.purge() if o in carriers) if carriers else frozenset()
-    return attrs.evolve(plan, carriers=purged)
+    purged: frozenset[ObjectId] = frozenset()
+    if carriers:  # a pass over the plan file only when some object carries a ref
+        purged = frozenset(o for o in _purge_entries(agreement) if o in carriers)
+    return StreamedPlan(agreement, counter, purged)
 
 
 def preflight(  # noqa: PLR0913 -- the store, the plan, the policy and limits, the instant
